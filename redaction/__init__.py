@@ -1,0 +1,1 @@
+"""Audio de-identification library: pure functions over numpy arrays, with no Django import."""
