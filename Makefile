@@ -1,0 +1,38 @@
+# make run: the whole product on the embedded default.  make test: the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test install install-test migrate bench-assign clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py demo_setup
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho start -f Procfile
+
+test: install-test
+	$(PY) tests/backing.py -- $(PYTEST_ARGS)
+
+bench-assign: install-test
+	$(PY) tests/backing.py --run -- $(PY) bench/assign.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""Data subjects, their consent records, and the consent API."""

@@ -1,0 +1,68 @@
+"""Data-subject API: the signed-in owner reads and changes their consent to human review."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import ApplicationError
+from consent.models import Account, ConsentRecord
+from consent.selectors import consent_current, consent_history
+from consent.services import consent_set
+
+
+class IsDataSubject(permissions.BasePermission):
+    message = "Only the owner of a device account may do this."
+
+    def has_permission(self, request, view):
+        return request.user.is_authenticated and Account.objects.filter(user=request.user).exists()
+
+
+def _own_account(request) -> Account:
+    account = Account.objects.filter(user=request.user).first()
+    if account is None:
+        raise ApplicationError("not_found", "No device account belongs to this login.", status_code=404)
+    return account
+
+
+class ConsentRecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ConsentRecord
+        fields = ["version", "granted", "policy_version", "channel", "created_at"]
+
+
+class ConsentApi(APIView):
+    permission_classes = [IsDataSubject]
+
+    class InputSerializer(serializers.Serializer):
+        human_review = serializers.BooleanField()
+
+    class OutputSerializer(serializers.Serializer):
+        human_review = serializers.BooleanField()
+        policy_version = serializers.CharField()
+        current_policy_version = serializers.CharField()
+        history = ConsentRecordSerializer(many=True)
+
+    def _body(self, account: Account) -> dict:
+        current = consent_current(account_id=account.id)
+        return self.OutputSerializer({
+            "human_review": bool(current and current.granted),
+            "policy_version": current.policy_version if current else "",
+            "current_policy_version": settings.REVIEW_POLICY_VERSION,
+            "history": consent_history(account_id=account.id),
+        }).data
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request):
+        return Response(self._body(_own_account(request)))
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    def put(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = _own_account(request)
+        consent_set(account=account, granted=serializer.validated_data["human_review"], channel="api")
+        return Response(self._body(account))

@@ -1,0 +1,1 @@
+"""Clips, the review queue, assignments, shifts and transcripts."""

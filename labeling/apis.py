@@ -1,0 +1,234 @@
+"""Labeling API: device ingest and the annotator's shift, claim, audio, submit and skip."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import ApplicationError
+from labeling import services
+from labeling.auth import IngestKeyAuthentication, IsAnnotator, IsDevice
+from labeling.selectors import shift_current, shift_done_count
+
+LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = inline_serializer(
+        "ErrorBody",
+        {"code": serializers.CharField(), "message": serializers.CharField(), "fields": serializers.DictField(required=False)},
+    )
+
+
+class ClipIngestApi(APIView):
+    """A device platform uploads one recording with its metadata."""
+
+    authentication_classes = [IngestKeyAuthentication]
+    permission_classes = [IsDevice]
+    parser_classes = [MultiPartParser]
+
+    class MetadataSerializer(serializers.Serializer):
+        account = serializers.CharField(max_length=128)
+        device_serial = serializers.CharField(max_length=64)
+        first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+        recorded_at = serializers.DateTimeField()
+        wake_word_score = serializers.FloatField(min_value=0.0, max_value=1.0)
+        locale = serializers.CharField(max_length=16)
+
+        def validate_locale(self, value: str) -> str:
+            if not LOCALE.match(value):
+                raise serializers.ValidationError("Use a language tag such as en or en-US.")
+            return value
+
+        def validate_recorded_at(self, value):
+            if value > timezone.now() + timedelta(minutes=5):
+                raise serializers.ValidationError("The recording time lies in the future.")
+            return value
+
+        def validate(self, attrs):
+            unknown = set(self.initial_data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unexpected field."] for name in sorted(unknown)})
+            return attrs
+
+    class InputSerializer(serializers.Serializer):
+        audio = serializers.FileField(help_text="WAV, FLAC, OGG or MP3; at most MAX_UPLOAD_BYTES and MAX_CLIP_SECONDS.")
+        metadata = serializers.CharField(help_text="JSON object: account, device_serial, first_name, recorded_at, wake_word_score, locale.")
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField(allow_null=True)
+        status = serializers.ChoiceField(choices=["received", "not_retained"])
+        reason = serializers.CharField(required=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: OutputSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 413: ErrorSerializer},
+    )
+    def post(self, request):
+        declared = request.META.get("CONTENT_LENGTH")
+        if declared and declared.isdigit() and int(declared) > settings.MAX_UPLOAD_BYTES + settings.MAX_METADATA_BYTES + 4096:
+            raise _too_large()
+        upload = request.FILES.get("audio")
+        if upload is None:
+            raise ApplicationError("missing_audio", "Send the recording in the multipart field 'audio'.",
+                                   fields={"audio": ["This field is required."]})
+        if upload.size > settings.MAX_UPLOAD_BYTES:
+            raise _too_large()
+        if upload.size == 0:
+            raise ApplicationError("empty_audio", "The audio file is empty.", fields={"audio": ["Empty file."]})
+        metadata = self._metadata(request.data.get("metadata"))
+        outcome = services.clip_ingest(audio=upload.read(), metadata=services.ClipMetadata(**metadata))
+        body = {"id": outcome.clip_id, "status": outcome.status}
+        if outcome.reason:
+            body["reason"] = outcome.reason
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+    def _metadata(self, raw) -> dict:
+        if not raw:
+            raise ApplicationError("missing_metadata", "Send the clip's metadata as JSON in the field 'metadata'.",
+                                   fields={"metadata": ["This field is required."]})
+        if len(raw.encode()) > settings.MAX_METADATA_BYTES:
+            raise ApplicationError("metadata_too_large", f"Metadata is limited to {settings.MAX_METADATA_BYTES} bytes.",
+                                   status_code=413)
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ApplicationError("invalid_metadata", f"Metadata is not valid JSON: {exc.msg}.",
+                                   fields={"metadata": [exc.msg]}) from None
+        if not isinstance(parsed, dict):
+            raise ApplicationError("invalid_metadata", "Metadata must be a JSON object.")
+        serializer = self.MetadataSerializer(data=parsed)
+        if not serializer.is_valid():
+            raise ApplicationError("invalid_metadata", "Some metadata fields are invalid.",
+                                   fields={"metadata": serializer.errors})
+        return serializer.validated_data
+
+
+def _too_large() -> ApplicationError:
+    limit = settings.MAX_UPLOAD_BYTES / (1024 * 1024)
+    return ApplicationError("audio_too_large", f"The upload exceeds the {limit:g} MB limit.", status_code=413)
+
+
+class ShiftOutputSerializer(serializers.Serializer):
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    clips_done = serializers.IntegerField()
+
+
+def _shift_body(shift) -> dict:
+    return ShiftOutputSerializer(
+        {"started_at": shift.started_at, "ended_at": shift.ended_at, "clips_done": shift_done_count(shift=shift)}
+    ).data
+
+
+class ShiftStartApi(APIView):
+    permission_classes = [IsAnnotator]
+
+    @extend_schema(request=None, responses={201: ShiftOutputSerializer, 403: ErrorSerializer})
+    def post(self, request):
+        shift = services.shift_start(annotator=request.user)
+        return Response(_shift_body(shift), status=status.HTTP_201_CREATED)
+
+
+class ShiftEndApi(APIView):
+    permission_classes = [IsAnnotator]
+
+    @extend_schema(request=None, responses={200: ShiftOutputSerializer, 409: ErrorSerializer})
+    def post(self, request):
+        shift = services.shift_end(annotator=request.user)
+        return Response(_shift_body(shift))
+
+
+class AssignmentOutputSerializer(serializers.Serializer):
+    """What a reviewer learns about a clip: nothing that names its owner, device, time or place."""
+
+    id = serializers.UUIDField(help_text="Opaque; differs for every assignment of the same clip.")
+    duration_seconds = serializers.FloatField()
+    language = serializers.CharField()
+    lease_expires_at = serializers.DateTimeField()
+    clips_done = serializers.IntegerField(help_text="Clips submitted in the current shift.")
+
+
+class AssignmentNextApi(APIView):
+    permission_classes = [IsAnnotator]
+
+    @extend_schema(
+        request=None,
+        responses={200: AssignmentOutputSerializer, 204: OpenApiResponse(description="The queue is empty."),
+                   409: ErrorSerializer},
+    )
+    def post(self, request):
+        assignment = services.assignment_claim(annotator=request.user)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        clip = assignment.clip
+        body = {
+            "id": assignment.id,
+            "duration_seconds": round(clip.duration_seconds or 0.0, 1),
+            "language": clip.locale.split("-")[0],
+            "lease_expires_at": assignment.lease_expires_at,
+            "clips_done": shift_done_count(shift=assignment.shift),
+        }
+        return Response(AssignmentOutputSerializer(body).data)
+
+
+class AssignmentAudioApi(APIView):
+    permission_classes = [IsAnnotator]
+
+    @extend_schema(
+        responses={(200, "audio/wav"): OpenApiResponse(description="De-identified 16 kHz WAV, never cached."),
+                   404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer},
+    )
+    def get(self, request, assignment_id):
+        audio = services.assignment_audio(assignment_id=assignment_id, annotator=request.user)
+        response = HttpResponse(audio, content_type="audio/wav")
+        response["Cache-Control"] = "no-store, private"
+        response["Pragma"] = "no-cache"
+        response["Content-Disposition"] = "inline"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class AssignmentSubmitApi(APIView):
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(serializers.Serializer):
+        text = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField()
+        clips_done = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 400: ErrorSerializer,
+                                                       404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer})
+    def post(self, request, assignment_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        transcript = services.transcript_submit(
+            assignment_id=assignment_id, annotator=request.user, text=serializer.validated_data["text"]
+        )
+        shift = shift_current(annotator=request.user)
+        done = shift_done_count(shift=shift) if shift else 0
+        return Response(self.OutputSerializer({"status": "submitted", "clips_done": done}).data)
+
+
+class AssignmentSkipApi(APIView):
+    permission_classes = [IsAnnotator]
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField()
+
+    @extend_schema(request=None, responses={200: OutputSerializer, 404: ErrorSerializer, 409: ErrorSerializer})
+    def post(self, request, assignment_id):
+        services.assignment_skip(assignment_id=assignment_id, annotator=request.user)
+        return Response(self.OutputSerializer({"status": "skipped"}).data)

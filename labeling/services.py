@@ -1,0 +1,476 @@
+"""Writes of clips and review work: ingest, the de-identification pipeline, claims, submissions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from config.errors import ApplicationError
+from consent.selectors import account_by_external_id, consent_is_active
+from labeling import vault
+from labeling.models import (
+    Assignment,
+    AssignmentState,
+    Clip,
+    ClipStatus,
+    IngestKey,
+    Shift,
+    Transcript,
+)
+from labeling.selectors import assignment_for_annotator, shift_current
+from redaction.audio import AudioError, encode_wav, probe
+from redaction.pipeline import DeidParams, deidentify
+from redaction.voice import draw_alpha
+
+logger = logging.getLogger(__name__)
+
+MAX_TRANSCRIPT_CHARS = 5000
+# States in which a clip still has audio that a revocation must take away.
+LIVE_STATES = (ClipStatus.RECEIVED, ClipStatus.PROCESSING, ClipStatus.QUEUED, ClipStatus.ASSIGNED)
+
+
+# ---------------------------------------------------------------- ingest keys
+
+
+def ingest_key_create(*, name: str) -> tuple[IngestKey, str]:
+    """A new device API key; the returned secret is shown once and never stored."""
+    prefix = secrets.token_hex(4)
+    raw = f"vr_{prefix}_{secrets.token_urlsafe(32)}"
+    key = IngestKey.objects.create(name=name, prefix=prefix, key_hash=hashlib.sha256(raw.encode()).hexdigest())
+    return key, raw
+
+
+# ---------------------------------------------------------------- ingest
+
+
+@dataclass(frozen=True)
+class ClipMetadata:
+    account: str
+    device_serial: str
+    first_name: str
+    recorded_at: datetime
+    wake_word_score: float
+    locale: str
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    clip_id: uuid.UUID | None
+    status: str  # "received" or "not_retained"
+    reason: str = ""
+
+
+def _in_review_sample(metadata: ClipMetadata) -> bool:
+    """Deterministic per clip: the same recording sent twice gets the same answer."""
+    if settings.REVIEW_SAMPLE_RATE >= 1.0:
+        return True
+    identity = f"{metadata.account}|{metadata.device_serial}|{metadata.recorded_at.isoformat()}"
+    draw = int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big") / 2**64
+    return draw < settings.REVIEW_SAMPLE_RATE
+
+
+def clip_ingest(*, audio: bytes, metadata: ClipMetadata) -> IngestOutcome:
+    """Validate the audio header, apply the consent gate, store encrypted, enqueue the pipeline.
+
+    Audio of a clip that is not retained is never written anywhere.
+    """
+    try:
+        info = probe(audio, max_seconds=settings.MAX_CLIP_SECONDS)
+    except AudioError as exc:
+        status_code = 413 if exc.code == "audio_too_long" else 400
+        raise ApplicationError(exc.code, exc.message, status_code=status_code, fields={"audio": [exc.message]})
+
+    account = account_by_external_id(external_id=metadata.account)
+    if account is None:
+        return IngestOutcome(None, "not_retained", "no_review_consent")
+    reason = ""
+    if not consent_is_active(account_id=account.id):
+        reason = "no_review_consent"
+    elif metadata.wake_word_score < settings.ACCIDENTAL_WAKE_THRESHOLD:
+        reason = "accidental"
+    elif not _in_review_sample(metadata):
+        reason = "not_sampled"
+    common = dict(
+        account=account,
+        device_serial=metadata.device_serial,
+        recorded_at=metadata.recorded_at,
+        wake_word_score=metadata.wake_word_score,
+        locale=metadata.locale,
+        audio_format=info.format,
+    )
+    if reason:
+        # The row lets the owner see that a recording arrived and why nobody will hear it.
+        clip = Clip.objects.create(status=ClipStatus.DISCARDED, status_reason=reason, **common)
+        return IngestOutcome(clip.id, "not_retained", reason)
+
+    clip_id = uuid.uuid4()
+    key, wrapped = vault.new_data_key(clip_id)
+    path = vault.store_audio(clip_id, key, "raw", audio)
+    try:
+        with transaction.atomic():
+            if not consent_is_active(account_id=account.id):  # revoked while we were writing
+                raise _ConsentGone
+            if metadata.first_name and not account.first_name:
+                account.first_name = metadata.first_name
+                account.save(update_fields=["first_name"])
+            clip = Clip.objects.create(id=clip_id, wrapped_key=wrapped, raw_path=path, **common)
+            _enqueue_processing(clip.id)
+    except _ConsentGone:
+        vault.delete_audio(path)
+        return IngestOutcome(None, "not_retained", "no_review_consent")
+    except BaseException:
+        vault.delete_audio(path)
+        raise
+    return IngestOutcome(clip.id, ClipStatus.RECEIVED)
+
+
+class _ConsentGone(Exception):
+    pass
+
+
+def _enqueue_processing(clip_id: uuid.UUID) -> None:
+    from workers.tasks import clip_process_task  # workers is the outer layer; reached only to enqueue
+
+    clip_process_task.delay_on_commit(str(clip_id))
+
+
+# ---------------------------------------------------------------- pipeline
+
+
+class TransientPipelineError(Exception):
+    """Worth retrying: storage or database briefly unavailable."""
+
+
+def clip_process(*, clip_id: uuid.UUID) -> str:
+    """Run de-identification on one clip. Safe to call twice: only a claimable clip is worked on.
+
+    Returns the clip's status afterwards, or "skipped" when there was nothing to do.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.PROCESSING_STALE_SECONDS)
+    claimed = Clip.objects.filter(
+        Q(status=ClipStatus.RECEIVED) | Q(status=ClipStatus.PROCESSING, processing_started_at__lt=stale),
+        pk=clip_id,
+    ).update(status=ClipStatus.PROCESSING, processing_started_at=now, attempts=F("attempts") + 1, updated_at=now)
+    if not claimed:
+        return "skipped"
+    clip = Clip.objects.get(pk=clip_id)
+    if clip.attempts > settings.PIPELINE_MAX_ATTEMPTS:
+        return clip_hold(clip_id=clip.id, reason="pipeline_attempts_exhausted", error=clip.last_error)
+    if not consent_is_active(account_id=clip.account_id):
+        _withdraw_clips(Clip.objects.filter(pk=clip.id), reason="consent_revoked")
+        return ClipStatus.WITHDRAWN
+
+    try:
+        key = vault.unwrap_data_key(clip.id, clip.wrapped_key)
+        raw = vault.load_audio(clip.id, key, "raw", clip.raw_path)
+    except vault.VaultError as exc:
+        return clip_hold(clip_id=clip.id, reason="raw_audio_unreadable", error=str(exc))
+    except OSError as exc:
+        _release_for_retry(clip.id, str(exc))
+        raise TransientPipelineError(f"storage read failed: {exc}") from exc
+
+    params = DeidParams(
+        alpha=draw_alpha(clip.id.int & 0xFFFFFFFF),
+        max_seconds=settings.MAX_CLIP_SECONDS,
+        vad_aggressiveness=settings.VAD_AGGRESSIVENESS,
+        padding_ms=settings.VAD_PADDING_MS,
+    )
+    try:
+        result = deidentify(raw, params)
+    except AudioError as exc:
+        return clip_hold(clip_id=clip.id, reason=f"decode_failed: {exc.code}", error=exc.message)
+    except Exception as exc:  # a bug or a library crash: fail closed, never serve raw
+        logger.exception("de-identification failed for a clip")
+        return clip_hold(clip_id=clip.id, reason="deidentification_failed", error=repr(exc))
+
+    if not result.has_speech:
+        with transaction.atomic():
+            done = Clip.objects.filter(pk=clip.id, status=ClipStatus.PROCESSING).update(
+                status=ClipStatus.DISCARDED,
+                status_reason="no_speech",
+                input_seconds=result.input_seconds,
+                raw_path="",
+                wrapped_key=None,
+                updated_at=timezone.now(),
+            )
+        vault.delete_audio(clip.raw_path)
+        return ClipStatus.DISCARDED if done else "skipped"
+
+    try:
+        deid_path = vault.store_audio(clip.id, key, "deid", encode_wav(result.audio))
+    except OSError as exc:
+        _release_for_retry(clip.id, str(exc))
+        raise TransientPipelineError(f"storage write failed: {exc}") from exc
+    with transaction.atomic():
+        now = timezone.now()
+        done = Clip.objects.filter(pk=clip.id, status=ClipStatus.PROCESSING).update(
+            status=ClipStatus.QUEUED,
+            status_reason="",
+            deid_path=deid_path,
+            raw_path="",
+            input_seconds=result.input_seconds,
+            duration_seconds=len(result.audio) / 16_000,
+            trimmed_seconds=result.trimmed_seconds,
+            queued_at=now,
+            updated_at=now,
+        )
+    # Raw audio never outlives its de-identified version.
+    vault.delete_audio(clip.raw_path)
+    if not done:  # withdrawn or deleted while we worked: keep nothing
+        vault.delete_audio(deid_path)
+        return "skipped"
+    return ClipStatus.QUEUED
+
+
+def _release_for_retry(clip_id: uuid.UUID, error: str) -> None:
+    Clip.objects.filter(pk=clip_id, status=ClipStatus.PROCESSING).update(
+        status=ClipStatus.RECEIVED, last_error=error[:2000], updated_at=timezone.now()
+    )
+
+
+def clip_hold(*, clip_id: uuid.UUID, reason: str, error: str = "") -> str:
+    """Fail closed: the clip is kept from every reviewer, with its reason; its raw audio is destroyed."""
+    clip = Clip.objects.filter(pk=clip_id).first()
+    if clip is None:
+        return "skipped"
+    with transaction.atomic():
+        held = Clip.objects.filter(pk=clip_id, status__in=[ClipStatus.RECEIVED, ClipStatus.PROCESSING]).update(
+            status=ClipStatus.HELD,
+            status_reason=reason[:200],
+            last_error=error[:2000],
+            raw_path="",
+            wrapped_key=None,
+            updated_at=timezone.now(),
+        )
+    if held:
+        vault.delete_audio(clip.raw_path)
+        logger.warning("clip held: %s", reason)
+    return ClipStatus.HELD if held else "skipped"
+
+
+def clips_reconcile() -> int:
+    """Re-enqueue clips a lost message left in received or processing. Returns how many."""
+    now = timezone.now()
+    stuck = Clip.objects.filter(
+        Q(status=ClipStatus.RECEIVED, updated_at__lt=now - timedelta(seconds=settings.RECEIVED_STALE_SECONDS))
+        | Q(
+            status=ClipStatus.PROCESSING,
+            processing_started_at__lt=now - timedelta(seconds=settings.PROCESSING_STALE_SECONDS),
+        )
+    ).values_list("id", flat=True)[:1000]
+    count = 0
+    for clip_id in stuck:
+        _enqueue_processing(clip_id)
+        count += 1
+    return count
+
+
+# ---------------------------------------------------------------- withdrawal
+
+
+def _withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
+    """Take clips out of review and destroy their audio and keys. Caller holds a transaction or not."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Clip rows first: a claim that locked one of them finishes before we see it, and we then
+        # see its assignment below.
+        rows = list(clips.filter(status__in=LIVE_STATES).select_for_update().values_list("id", "raw_path", "deid_path"))
+        ids = [row[0] for row in rows]
+        if not ids:
+            return []
+        Clip.objects.filter(pk__in=ids).update(
+            status=ClipStatus.WITHDRAWN,
+            status_reason=reason,
+            wrapped_key=None,
+            raw_path="",
+            deid_path="",
+            queued_at=None,
+            updated_at=now,
+        )
+        Assignment.objects.filter(clip_id__in=ids, state=AssignmentState.OPEN).update(
+            state=AssignmentState.REVOKED, closed_at=now
+        )
+        paths = [p for _, raw, deid in rows for p in (raw, deid) if p]
+        transaction.on_commit(lambda: [vault.delete_audio(p) for p in paths])
+    return ids
+
+
+def clips_withdraw_for_account(*, account_id: uuid.UUID) -> int:
+    """Consent was revoked: no clip of this account stays in review, and their audio is shredded."""
+    return len(_withdraw_clips(Clip.objects.filter(account_id=account_id), reason="consent_revoked"))
+
+
+# ---------------------------------------------------------------- shifts
+
+
+def shift_start(*, annotator: AbstractBaseUser) -> Shift:
+    """Start a shift, or return the one already open."""
+    with transaction.atomic():
+        current = shift_current(annotator=annotator)
+        if current is not None:
+            return current
+        return Shift.objects.create(annotator=annotator)
+
+
+def shift_end(*, annotator: AbstractBaseUser) -> Shift:
+    """End the open shift; an unfinished clip goes back to the queue."""
+    with transaction.atomic():
+        shift = shift_current(annotator=annotator)
+        if shift is None:
+            raise ApplicationError("no_open_shift", "There is no open shift to end.", status_code=409)
+        now = timezone.now()
+        open_ids = list(
+            Assignment.objects.select_for_update()
+            .filter(shift=shift, state=AssignmentState.OPEN)
+            .values_list("id", flat=True)
+        )
+        _close_and_requeue(open_ids, AssignmentState.RELEASED, now)
+        shift.ended_at = now
+        shift.save(update_fields=["ended_at"])
+    return shift
+
+
+# ---------------------------------------------------------------- assignments
+
+
+def _close_and_requeue(assignment_ids: list[uuid.UUID], state: str, now: datetime) -> int:
+    """Close open assignments and put their clips back in the queue, keeping their place."""
+    if not assignment_ids:
+        return 0
+    clip_ids = list(
+        Assignment.objects.filter(pk__in=assignment_ids, state=AssignmentState.OPEN).values_list("clip_id", flat=True)
+    )
+    closed = Assignment.objects.filter(pk__in=assignment_ids, state=AssignmentState.OPEN).update(
+        state=state, closed_at=now
+    )
+    Clip.objects.filter(pk__in=clip_ids, status=ClipStatus.ASSIGNED).update(status=ClipStatus.QUEUED, updated_at=now)
+    return closed
+
+
+def assignment_expire_leases(*, batch: int = 500) -> int:
+    """Open assignments whose lease ran out return their clips to the queue."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Assignment.objects.select_for_update(skip_locked=True)
+            .filter(state=AssignmentState.OPEN, lease_expires_at__lte=now)
+            .values_list("id", flat=True)[:batch]
+        )
+        return _close_and_requeue(ids, AssignmentState.EXPIRED, now)
+
+
+def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
+    """Lend the oldest queued clip to this annotator, or return the one they already hold.
+
+    On PostgreSQL concurrent claimers skip each other's locked rows; everywhere the conditional
+    update and the one-open-assignment-per-clip constraint keep a clip from two people.
+    """
+    shift = shift_current(annotator=annotator)
+    if shift is None:
+        raise ApplicationError("no_open_shift", "Start a shift before asking for a clip.", status_code=409)
+    now = timezone.now()
+    with transaction.atomic():
+        held = list(
+            Assignment.objects.select_for_update()
+            .filter(annotator=annotator, state=AssignmentState.OPEN)
+            .select_related("clip")
+        )
+        for assignment in held:
+            if assignment.lease_expires_at > now:
+                return assignment
+        _close_and_requeue([a.id for a in held], AssignmentState.EXPIRED, now)
+
+        already_had = Assignment.objects.filter(clip=OuterRef("pk"), annotator=annotator)
+        candidates = (
+            Clip.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=ClipStatus.QUEUED)
+            .filter(~Exists(already_had))
+            .order_by("queued_at", "id")
+            .only("id", "account_id")
+        )
+        while True:
+            clip = candidates.first()
+            if clip is None:
+                return None
+            if not consent_is_active(account_id=clip.account_id):
+                _withdraw_clips(Clip.objects.filter(pk=clip.pk), reason="consent_revoked")
+                continue
+            if Clip.objects.filter(pk=clip.pk, status=ClipStatus.QUEUED).update(
+                status=ClipStatus.ASSIGNED, updated_at=now
+            ):
+                return Assignment.objects.create(
+                    clip_id=clip.pk,
+                    annotator=annotator,
+                    shift=shift,
+                    lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS),
+                )
+
+
+def _live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool) -> Assignment:
+    """The annotator's open assignment with a living lease, or the error that explains why not."""
+    assignment = assignment_for_annotator(assignment_id=assignment_id, annotator=annotator, lock=lock)
+    if assignment is None:
+        raise ApplicationError("not_found", "No such assignment.", status_code=404)
+    if assignment.state == AssignmentState.REVOKED:
+        raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+    if assignment.state != AssignmentState.OPEN:
+        raise ApplicationError("assignment_closed", f"This assignment is {assignment.state}.", status_code=409)
+    if assignment.lease_expires_at <= timezone.now():
+        raise ApplicationError("lease_expired", "The time for this clip ran out; ask for the next one.", status_code=409)
+    return assignment
+
+
+def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -> bytes:
+    """The de-identified audio, only to its assignee, while the lease lives and consent holds right now."""
+    assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)
+    clip = Clip.objects.only("id", "account_id", "status", "wrapped_key", "deid_path").get(pk=assignment.clip_id)
+    if clip.status != ClipStatus.ASSIGNED or not consent_is_active(account_id=clip.account_id):
+        raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+    try:
+        key = vault.unwrap_data_key(clip.id, clip.wrapped_key)
+        return vault.load_audio(clip.id, key, "deid", clip.deid_path)
+    except (vault.VaultError, FileNotFoundError):
+        raise ApplicationError("withdrawn", "This clip's audio no longer exists.", status_code=410) from None
+
+
+def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, text: str) -> Transcript:
+    text = text.strip()
+    if not text:
+        raise ApplicationError("empty_transcript", "Type what you heard before submitting.", fields={"text": ["Empty."]})
+    if len(text) > MAX_TRANSCRIPT_CHARS:
+        raise ApplicationError(
+            "transcript_too_long", f"A transcript holds at most {MAX_TRANSCRIPT_CHARS} characters.",
+            fields={"text": ["Too long."]},
+        )
+    with transaction.atomic():
+        assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=True)
+        now = timezone.now()
+        Assignment.objects.filter(pk=assignment.pk).update(state=AssignmentState.SUBMITTED, closed_at=now)
+        labeled = Clip.objects.filter(pk=assignment.clip_id, status=ClipStatus.ASSIGNED).update(
+            status=ClipStatus.LABELED, updated_at=now
+        )
+        if not labeled:
+            raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+        return Transcript.objects.create(
+            assignment=assignment, clip_id=assignment.clip_id, annotator=annotator, text=text
+        )
+
+
+def assignment_skip(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -> Assignment:
+    """Give the clip back to the queue for someone else; this annotator will not get it again."""
+    with transaction.atomic():
+        assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=True)
+        _close_and_requeue([assignment.pk], AssignmentState.SKIPPED, timezone.now())
+    assignment.refresh_from_db()
+    return assignment

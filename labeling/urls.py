@@ -1,0 +1,15 @@
+"""Routes of the labeling API."""
+
+from django.urls import path
+
+from labeling import apis
+
+urlpatterns = [
+    path("clips", apis.ClipIngestApi.as_view(), name="clip-ingest"),
+    path("shifts", apis.ShiftStartApi.as_view(), name="shift-start"),
+    path("shifts/current/end", apis.ShiftEndApi.as_view(), name="shift-end"),
+    path("assignments/next", apis.AssignmentNextApi.as_view(), name="assignment-next"),
+    path("assignments/<uuid:assignment_id>/audio", apis.AssignmentAudioApi.as_view(), name="assignment-audio"),
+    path("assignments/<uuid:assignment_id>/submit", apis.AssignmentSubmitApi.as_view(), name="assignment-submit"),
+    path("assignments/<uuid:assignment_id>/skip", apis.AssignmentSkipApi.as_view(), name="assignment-skip"),
+]

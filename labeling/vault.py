@@ -1,0 +1,70 @@
+"""Envelope encryption of clip audio: a per-clip AES-256-GCM data key, wrapped by the master key."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+NONCE_BYTES = 12
+
+
+class VaultError(Exception):
+    """Stored audio cannot be read back: its key is gone or the bytes were altered."""
+
+
+def new_data_key(clip_id: uuid.UUID) -> tuple[bytes, bytes]:
+    """A fresh data key and its wrapped form, bound to the clip it belongs to."""
+    key = AESGCM.generate_key(bit_length=256)
+    return key, _seal(settings.MASTER_KEY, key, b"key:" + clip_id.bytes)
+
+
+def unwrap_data_key(clip_id: uuid.UUID, wrapped: bytes | memoryview | None) -> bytes:
+    if wrapped is None:
+        raise VaultError("The clip's data key has been destroyed.")
+    return _open(settings.MASTER_KEY, bytes(wrapped), b"key:" + clip_id.bytes)
+
+
+def blob_path(clip_id: uuid.UUID, kind: str) -> str:
+    return f"clips/{clip_id}/{kind}.bin"
+
+
+def store_audio(clip_id: uuid.UUID, key: bytes, kind: str, audio: bytes) -> str:
+    """Encrypt and write; the path is fixed per clip and kind, so a retry overwrites rather than adds."""
+    path = blob_path(clip_id, kind)
+    sealed = _seal(key, audio, f"{kind}:".encode() + clip_id.bytes)
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    saved = default_storage.save(path, ContentFile(sealed))
+    if saved != path:  # a concurrent writer created it between our delete and save
+        default_storage.delete(saved)
+        raise OSError(f"storage path {path} was taken by a concurrent write")
+    return path
+
+
+def load_audio(clip_id: uuid.UUID, key: bytes, kind: str, path: str) -> bytes:
+    with default_storage.open(path, "rb") as handle:
+        sealed = handle.read()
+    return _open(key, sealed, f"{kind}:".encode() + clip_id.bytes)
+
+
+def delete_audio(path: str) -> None:
+    if path and default_storage.exists(path):
+        default_storage.delete(path)
+
+
+def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def _open(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    try:
+        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+    except (InvalidTag, ValueError):
+        raise VaultError("Stored audio failed authentication.") from None

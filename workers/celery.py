@@ -1,0 +1,16 @@
+"""The Celery application, configured from Django settings (CELERY_* names)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("voicereview", task_cls="celery.contrib.django.task:DjangoTask", include=["workers.tasks"])
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.beat_schedule = {
+    "reconcile-stuck-clips": {"task": "workers.tasks.clips_reconcile_task", "schedule": 60.0},
+    "expire-assignment-leases": {"task": "workers.tasks.assignment_expire_leases_task", "schedule": 30.0},
+}

@@ -1,0 +1,39 @@
+"""Thin tasks: take ids, call one service. Each is safe to run twice."""
+
+from __future__ import annotations
+
+import uuid
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError
+
+from labeling import services
+from workers.celery import app
+
+TRANSIENT = (services.TransientPipelineError, OperationalError, InterfaceError)
+
+
+@app.task(
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def clip_process_task(clip_id: str) -> str:
+    try:
+        return services.clip_process(clip_id=uuid.UUID(clip_id))
+    except SoftTimeLimitExceeded:
+        # Fail closed: a clip that cannot be de-identified in time is never served.
+        return services.clip_hold(clip_id=uuid.UUID(clip_id), reason="deidentification_timeout")
+
+
+@app.task(acks_late=True)
+def clips_reconcile_task() -> int:
+    return services.clips_reconcile()
+
+
+@app.task(acks_late=True)
+def assignment_expire_leases_task() -> int:
+    return services.assignment_expire_leases()
