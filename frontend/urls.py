@@ -1,0 +1,15 @@
+"""Page routes."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from frontend import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("annotate/", views.annotate, name="annotate"),
+    path("supervise/", views.supervise, name="supervise"),
+    path("me/", views.my_consent, name="my-consent"),
+]

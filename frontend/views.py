@@ -1,0 +1,68 @@
+"""Pages: each checks the role, reads through selectors, writes through one service."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_http_methods
+
+from consent.models import Account
+from consent.selectors import consent_current, consent_history
+from consent.services import consent_set
+from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
+from labeling.models import ClipStatus
+from labeling.selectors import clip_status_counts
+
+
+@login_required
+def home(request):
+    if has_role(request.user, ANNOTATOR):
+        return redirect("annotate")
+    if has_role(request.user, SUPERVISOR):
+        return redirect("supervise")
+    if Account.objects.filter(user=request.user).exists():
+        return redirect("my-consent")
+    return render(request, "frontend/no_role.html")
+
+
+@login_required
+@ensure_csrf_cookie
+def annotate(request):
+    if not has_role(request.user, ANNOTATOR):
+        raise PermissionDenied
+    return render(request, "frontend/annotate.html")
+
+
+@login_required
+def supervise(request):
+    if not has_role(request.user, SUPERVISOR):
+        raise PermissionDenied
+    counts = clip_status_counts()
+    rows = [(label, counts.get(value, 0)) for value, label in ClipStatus.choices]
+    return render(request, "frontend/supervise.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_consent(request):
+    account = Account.objects.filter(user=request.user).first()
+    if account is None:
+        raise PermissionDenied
+    if request.method == "POST":
+        choice = request.POST.get("human_review")
+        if choice not in {"yes", "no"}:
+            messages.error(request, "Choose whether people may listen to your recordings.")
+        else:
+            consent_set(account=account, granted=choice == "yes", channel="portal")
+            messages.success(request, "Your choice is saved and applies from now on.")
+        return redirect("my-consent")
+    current = consent_current(account_id=account.id)
+    return render(request, "frontend/my_consent.html", {
+        "granted": bool(current and current.granted),
+        "policy_version": settings.REVIEW_POLICY_VERSION,
+        "history": consent_history(account_id=account.id),
+    })

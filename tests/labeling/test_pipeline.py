@@ -1,0 +1,174 @@
+"""The de-identification pipeline: trim, disguise, queue; discard silence; hold what fails; run twice safely."""
+
+import io
+import time
+import uuid
+from datetime import timedelta
+
+import numpy as np
+import pytest
+import soundfile as sf
+from django.utils import timezone
+
+from consent.services import consent_set
+from labeling import vault
+from labeling.models import Clip, ClipStatus
+from labeling.services import ClipMetadata, clip_ingest, clip_process, clips_reconcile
+from tests.conftest import encode, metadata, stored_files, upload
+
+
+def ingest(audio: bytes, account: str = "acct-7731") -> Clip:
+    meta = metadata(account=account)
+    meta["recorded_at"] = timezone.now() - timedelta(minutes=3)
+    outcome = clip_ingest(audio=audio, metadata=ClipMetadata(**meta))
+    return Clip.objects.get(pk=outcome.clip_id)
+
+
+def deid_audio(clip: Clip):
+    key = vault.unwrap_data_key(clip.id, clip.wrapped_key)
+    return sf.read(io.BytesIO(vault.load_audio(clip.id, key, "deid", clip.deid_path)), dtype="float32")
+
+
+@pytest.mark.django_db
+def test_speech_is_trimmed_disguised_queued_and_raw_destroyed(subject, speech_wav, media_root):
+    clip = ingest(speech_wav)
+    raw_file = media_root / clip.raw_path
+    assert raw_file.exists()
+    assert clip_process(clip_id=clip.id) == ClipStatus.QUEUED
+    clip.refresh_from_db()
+    assert clip.status == ClipStatus.QUEUED and clip.queued_at is not None
+    assert not raw_file.exists() and clip.raw_path == ""
+    assert [p.name for p in stored_files(media_root)] == ["deid.bin"]
+    audio, rate = deid_audio(clip)
+    assert rate == 16000
+    original, _ = sf.read(io.BytesIO(speech_wav), dtype="float32")
+    assert clip.trimmed_seconds > 2.5
+    assert len(audio) / rate == pytest.approx(clip.duration_seconds)
+    assert len(audio) < len(original) - 2.5 * rate
+
+
+@pytest.mark.django_db
+def test_noise_only_clip_is_discarded_with_nothing_kept(subject, noise_wav, media_root):
+    clip = ingest(noise_wav)
+    assert clip_process(clip_id=clip.id) == ClipStatus.DISCARDED
+    clip.refresh_from_db()
+    assert clip.status_reason == "no_speech" and clip.wrapped_key is None
+    assert stored_files(media_root) == []
+
+
+@pytest.mark.django_db
+def test_processing_twice_changes_nothing_the_second_time(subject, speech_wav, media_root):
+    clip = ingest(speech_wav)
+    clip_process(clip_id=clip.id)
+    clip.refresh_from_db()
+    before = (clip.status, clip.deid_path, clip.queued_at, clip.attempts)
+    assert clip_process(clip_id=clip.id) == "skipped"
+    clip.refresh_from_db()
+    assert (clip.status, clip.deid_path, clip.queued_at, clip.attempts) == before
+    assert len(stored_files(media_root)) == 1
+
+
+@pytest.mark.django_db
+def test_undecodable_audio_is_held_never_queued(subject, speech_wav, media_root):
+    clip = ingest(speech_wav)
+    key = vault.unwrap_data_key(clip.id, clip.wrapped_key)
+    # A float WAV whose header is fine but whose samples are not numbers: passes the probe, fails decoding.
+    samples = np.full(16000, np.nan, dtype=np.float32)
+    vault.store_audio(clip.id, key, "raw", encode(samples, 16000, "WAV", subtype="FLOAT"))
+    status = clip_process(clip_id=clip.id)
+    clip.refresh_from_db()
+    assert status == ClipStatus.HELD == clip.status
+    assert clip.status_reason == "decode_failed: corrupt_audio"
+    assert stored_files(media_root) == []
+
+
+@pytest.mark.django_db
+def test_tampered_ciphertext_is_held(subject, speech_wav, media_root):
+    clip = ingest(speech_wav)
+    path = media_root / clip.raw_path
+    blob = bytearray(path.read_bytes())
+    blob[100] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    assert clip_process(clip_id=clip.id) == ClipStatus.HELD
+    clip.refresh_from_db()
+    assert clip.status_reason == "raw_audio_unreadable"
+
+
+@pytest.mark.django_db
+def test_crash_inside_deidentification_fails_closed(subject, speech_wav, media_root, monkeypatch):
+    from labeling import services
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("model exploded")
+
+    monkeypatch.setattr(services, "deidentify", broken)
+    clip = ingest(speech_wav)
+    assert clip_process(clip_id=clip.id) == ClipStatus.HELD
+    clip.refresh_from_db()
+    assert clip.status_reason == "deidentification_failed" and "model exploded" in clip.last_error
+    assert stored_files(media_root) == []
+
+
+@pytest.mark.django_db
+def test_consent_revoked_before_processing_withdraws_and_shreds(subject, speech_wav, media_root,
+                                                                django_capture_on_commit_callbacks):
+    clip = ingest(speech_wav)
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_set(account=subject, granted=False, channel="portal")
+    clip.refresh_from_db()
+    assert clip.status == ClipStatus.WITHDRAWN and clip.wrapped_key is None
+    assert clip_process(clip_id=clip.id) == "skipped"
+    assert stored_files(media_root) == []
+
+
+@pytest.mark.django_db
+def test_reconciler_reenqueues_stuck_clips(subject, speech_wav, django_capture_on_commit_callbacks, settings):
+    fresh = ingest(speech_wav)
+    stuck_received = ingest(speech_wav)
+    stuck_processing = ingest(speech_wav)
+    long_ago = timezone.now() - timedelta(hours=2)
+    Clip.objects.filter(pk=stuck_received.pk).update(updated_at=long_ago)
+    Clip.objects.filter(pk=stuck_processing.pk).update(status=ClipStatus.PROCESSING, processing_started_at=long_ago)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert clips_reconcile() == 2
+    assert len(callbacks) == 2
+    # A worker picking up the stale processing clip takes it over and finishes it.
+    assert clip_process(clip_id=stuck_processing.id) == ClipStatus.QUEUED
+    assert Clip.objects.get(pk=fresh.pk).status == ClipStatus.RECEIVED
+
+
+@pytest.mark.django_db
+def test_clip_retried_too_often_is_held(subject, speech_wav, settings):
+    clip = ingest(speech_wav)
+    Clip.objects.filter(pk=clip.pk).update(attempts=settings.PIPELINE_MAX_ATTEMPTS, last_error="storage down")
+    assert clip_process(clip_id=clip.id) == ClipStatus.HELD
+    clip.refresh_from_db()
+    assert clip.status_reason == "pipeline_attempts_exhausted"
+
+
+@pytest.mark.django_db
+def test_processing_a_missing_clip_does_nothing():
+    assert clip_process(clip_id=uuid.uuid4()) == "skipped"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_on_redis_processes_an_uploaded_clip(device_client, subject, speech_wav, media_root, settings):
+    """Upload through the API; the task goes through Redis to a real Celery worker and the clip is queued."""
+    from celery.contrib.testing.worker import start_worker
+
+    from workers import app
+
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        response = upload(device_client, speech_wav, metadata())
+        assert response.status_code == 202
+        clip_id = response.json()["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status = Clip.objects.get(pk=clip_id).status
+            if status not in (ClipStatus.RECEIVED, ClipStatus.PROCESSING):
+                break
+            time.sleep(0.2)
+    assert status == ClipStatus.QUEUED
+    assert [p.name for p in stored_files(media_root)] == ["deid.bin"]
