@@ -36,6 +36,7 @@ def pytest_report_header(config):
 @pytest.fixture(autouse=True)
 def _storage(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests hold no secrets
     return Path(settings.MEDIA_ROOT)
 
 

@@ -172,3 +172,21 @@ def test_real_worker_on_redis_processes_an_uploaded_clip(device_client, subject,
             time.sleep(0.2)
     assert status == ClipStatus.QUEUED
     assert [p.name for p in stored_files(media_root)] == ["deid.bin"]
+
+
+@pytest.mark.django_db
+def test_storage_failure_releases_the_clip_for_a_retry(subject, speech_wav, media_root):
+    from labeling.services import TransientPipelineError
+
+    clip = ingest(speech_wav)
+    blocker = media_root / "clips" / str(clip.id) / "deid.bin"
+    blocker.mkdir(parents=True)
+    (blocker / "in-the-way").write_text("a folder where the file must go")
+    with pytest.raises(TransientPipelineError):
+        clip_process(clip_id=clip.id)
+    clip.refresh_from_db()
+    assert clip.status == ClipStatus.RECEIVED and "deid.bin" in clip.last_error
+    assert (media_root / clip.raw_path).exists()  # nothing lost
+    (blocker / "in-the-way").unlink()
+    blocker.rmdir()
+    assert clip_process(clip_id=clip.id) == ClipStatus.QUEUED

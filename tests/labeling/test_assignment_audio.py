@@ -1,0 +1,116 @@
+"""Audio reaches only its assignee, only while the lease lives and consent holds at that moment."""
+
+import io
+from datetime import timedelta
+
+import pytest
+import soundfile as sf
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from consent.services import consent_set
+from labeling.models import Assignment, AssignmentState, Clip, ClipStatus
+from tests.conftest import client_for, make_user, queued_clip
+
+pytestmark = pytest.mark.django_db
+
+
+def claim(client):
+    client.post("/api/v1/shifts")
+    response = client.post("/api/v1/assignments/next")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_assignee_hears_the_clip_and_nothing_is_cached(annotator, subject):
+    queued_clip(subject, seconds=1.5)
+    client = client_for(annotator)
+    assignment = claim(client)
+    response = client.get(f"/api/v1/assignments/{assignment['id']}/audio")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "audio/wav"
+    assert "no-store" in response["Cache-Control"]
+    assert "attachment" not in response.get("Content-Disposition", "")
+    audio, rate = sf.read(io.BytesIO(response.content))
+    assert rate == 16000 and len(audio) == 24000
+
+
+def test_another_annotator_cannot_fetch_the_audio(annotator, other_annotator, subject):
+    queued_clip(subject)
+    assignment = claim(client_for(annotator))
+    other = client_for(other_annotator)
+    other.post("/api/v1/shifts")
+    response = other.get(f"/api/v1/assignments/{assignment['id']}/audio")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert other.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "stolen"}, format="json").status_code == 404
+
+
+@pytest.mark.parametrize("who", ["anonymous", "owner", "supervisor"])
+def test_people_who_are_not_annotators_cannot_fetch_audio(annotator, subject, supervisor, who):
+    queued_clip(subject)
+    assignment = claim(client_for(annotator))
+    client = {"anonymous": APIClient(), "owner": client_for(subject.user), "supervisor": client_for(supervisor)}[who]
+    assert client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code == 403
+
+
+def test_device_key_cannot_fetch_audio(annotator, subject, device_client):
+    queued_clip(subject)
+    assignment = claim(client_for(annotator))
+    assert device_client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code in (401, 403)
+
+
+def test_expired_lease_stops_the_stream(annotator, subject):
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    Assignment.objects.filter(pk=assignment["id"]).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    response = client.get(f"/api/v1/assignments/{assignment['id']}/audio")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "lease_expired"
+
+
+def test_consent_revoked_between_ingest_and_serve_means_not_served(annotator, subject):
+    clip = queued_clip(subject)
+    consent_set(account=subject, granted=False, channel="portal")
+    client = client_for(annotator)
+    client.post("/api/v1/shifts")
+    assert client.post("/api/v1/assignments/next").status_code == 204
+    assert Clip.objects.get(pk=clip.pk).status == ClipStatus.WITHDRAWN
+
+
+def test_consent_revoked_after_claim_stops_the_audio(annotator, subject):
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    assert client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code == 200
+    consent_set(account=subject, granted=False, channel="portal")
+    response = client.get(f"/api/v1/assignments/{assignment['id']}/audio")
+    assert response.status_code == 410 and response.json()["error"]["code"] == "withdrawn"
+    assert Assignment.objects.get(pk=assignment["id"]).state == AssignmentState.REVOKED
+
+
+def test_consent_check_at_serve_holds_even_if_withdrawal_missed_the_clip(annotator, subject):
+    """A newer 'revoked' record is enough, whatever state the clip row is in."""
+    from consent.models import ConsentRecord
+
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    ConsentRecord.objects.create(account=subject, version=2, granted=False, policy_version="x", channel="api")
+    assert client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code == 410
+
+
+def test_revoking_another_subject_does_not_touch_this_clip(annotator, subject):
+    from tests.conftest import make_subject
+
+    stranger = make_subject("acct-other", first_name="Ezra")
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    consent_set(account=stranger, granted=False, channel="portal")
+    assert client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code == 200
+
+
+def test_data_owner_without_role_gets_403_on_shift(subject):
+    assert client_for(subject.user).post("/api/v1/shifts").status_code == 403
+    assert client_for(make_user("nobody")).post("/api/v1/assignments/next").status_code == 403
