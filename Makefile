@@ -1,6 +1,7 @@
 # make run: the whole product on the embedded default.  make test: the whole suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
+PORT ?= 8000
 PY := $(VENV)/bin/python
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba
 export PYTHONDONTWRITEBYTECODE := 1
@@ -26,7 +27,7 @@ migrate: install
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo_setup
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho start -f Procfile
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho start -f Procfile --port $(PORT)
 
 test: install-test
 	$(PY) tests/backing.py -- $(PYTEST_ARGS)
