@@ -26,7 +26,7 @@ migrate: install
 
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py demo_setup
+	$(PY) manage.py demo_setup --url http://127.0.0.1:$(PORT)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho start -f Procfile --port $(PORT)
 
 test: install-test
