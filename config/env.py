@@ -61,7 +61,10 @@ def database_from_url(url: str) -> dict:
         name = unquote(parsed.path.lstrip("/"))
         if not name:
             raise ImproperlyConfigured("DATABASE_URL names no database")
-        options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        options: dict = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        # Server-side binding lets psycopg prepare statements it sees repeatedly, so the hot
+        # claim and submit queries are planned once per connection instead of on every call.
+        options["server_side_binding"] = options.get("server_side_binding", "true").lower() in {"1", "true", "yes"}
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,

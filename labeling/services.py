@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config.errors import ApplicationError
+from consent.models import ConsentRecord
 from consent.selectors import account_by_external_id, consent_is_active
 from labeling import vault
 from labeling.models import (
@@ -370,51 +371,79 @@ def assignment_expire_leases(*, batch: int = 500) -> int:
         return _close_and_requeue(ids, AssignmentState.EXPIRED, now)
 
 
-def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
-    """Lend the oldest queued clip to this annotator, or return the one they already hold.
+def _db(model, field: str, value):
+    """A parameter for hand-written SQL, prepared as the ORM would (UUIDs and times differ per backend)."""
+    return model._meta.get_field(field).get_db_prep_value(value, connection)
 
-    On PostgreSQL concurrent claimers skip each other's locked rows; everywhere the conditional
-    update and the one-open-assignment-per-clip constraint keep a clip from two people.
+
+def _claim_sql() -> str:
+    """One statement picks, checks and lends the oldest queued clip this annotator never had.
+
+    It inserts nothing when the annotator already holds an open assignment. The owner's newest
+    consent record is read inside the statement, so a clip whose consent is gone is never lent,
+    whatever state its row is in. On PostgreSQL concurrent claimers skip rows another transaction
+    has locked; SQLite serializes writers and needs no lock clause. The unique index on open
+    assignments per clip is the last guard.
     """
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    clip, assignment = Clip._meta.db_table, Assignment._meta.db_table
+    consent = ConsentRecord._meta.db_table
+    return f"""
+        INSERT INTO {assignment} (id, clip_id, annotator_id, shift_id, state, created_at, lease_expires_at)
+        SELECT %s, picked.id, %s, %s, 'open', %s, %s FROM (
+            SELECT c.id FROM {clip} c
+            WHERE c.status = 'queued'
+              AND NOT EXISTS (SELECT 1 FROM {assignment} a WHERE a.clip_id = c.id AND a.annotator_id = %s)
+              AND (SELECT r.granted FROM {consent} r WHERE r.account_id = c.account_id
+                   ORDER BY r.version DESC LIMIT 1)
+            ORDER BY c.queued_at, c.id
+            LIMIT 1{lock}
+        ) AS picked
+        WHERE NOT EXISTS (SELECT 1 FROM {assignment} h WHERE h.annotator_id = %s AND h.state = 'open')
+        RETURNING clip_id"""
+
+
+def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
+    """Lend the oldest queued clip to this annotator, or return the one they already hold."""
     shift = shift_current(annotator=annotator)
     if shift is None:
         raise ApplicationError("no_open_shift", "Start a shift before asking for a clip.", status_code=409)
-    now = timezone.now()
-    with transaction.atomic():
-        held = list(
-            Assignment.objects.select_for_update()
-            .filter(annotator=annotator, state=AssignmentState.OPEN)
-            .select_related("clip")
-        )
-        for assignment in held:
-            if assignment.lease_expires_at > now:
-                return assignment
-        _close_and_requeue([a.id for a in held], AssignmentState.EXPIRED, now)
-
-        already_had = Assignment.objects.filter(clip=OuterRef("pk"), annotator=annotator)
-        candidates = (
-            Clip.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=ClipStatus.QUEUED)
-            .filter(~Exists(already_had))
-            .order_by("queued_at", "id")
-            .only("id", "account_id")
-        )
-        while True:
-            clip = candidates.first()
-            if clip is None:
+    for _ in range(2):
+        now = timezone.now()
+        with transaction.atomic():
+            assignment = Assignment(
+                annotator=annotator,
+                shift=shift,
+                created_at=now,
+                lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS),
+            )
+            stamp = _db(Assignment, "created_at", now)
+            params = [
+                _db(Assignment, "id", assignment.id), annotator.pk, shift.pk, stamp,
+                _db(Assignment, "lease_expires_at", assignment.lease_expires_at), annotator.pk, annotator.pk,
+            ]
+            with connection.cursor() as cursor:
+                cursor.execute(_claim_sql(), params)
+                row = cursor.fetchone()
+                if row is not None:
+                    assignment.clip_id = Clip._meta.pk.to_python(row[0])
+                    cursor.execute(
+                        f"UPDATE {Clip._meta.db_table} SET status = 'assigned', updated_at = %s "
+                        "WHERE id = %s AND status = 'queued'",
+                        [stamp, _db(Clip, "id", assignment.clip_id)],
+                    )
+                    if cursor.rowcount != 1:  # cannot happen while the row lock or writer lock is held
+                        raise RuntimeError("claimed clip changed state under its lock")
+                    assignment._state.adding = False
+                    return assignment
+            held = list(Assignment.objects.select_for_update().filter(annotator=annotator, state=AssignmentState.OPEN))
+            if not held:
                 return None
-            if not consent_is_active(account_id=clip.account_id):
-                _withdraw_clips(Clip.objects.filter(pk=clip.pk), reason="consent_revoked")
-                continue
-            if Clip.objects.filter(pk=clip.pk, status=ClipStatus.QUEUED).update(
-                status=ClipStatus.ASSIGNED, updated_at=now
-            ):
-                return Assignment.objects.create(
-                    clip_id=clip.pk,
-                    annotator=annotator,
-                    shift=shift,
-                    lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS),
-                )
+            live = [a for a in held if a.lease_expires_at > now]
+            if live:
+                return live[0]
+            _close_and_requeue([a.id for a in held], AssignmentState.EXPIRED, now)
+    return None
 
 
 def _live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool) -> Assignment:
@@ -453,17 +482,27 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
             "transcript_too_long", f"A transcript holds at most {MAX_TRANSCRIPT_CHARS} characters.",
             fields={"text": ["Too long."]},
         )
+    now = timezone.now()
     with transaction.atomic():
-        assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=True)
-        now = timezone.now()
-        Assignment.objects.filter(pk=assignment.pk).update(state=AssignmentState.SUBMITTED, closed_at=now)
-        labeled = Clip.objects.filter(pk=assignment.clip_id, status=ClipStatus.ASSIGNED).update(
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Assignment._meta.db_table} SET state = 'submitted', closed_at = %s "
+                "WHERE id = %s AND annotator_id = %s AND state = 'open' AND lease_expires_at > %s RETURNING clip_id",
+                [_db(Assignment, "closed_at", now), _db(Assignment, "id", assignment_id), annotator.pk,
+                 _db(Assignment, "lease_expires_at", now)],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)  # raises the reason
+            raise ApplicationError("assignment_closed", "This assignment changed; ask for the next clip.", status_code=409)
+        clip_id = Clip._meta.pk.to_python(row[0])
+        labeled = Clip.objects.filter(pk=clip_id, status=ClipStatus.ASSIGNED).update(
             status=ClipStatus.LABELED, updated_at=now
         )
         if not labeled:
             raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
         return Transcript.objects.create(
-            assignment=assignment, clip_id=assignment.clip_id, annotator=annotator, text=text
+            assignment_id=assignment_id, clip_id=clip_id, annotator=annotator, text=text, created_at=now
         )
 
 

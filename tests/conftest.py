@@ -160,5 +160,6 @@ def queued_clip(account: Account, *, seconds: float = 1.0, queued_at=None) -> Cl
 
 @pytest.fixture
 def on_postgres():
+    """For tests marked postgres_only: they must not pass vacuously on another database."""
     if connection.vendor != "postgresql":
         pytest.fail("This test needs PostgreSQL; run it through 'make test'.")

@@ -107,6 +107,7 @@ def test_ending_a_shift_releases_the_open_clip(annotator, subject):
     assert getattr(caught.value, "code", "") == "no_open_shift"
 
 
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claimers_never_get_the_same_clip(subject, on_postgres):
     """Twelve annotators in their own threads and connections claim until the queue is empty."""
