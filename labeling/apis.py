@@ -214,7 +214,7 @@ class AssignmentSubmitApi(APIView):
     def post(self, request, assignment_id):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        transcript = services.transcript_submit(
+        services.transcript_submit(
             assignment_id=assignment_id, annotator=request.user, text=serializer.validated_data["text"]
         )
         shift = shift_current(annotator=request.user)

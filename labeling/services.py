@@ -89,7 +89,9 @@ def clip_ingest(*, audio: bytes, metadata: ClipMetadata) -> IngestOutcome:
         info = probe(audio, max_seconds=settings.MAX_CLIP_SECONDS)
     except AudioError as exc:
         status_code = 413 if exc.code == "audio_too_long" else 400
-        raise ApplicationError(exc.code, exc.message, status_code=status_code, fields={"audio": [exc.message]})
+        raise ApplicationError(
+            exc.code, exc.message, status_code=status_code, fields={"audio": [exc.message]}
+        ) from None
 
     account = account_by_external_id(external_id=metadata.account)
     if account is None:

@@ -74,7 +74,7 @@ def trim_silence(samples: np.ndarray, rate: int, *, aggressiveness: int = 3, pad
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) index pairs of the True runs."""
     edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
 def _drop_short_runs(flags: np.ndarray, min_len: int) -> np.ndarray:

@@ -108,7 +108,7 @@ def test_ending_a_shift_releases_the_open_clip(annotator, subject):
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_claimers_never_get_the_same_clip(subject, on_postgres):
     """Twelve annotators in their own threads and connections claim until the queue is empty."""
     clips = {queued_clip(subject).id for _ in range(60)}

@@ -152,7 +152,7 @@ def test_processing_a_missing_clip_does_nothing():
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_real_worker_on_redis_processes_an_uploaded_clip(device_client, subject, speech_wav, media_root, settings,
                                                         on_postgres):
     """Upload through the API; the task goes through Redis to a real Celery worker and the clip is queued."""
