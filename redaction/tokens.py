@@ -1,0 +1,49 @@
+"""Recognized words as lowercase tokens with times: numerals spelled digit by digit, emails spoken."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from redaction.asr import Word
+
+DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
+_SPLIT = re.compile(r"[a-z]+|\d|[@.]")
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str  # lowercase, no punctuation; digits spelled: "4" -> "four"
+    start: float
+    end: float
+    word: int  # index of the recognized word it came from
+
+
+def tokenize(words: list[Word]) -> list[Token]:
+    """Split each word into tokens; a word of several tokens shares its time span evenly among them."""
+    tokens: list[Token] = []
+    for index, word in enumerate(words):
+        raw = word.text.lower().strip()
+        is_email = bool(_EMAIL.match(raw.strip(".,;:!?")))
+        parts = []
+        for piece in _SPLIT.findall(raw):
+            if piece.isdigit():
+                parts.append(DIGIT_NAMES[int(piece)])
+            elif piece == "@":
+                parts.append("at")
+            elif piece == ".":
+                if is_email:
+                    parts.append("dot")
+            else:
+                parts.append(piece)
+        if not parts:
+            continue
+        step = (word.end - word.start) / len(parts)
+        for n, part in enumerate(parts):
+            tokens.append(Token(part, word.start + n * step, word.start + (n + 1) * step, index))
+    return tokens
+
+
+def plain_text(tokens: list[Token]) -> str:
+    return " ".join(token.text for token in tokens)

@@ -1,0 +1,79 @@
+"""Personal data in lowercase, unpunctuated, spelled-out speech is found; ordinary requests are left alone."""
+
+import pytest
+
+from redaction.asr import Word
+from redaction.pii import ADDRESS, EMAIL, NAME, NUMBER, PiiSpan, detect, merge, redacted_text
+from redaction.tokens import tokenize
+
+
+def draft(text: str) -> str:
+    words = [Word(w, i * 0.3, i * 0.3 + 0.25, 1.0) for i, w in enumerate(text.split())]
+    tokens = tokenize(words)
+    return redacted_text(words, tokens, detect(words, tokens))
+
+
+@pytest.mark.parametrize("spoken,expected", [
+    ("my number is two oh six five five five zero one nine eight", "my number is [NUMBER]"),
+    ("my number is 2065550198", "my number is [NUMBER]"),
+    ("card four one one one one one one one one one one one one one one one please",
+     "card [NUMBER] please"),
+    ("my social is zero seven eight zero five one one two zero", "my social is [NUMBER]"),
+    ("my pin is one two three four", "my pin is [NUMBER]"),
+    ("the code is four two", "the code is [NUMBER]"),
+    ("call five five five double two one two", "call [NUMBER]"),
+    ("it was eighteen fifty two thousand", "it was [NUMBER]"),
+])
+def test_numbers_spoken_any_way_are_masked(spoken, expected):
+    assert draft(spoken) == expected
+
+
+@pytest.mark.parametrize("spoken,expected", [
+    ("email jo dot baker at example dot com now", "email [EMAIL] now"),
+    ("write to jo.baker@example.com", "write to [EMAIL]"),
+    ("send it to mary underscore lee at mail dot co dot uk", "send it to [EMAIL]"),
+])
+def test_emails_written_or_spoken_are_masked(spoken, expected):
+    assert draft(spoken) == expected
+
+
+@pytest.mark.parametrize("spoken,expected", [
+    ("i live at forty two maple street", "i live at [ADDRESS]"),
+    ("deliver to 221 baker street apartment 4 today", "deliver to [ADDRESS] today"),
+    ("we moved to elm road last year", "we moved to [ADDRESS] last year"),
+])
+def test_street_addresses_are_masked(spoken, expected):
+    assert draft(spoken) == expected
+
+
+@pytest.mark.parametrize("spoken,expected", [
+    ("hi my name is jonathan baker", "hi my name is [NAME]"),
+    ("call doctor patel", "call [NAME]"),
+    ("ask alexa to play music", "ask [NAME] to play music"),
+    ("Hi, my name is Jonathan Baker.", "Hi, my name is [NAME]"),
+])
+def test_names_are_masked(spoken, expected):
+    assert draft(spoken) == expected
+
+
+def test_name_after_text_is_masked_even_if_the_cue_goes_with_it():
+    result = draft("text sarah that i am late")
+    assert "sarah" not in result and result.endswith("[NAME] that i am late")
+
+
+@pytest.mark.parametrize("spoken", [
+    "turn off the lights in the living room",
+    "set an alarm for seven thirty",
+    "what is the weather going to be like this weekend",
+    "add bread milk and two bags of coffee to my shopping list",
+    "text mom that i will be late",
+    "call the office",
+    "play music to the kitchen speaker",
+])
+def test_ordinary_requests_are_left_alone(spoken):
+    assert draft(spoken) == spoken
+
+
+def test_touching_spans_merge_and_keep_the_most_specific_kind():
+    merged = merge([PiiSpan(NUMBER, 3, 5), PiiSpan(EMAIL, 0, 4), PiiSpan(NAME, 9, 9), PiiSpan(ADDRESS, 10, 11)])
+    assert merged == [PiiSpan(EMAIL, 0, 5), PiiSpan(ADDRESS, 9, 11)]
