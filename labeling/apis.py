@@ -155,6 +155,7 @@ class AssignmentOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="Opaque; differs for every assignment of the same clip.")
     duration_seconds = serializers.FloatField()
     language = serializers.CharField()
+    draft = serializers.CharField(help_text="Recognized text; personal data shows as [NAME], [NUMBER], [EMAIL], [ADDRESS].")
     lease_expires_at = serializers.DateTimeField()
     clips_done = serializers.IntegerField(help_text="Clips submitted in the current shift.")
 
@@ -176,6 +177,7 @@ class AssignmentNextApi(APIView):
             "id": assignment.id,
             "duration_seconds": round(clip.duration_seconds or 0.0, 1),
             "language": clip.locale.split("-")[0],
+            "draft": clip.draft_transcript,
             "lease_expires_at": assignment.lease_expires_at,
             "clips_done": shift_done_count(shift=assignment.shift),
         }

@@ -57,6 +57,9 @@ class Clip(models.Model):
     input_seconds = models.FloatField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
     trimmed_seconds = models.FloatField(null=True, blank=True)
+    # Recognized text with personal data replaced by [NAME], [NUMBER], [EMAIL], [ADDRESS]; never the raw text.
+    draft_transcript = models.TextField(blank=True)
+    masked_spans = models.JSONField(default=list, blank=True)  # [{"kind", "start", "end"}] in input seconds
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)

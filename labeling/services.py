@@ -30,7 +30,7 @@ from labeling.models import (
 )
 from labeling.selectors import assignment_for_annotator, shift_current
 from redaction.audio import AudioError, encode_wav, probe
-from redaction.pipeline import DeidParams, deidentify
+from redaction.pipeline import DeidFailed, DeidParams, deidentify
 from redaction.voice import draw_alpha
 
 logger = logging.getLogger(__name__)
@@ -183,16 +183,12 @@ def clip_process(*, clip_id: uuid.UUID) -> str:
         _release_for_retry(clip.id, str(exc))
         raise TransientPipelineError(f"storage read failed: {exc}") from exc
 
-    params = DeidParams(
-        alpha=draw_alpha(clip.id.int & 0xFFFFFFFF),
-        max_seconds=settings.MAX_CLIP_SECONDS,
-        vad_aggressiveness=settings.VAD_AGGRESSIVENESS,
-        padding_ms=settings.VAD_PADDING_MS,
-    )
     try:
-        result = deidentify(raw, params)
+        result = deidentify(raw, deid_params(seed=clip.id.int & 0xFFFFFFFF))
     except AudioError as exc:
         return clip_hold(clip_id=clip.id, reason=f"decode_failed: {exc.code}", error=exc.message)
+    except DeidFailed as exc:  # recognition or detection could not vouch for the clip: fail closed
+        return clip_hold(clip_id=clip.id, reason=exc.code, error=exc.message)
     except Exception as exc:  # a bug or a library crash: fail closed, never serve raw
         logger.exception("de-identification failed for a clip")
         return clip_hold(clip_id=clip.id, reason="deidentification_failed", error=repr(exc))
@@ -225,6 +221,8 @@ def clip_process(*, clip_id: uuid.UUID) -> str:
             input_seconds=result.input_seconds,
             duration_seconds=len(result.audio) / 16_000,
             trimmed_seconds=result.trimmed_seconds,
+            draft_transcript=result.draft,
+            masked_spans=[{"kind": s.kind, "start": s.start, "end": s.end} for s in result.spans],
             queued_at=now,
             updated_at=now,
         )
@@ -234,6 +232,21 @@ def clip_process(*, clip_id: uuid.UUID) -> str:
         vault.delete_audio(deid_path)
         return "skipped"
     return ClipStatus.QUEUED
+
+
+def deid_params(*, seed: int) -> DeidParams:
+    """The de-identification settings, with the clip's own disguise coefficient."""
+    return DeidParams(
+        alpha=draw_alpha(seed),
+        max_seconds=settings.MAX_CLIP_SECONDS,
+        vad_aggressiveness=settings.VAD_AGGRESSIVENESS,
+        padding_ms=settings.VAD_PADDING_MS,
+        mask_padding=settings.MASK_PADDING_MS / 1000,
+        mask_mode=settings.MASK_MODE,
+        asr_model=settings.ASR_MODEL or None,
+        asr_budget=settings.ASR_TIME_BUDGET_SECONDS,
+        asr_threads=settings.ASR_THREADS,
+    )
 
 
 def _release_for_retry(clip_id: uuid.UUID, error: str) -> None:

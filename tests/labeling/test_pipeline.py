@@ -14,7 +14,7 @@ from consent.services import consent_set
 from labeling import vault
 from labeling.models import Clip, ClipStatus
 from labeling.services import ClipMetadata, clip_ingest, clip_process, clips_reconcile
-from tests.conftest import encode, metadata, stored_files, upload
+from tests.conftest import AUDIO, encode, metadata, stored_files, upload
 
 
 def ingest(audio: bytes, account: str = "acct-7731") -> Clip:
@@ -192,3 +192,33 @@ def test_storage_failure_releases_the_clip_for_a_retry(subject, speech_wav, medi
     (blocker / "in-the-way").unlink()
     blocker.rmdir()
     assert clip_process(clip_id=clip.id) == ClipStatus.QUEUED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("override,reason", [
+    ({"ASR_MODEL": "/nonexistent/model"}, "asr_model_missing"),
+    ({"ASR_TIME_BUDGET_SECONDS": 1e-4}, "asr_timeout"),
+])
+def test_recognition_failure_holds_the_clip_never_queues_it(subject, media_root, settings, override, reason):
+    for name, value in override.items():
+        setattr(settings, name, value)
+    clip = ingest((AUDIO / "pii_number.wav").read_bytes())
+    assert clip_process(clip_id=clip.id) == ClipStatus.HELD
+    clip.refresh_from_db()
+    assert clip.status_reason == reason and clip.deid_path == ""
+    assert stored_files(media_root) == []
+
+
+@pytest.mark.django_db
+def test_spoken_personal_data_is_masked_before_anyone_can_claim(subject, media_root, annotator):
+    from tests.conftest import client_for
+
+    clip = ingest((AUDIO / "pii_name_number.wav").read_bytes())
+    assert clip_process(clip_id=clip.id) == ClipStatus.QUEUED
+    clip.refresh_from_db()
+    assert {s["kind"] for s in clip.masked_spans} == {"NAME", "NUMBER"}
+    client = client_for(annotator)
+    client.post("/api/v1/shifts")
+    body = client.post("/api/v1/assignments/next").json()
+    assert "[NAME]" in body["draft"] and "[NUMBER]" in body["draft"]
+    assert "jonathan" not in body["draft"].lower() and not any(ch.isdigit() for ch in body["draft"])

@@ -76,8 +76,9 @@ async function loadNext() {
     audioContext = audioContext || new AudioContext();
     buffer = await audioContext.decodeAudioData(audio.data);
     $("clip-length").textContent = `${current.duration_seconds.toFixed(1)} s`;
+    $("transcript").value = current.draft || "";
     setWorking(true);
-    say("Clip ready. Play it and type what you hear.");
+    say("Clip ready. Play it and correct the draft to what you hear.");
     $("transcript").focus();
   } catch (error) {
     if (error.code === "withdrawn") {
