@@ -15,7 +15,7 @@ from consent.selectors import consent_current, consent_history
 from consent.services import consent_set
 from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
 from labeling.models import ClipStatus
-from labeling.selectors import clip_status_counts
+from labeling.selectors import clip_status_counts, clips_held
 
 
 @login_required
@@ -43,7 +43,7 @@ def supervise(request):
         raise PermissionDenied
     counts = clip_status_counts()
     rows = [(label, counts.get(value, 0)) for value, label in ClipStatus.choices]
-    return render(request, "frontend/supervise.html", {"rows": rows})
+    return render(request, "frontend/supervise.html", {"rows": rows, "held": clips_held(limit=50)})
 
 
 @login_required

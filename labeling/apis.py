@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 
 from config.errors import ApplicationError
 from labeling import services
-from labeling.auth import IngestKeyAuthentication, IsAnnotator, IsDevice
-from labeling.selectors import shift_current, shift_done_count
+from labeling.auth import IngestKeyAuthentication, IsAnnotator, IsDevice, IsSupervisor
+from labeling.selectors import clips_held, shift_current, shift_done_count
 
 LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 
@@ -234,3 +234,19 @@ class AssignmentSkipApi(APIView):
     def post(self, request, assignment_id):
         services.assignment_skip(assignment_id=assignment_id, annotator=request.user)
         return Response(self.OutputSerializer({"status": "skipped"}).data)
+
+
+class ClipHeldListApi(APIView):
+    """Clips the pipeline would not vouch for, and why (supervisors)."""
+
+    permission_classes = [IsSupervisor]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        reason = serializers.CharField(source="status_reason")
+        detail = serializers.CharField(source="last_error")
+        held_at = serializers.DateTimeField(source="updated_at")
+
+    @extend_schema(responses={200: OutputSerializer(many=True), 403: ErrorSerializer})
+    def get(self, request):
+        return Response(self.OutputSerializer(clips_held(), many=True).data)

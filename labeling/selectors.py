@@ -40,6 +40,15 @@ def assignment_for_annotator(*, assignment_id: uuid.UUID, annotator: AbstractBas
     return queryset.first()
 
 
+def clips_held(*, limit: int = 200) -> list[Clip]:
+    """Clips kept from review, newest first, with their reasons; no identifier of the owner is loaded."""
+    return list(
+        Clip.objects.filter(status="held")
+        .order_by("-updated_at")
+        .only("id", "status_reason", "last_error", "updated_at", "input_seconds")[:limit]
+    )
+
+
 def clip_status_counts() -> dict[str, int]:
     rows = Clip.objects.values("status").annotate(n=Count("id")).order_by()
     return {row["status"]: row["n"] for row in rows}

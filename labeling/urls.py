@@ -6,6 +6,7 @@ from labeling import apis
 
 urlpatterns = [
     path("clips", apis.ClipIngestApi.as_view(), name="clip-ingest"),
+    path("clips/held", apis.ClipHeldListApi.as_view(), name="clip-held-list"),
     path("shifts", apis.ShiftStartApi.as_view(), name="shift-start"),
     path("shifts/current/end", apis.ShiftEndApi.as_view(), name="shift-end"),
     path("assignments/next", apis.AssignmentNextApi.as_view(), name="assignment-next"),

@@ -222,3 +222,18 @@ def test_spoken_personal_data_is_masked_before_anyone_can_claim(subject, media_r
     body = client.post("/api/v1/assignments/next").json()
     assert "[NAME]" in body["draft"] and "[NUMBER]" in body["draft"]
     assert "jonathan" not in body["draft"].lower() and not any(ch.isdigit() for ch in body["draft"])
+
+
+@pytest.mark.django_db
+def test_supervisors_list_held_clips_with_reasons(subject, supervisor, annotator, settings):
+    from tests.conftest import client_for
+
+    settings.ASR_MODEL = "/nonexistent/model"
+    clip = ingest((AUDIO / "pii_number.wav").read_bytes())
+    clip_process(clip_id=clip.id)
+    listed = client_for(supervisor).get("/api/v1/clips/held").json()
+    assert [(row["id"], row["reason"]) for row in listed] == [(str(clip.id), "asr_model_missing")]
+    page = client_for(supervisor).get("/supervise/").content.decode()
+    assert "asr_model_missing" in page and str(clip.id)[:8] in page
+    assert subject.external_id not in page and clip.device_serial not in page
+    assert client_for(annotator).get("/api/v1/clips/held").status_code == 403
