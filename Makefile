@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-test migrate bench-assign clean
+.PHONY: run test install install-test migrate bench-assign bench-deid clean
 
 $(VENV)/.installed: requirements.txt requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ test: install-test
 
 bench-assign: install-test
 	$(PY) tests/backing.py --run -- $(PY) bench/assign.py $(BENCH_ARGS)
+
+$(VENV)/.installed-bench: $(VENV)/.installed-test bench/requirements.txt
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m pip install --quiet --no-deps resemblyzer==0.1.4
+	touch $@
+
+bench-deid: $(VENV)/.installed-bench
+	$(PY) bench/deid/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -44,7 +44,8 @@ NOT_NAMES = {"me", "him", "her", "them", "us", "you", "my", "your", "his", "thei
              "mom", "mum", "dad", "home", "work", "back", "now", "later", "again", "please", "about", "it",
              "that", "this", "to", "at", "on", "in", "and", "or", "tomorrow", "today", "tonight", "is",
              "was", "be", "up", "out", "off", "what", "when", "where", "who", "how", "if", "not", "no",
-             "yes", "some", "all", "everyone", "everybody", "someone", "somebody", "emergency", "number"}
+             "yes", "some", "all", "everyone", "everybody", "someone", "somebody", "emergency", "number",
+             "email", "mail", "send", "write", "contact", "visit"}
 TITLES = {"doctor", "dr", "mister", "mr", "mrs", "ms", "miss", "professor", "aunt", "uncle", "grandma",
           "grandpa", "nurse", "officer"}
 
@@ -155,20 +156,22 @@ def _digit_weight(text: str) -> int:
 
 
 def _email_spans(texts: list[str]) -> list[PiiSpan]:
-    """'name dot name at domain dot com' as spoken."""
+    """Emails as spoken or as a recognizer garbles them: anchored on 'dot <tld>'.
+
+    From the top-level domain, walk back over (word, glue) pairs and an 'at', then take the word
+    before: "jo dot baker at example dot com", "jo dot bakerhead example dot com".
+    """
     spans = []
-    for at, text in enumerate(texts):
-        if text != "at" or at == 0:
+    for n in range(1, len(texts)):
+        if texts[n] not in EMAIL_TLDS or texts[n - 1] not in EMAIL_GLUE:
             continue
-        # The domain: a word, then (glue word, word) pairs, ending in a top-level domain.
-        n = at + 1
-        while n + 2 < len(texts) and texts[n + 1] in EMAIL_GLUE:
-            n += 2
-        if n == at + 1 or n >= len(texts) or texts[n] not in EMAIL_TLDS:
-            continue
-        start = at - 1
-        while start - 2 >= 0 and texts[start - 1] in EMAIL_GLUE:
-            start -= 2
+        start, saw_at = n - 1, False
+        while start >= 1 and (texts[start] in EMAIL_GLUE or texts[start] == "at" or texts[start - 1] in EMAIL_GLUE
+                              or texts[start - 1] == "at"):
+            saw_at = saw_at or texts[start] == "at" or texts[start - 1] == "at"
+            start -= 1
+        if not saw_at and start >= 1 and texts[start - 1] not in NOT_NAMES:
+            start -= 1  # with the 'at' lost, the user part may be one more word before
         spans.append(PiiSpan(EMAIL, start, n))
     return spans
 

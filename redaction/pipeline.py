@@ -48,6 +48,8 @@ class DeidResult:
     speech_seconds: float
     draft: str = ""  # recognized text with masked spans as [NAME], [NUMBER], [EMAIL], [ADDRESS]
     spans: list[MaskedSpan] = field(default_factory=list)
+    replaced: list[tuple[float, float]] = field(default_factory=list)  # audio actually masked, input seconds
+    segments: tuple[tuple[float, float], ...] = ()  # spans of the input kept by trimming, in order
     words: list[Word] = field(default_factory=list)  # raw recognition: for the operator's report only
     tokens: list[Token] = field(default_factory=list)
 
@@ -86,17 +88,20 @@ def deidentify(data: bytes, params: DeidParams) -> DeidResult:
     except PiiError as exc:
         raise DeidFailed("pii_failed", str(exc)) from exc
     times = [(tokens[s.first].start - ASR_TIME_SLACK, tokens[s.last].end + ASR_TIME_SLACK) for s in pii]
-    masked, _ = mask(trimmed.audio, TARGET_RATE, times, padding=params.mask_padding, mode=params.mask_mode)
+    masked, replaced = mask(trimmed.audio, TARGET_RATE, times, padding=params.mask_padding, mode=params.mask_mode)
     disguised = mcadams(masked, TARGET_RATE, alpha=params.alpha) if params.disguise else masked
     spans = [
-        MaskedSpan(span.kind, _input_time(start, trimmed.segments), _input_time(end, trimmed.segments))
+        MaskedSpan(span.kind, input_time(start, trimmed.segments), input_time(end, trimmed.segments))
         for span, (start, end) in zip(pii, times, strict=True)
     ]
     return DeidResult(disguised, trimmed.input_seconds, trimmed.trimmed_seconds, trimmed.speech_seconds,
-                      draft=redacted_text(words, tokens, pii), spans=spans, words=words, tokens=tokens)
+                      draft=redacted_text(words, tokens, pii), spans=spans, words=words, tokens=tokens,
+                      replaced=[(input_time(a, trimmed.segments), input_time(b, trimmed.segments))
+                                for a, b in replaced],
+                      segments=trimmed.segments)
 
 
-def _input_time(t: float, segments: tuple[tuple[float, float], ...]) -> float:
+def input_time(t: float, segments: tuple[tuple[float, float], ...]) -> float:
     """A time in the trimmed audio, as seconds of the input it was cut from."""
     t = max(0.0, t)
     elapsed = 0.0

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from redaction.asr import Word
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
 _SPLIT = re.compile(r"[a-z]+|\d|[@.]")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -24,16 +24,18 @@ def tokenize(words: list[Word]) -> list[Token]:
     """Split each word into tokens; a word of several tokens shares its time span evenly among them."""
     tokens: list[Token] = []
     for index, word in enumerate(words):
-        raw = word.text.lower().strip()
-        is_email = bool(_EMAIL.match(raw.strip(".,;:!?")))
+        # "JoDotBaker" is how a recognizer may write spoken "jo dot baker".
+        raw = _CAMEL.sub(" ", word.text.strip()).lower()
+        pieces = _SPLIT.findall(raw)
         parts = []
-        for piece in _SPLIT.findall(raw):
+        for n, piece in enumerate(pieces):
             if piece.isdigit():
                 parts.append(DIGIT_NAMES[int(piece)])
             elif piece == "@":
                 parts.append("at")
             elif piece == ".":
-                if is_email:
+                # A dot followed by letters is spoken ("example.com", ".com"); a final one is punctuation.
+                if n + 1 < len(pieces) and pieces[n + 1].isalpha():
                     parts.append("dot")
             else:
                 parts.append(piece)

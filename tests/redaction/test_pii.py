@@ -77,3 +77,11 @@ def test_ordinary_requests_are_left_alone(spoken):
 def test_touching_spans_merge_and_keep_the_most_specific_kind():
     merged = merge([PiiSpan(NUMBER, 3, 5), PiiSpan(EMAIL, 0, 4), PiiSpan(NAME, 9, 9), PiiSpan(ADDRESS, 10, 11)])
     assert merged == [PiiSpan(EMAIL, 0, 5), PiiSpan(ADDRESS, 9, 11)]
+
+
+@pytest.mark.parametrize("recognized,expected", [
+    ("Send the file to JoDotBakerheadexample .com. Tonight.", "Send the file to [EMAIL] Tonight."),
+    ("visit example.com for more", "visit [EMAIL] for more"),
+])
+def test_emails_as_a_recognizer_garbles_them_are_masked(recognized, expected):
+    assert draft(recognized) == expected
