@@ -31,7 +31,7 @@ from labeling.models import (
 from labeling.selectors import assignment_for_annotator, shift_current
 from redaction.audio import AudioError, encode_wav, probe
 from redaction.pipeline import DeidFailed, DeidParams, deidentify
-from redaction.voice import draw_alpha
+from redaction.voice import draw_disguise
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ def clip_process(*, clip_id: uuid.UUID) -> str:
 def deid_params(*, seed: int) -> DeidParams:
     """The de-identification settings, with the clip's own disguise coefficient."""
     return DeidParams(
-        alpha=draw_alpha(seed),
+        voice=draw_disguise(seed),
         max_seconds=settings.MAX_CLIP_SECONDS,
         vad_aggressiveness=settings.VAD_AGGRESSIVENESS,
         padding_ms=settings.VAD_PADDING_MS,

@@ -37,6 +37,7 @@ UNIT_WORDS = {"apartment", "apt", "unit", "suite", "flat", "floor"}
 NAME_CUES = (("my", "name", "is"), ("name", "is"), ("names",), ("this", "is"), ("i", "am"), ("call",),
              ("text",), ("ask",), ("tell",), ("message",), ("email",), ("remind",), ("dial",), ("phone",),
              ("ring",), ("with",), ("for",), ("to",), ("from",))
+NAME_CUE_WORDS = {word for cue in NAME_CUES for word in cue}
 # Cues that usually introduce a name but also ordinary words ("to the kitchen"): only a name-like
 # next word counts, i.e. one spaCy or Presidio does not take for a common word.
 WEAK_NAME_CUES = {("with",), ("for",), ("to",), ("from",), ("this", "is"), ("i", "am")}
@@ -170,8 +171,10 @@ def _email_spans(texts: list[str]) -> list[PiiSpan]:
                               or texts[start - 1] == "at"):
             saw_at = saw_at or texts[start] == "at" or texts[start - 1] == "at"
             start -= 1
-        if not saw_at and start >= 1 and texts[start - 1] not in NOT_NAMES:
-            start -= 1  # with the 'at' lost, the user part may be one more word before
+        # A recognizer often splits or garbles the user part: take up to two more words before it.
+        for _ in range(2 if saw_at else 1):
+            if start >= 1 and texts[start - 1] not in NOT_NAMES and texts[start - 1] not in NAME_CUE_WORDS:
+                start -= 1
         spans.append(PiiSpan(EMAIL, start, n))
     return spans
 
@@ -198,6 +201,9 @@ def _address_spans(texts: list[str]) -> list[PiiSpan]:
         end = n
         if end + 1 < len(texts) and texts[end + 1] in UNIT_WORDS:
             end += 1
+            # The unit number, even when misheard ("apartment for"): the word after counts.
+            if end + 1 < len(texts) and texts[end + 1] not in {"please", "and", "in", "on", "thanks", "thank"}:
+                end += 1
             while end + 1 < len(texts) and _is_number_word(texts[end + 1]):
                 end += 1
         spans.append(PiiSpan(ADDRESS, start, end))

@@ -12,7 +12,7 @@ from redaction.mask import mask
 from redaction.pii import PiiError, detect, redacted_text
 from redaction.tokens import Token, tokenize
 from redaction.vad import trim_silence
-from redaction.voice import mcadams
+from redaction.voice import Disguise, disguise
 
 # Whisper puts word boundaries up to 0.3 s off, worst next to numerals; until forced alignment
 # narrows them, every span gets this much more padding on each side.
@@ -21,7 +21,7 @@ ASR_TIME_SLACK = 0.25
 
 @dataclass(frozen=True)
 class DeidParams:
-    alpha: float
+    voice: Disguise
     max_seconds: float
     vad_aggressiveness: int = 3
     padding_ms: int = 200
@@ -30,7 +30,7 @@ class DeidParams:
     asr_model: str | None = None
     asr_budget: float = 30.0
     asr_threads: int = 1
-    disguise: bool = True  # off only to measure masking alone (bench/); the product always disguises
+    disguise_voice: bool = True  # off only to measure masking alone (bench/); the product always disguises
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,9 @@ def deidentify(data: bytes, params: DeidParams) -> DeidResult:
         pii = detect(words, tokens)
     except PiiError as exc:
         raise DeidFailed("pii_failed", str(exc)) from exc
-    times = [(tokens[s.first].start - ASR_TIME_SLACK, tokens[s.last].end + ASR_TIME_SLACK) for s in pii]
+    times = [_span_time(span, tokens, words) for span in pii]
     masked, replaced = mask(trimmed.audio, TARGET_RATE, times, padding=params.mask_padding, mode=params.mask_mode)
-    disguised = mcadams(masked, TARGET_RATE, alpha=params.alpha) if params.disguise else masked
+    disguised = disguise(masked, TARGET_RATE, params.voice) if params.disguise_voice else masked
     spans = [
         MaskedSpan(span.kind, input_time(start, trimmed.segments), input_time(end, trimmed.segments))
         for span, (start, end) in zip(pii, times, strict=True)
@@ -99,6 +99,17 @@ def deidentify(data: bytes, params: DeidParams) -> DeidResult:
                       replaced=[(input_time(a, trimmed.segments), input_time(b, trimmed.segments))
                                 for a, b in replaced],
                       segments=trimmed.segments)
+
+
+def _span_time(span, tokens: list[Token], words: list[Word]) -> tuple[float, float]:
+    """The time to mask for a span: its tokens, widened by the recognizer's slack and to the
+    neighbouring words, so audio next to personal data that nothing was recognized in goes too."""
+    first_word, last_word = tokens[span.first].word, tokens[span.last].word
+    before = words[first_word - 1].end if first_word > 0 else 0.0
+    after = words[last_word + 1].start if last_word + 1 < len(words) else float("inf")
+    start = min(tokens[span.first].start - ASR_TIME_SLACK, before)
+    end = max(tokens[span.last].end + ASR_TIME_SLACK, after)
+    return start, end
 
 
 def input_time(t: float, segments: tuple[tuple[float, float], ...]) -> float:

@@ -1,6 +1,14 @@
-"""Voice anonymization by the McAdams coefficient: LPC pole angles are warped frame by frame."""
+"""Voice disguise: pitch and vocal-tract (formant) shift through the WORLD vocoder, then a McAdams
+LPC pole warp, with every parameter drawn per clip so that no single inverse undoes all clips.
+
+Chosen by bench/deid: against McAdams alone (coefficient 0.7-0.9) it raised a speaker-verification
+attacker's equal error rate and lowered the recognizer's word error rate (bench/README.md).
+"""
 
 from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import solve_toeplitz
@@ -8,13 +16,57 @@ from scipy.signal import lfilter
 
 LPC_ORDER = 20
 FRAME_SECONDS = 0.02
-# Per-clip coefficient range; drawing it per clip keeps one inverse from undoing every clip.
-ALPHA_RANGE = (0.7, 0.9)
+WORLD_FRAME_MS = 5.0
+# Per clip: up or down, then how far. Pitch and formants move the same way, so a low voice turns
+# high and a high voice low, away from both the original and from one fixed target.
+PITCH_UP, PITCH_DOWN = (1.3, 1.6), (0.6, 0.75)
+FORMANT_UP, FORMANT_DOWN = (1.12, 1.25), (0.8, 0.88)
+ALPHA_RANGE = (0.9, 0.96)
 
 
-def draw_alpha(seed: int) -> float:
-    low, high = ALPHA_RANGE
-    return float(np.random.default_rng(seed).uniform(low, high))
+@dataclass(frozen=True)
+class Disguise:
+    pitch: float  # f0 ratio
+    formant: float  # spectral-envelope frequency ratio (vocal tract length)
+    alpha: float  # McAdams coefficient
+
+
+def draw_disguise(seed: int) -> Disguise:
+    rng = np.random.default_rng(seed)
+    up = rng.random() < 0.5
+    pitch = rng.uniform(*(PITCH_UP if up else PITCH_DOWN))
+    formant = rng.uniform(*(FORMANT_UP if up else FORMANT_DOWN))
+    return Disguise(float(pitch), float(formant), float(rng.uniform(*ALPHA_RANGE)))
+
+
+def disguise(samples: np.ndarray, rate: int, params: Disguise) -> np.ndarray:
+    return mcadams(world_shift(samples, rate, pitch=params.pitch, formant=params.formant), rate, alpha=params.alpha)
+
+
+def world_shift(samples: np.ndarray, rate: int, *, pitch: float, formant: float) -> np.ndarray:
+    """Resynthesize with f0 scaled by `pitch` and the spectral envelope stretched by `formant`."""
+    with warnings.catch_warnings():  # pyworld 0.3.5 imports pkg_resources, which warns on import
+        warnings.simplefilter("ignore", UserWarning)
+        import pyworld
+
+    x = samples.astype(np.float64)
+    if len(x) < rate * WORLD_FRAME_MS / 1000 * 4 or not np.any(x):
+        return samples.astype(np.float32)
+    f0, times = pyworld.dio(x, rate, frame_period=WORLD_FRAME_MS)
+    f0 = pyworld.stonemask(x, f0, times, rate)
+    envelope = pyworld.cheaptrick(x, f0, times, rate)
+    aperiodicity = pyworld.d4c(x, f0, times, rate)
+    bins = np.arange(envelope.shape[1])
+    source = np.clip(bins / formant, 0, bins[-1])
+    envelope = np.stack([np.interp(source, bins, row) for row in envelope])
+    aperiodicity = np.stack([np.interp(source, bins, row) for row in aperiodicity])
+    y = pyworld.synthesize(f0 * pitch, envelope, aperiodicity, rate, WORLD_FRAME_MS)[: len(x)]
+    if len(y) < len(x):
+        y = np.concatenate([y, np.zeros(len(x) - len(y))])
+    source_rms, out_rms = np.sqrt(np.mean(x**2)), np.sqrt(np.mean(y**2))
+    if out_rms > 0:
+        y *= source_rms / out_rms
+    return soft_limit(y).astype(np.float32)
 
 
 def lpc(frame: np.ndarray, order: int) -> np.ndarray:

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from redaction.asr import transcribe  # noqa: E402
 from redaction.pipeline import DeidParams, deidentify, input_time  # noqa: E402
 from redaction.tokens import tokenize  # noqa: E402
-from redaction.voice import draw_alpha  # noqa: E402
+from redaction.voice import draw_disguise  # noqa: E402
 
 RATE = 16_000
 VOICES = ("slt", "rms", "awb", "kal16")
@@ -199,9 +199,9 @@ def quality(clips: list[Clip], mode: str) -> dict:
     outputs = {}
     for clip in clips:
         data = wav(clip.audio)
-        alpha = draw_alpha(hash(clip.name) & 0xFFFF)
-        plain = deidentify(data, DeidParams(alpha=alpha, max_seconds=60, mask_mode=mode, disguise=False))
-        final = deidentify(data, DeidParams(alpha=alpha, max_seconds=60, mask_mode=mode))
+        voice = draw_disguise(sum(clip.name.encode()))
+        plain = deidentify(data, DeidParams(voice=voice, max_seconds=60, mask_mode=mode, disguise_voice=False))
+        final = deidentify(data, DeidParams(voice=voice, max_seconds=60, mask_mode=mode))
         outputs[clip.name] = final.audio
         voiced = voiced_frames(clip.audio)
         for frame in np.flatnonzero(voiced):
@@ -278,14 +278,15 @@ import os, sys, time, resource, json, io
 sys.path.insert(0, {str(ROOT)!r})
 import numpy as np, soundfile as sf
 from redaction.pipeline import DeidParams, deidentify
+from redaction.voice import draw_disguise
 datas = [open(p, 'rb').read() for p in sys.argv[1:]]
-deidentify(datas[0], DeidParams(alpha=0.8, max_seconds=60))  # load models
+deidentify(datas[0], DeidParams(voice=draw_disguise(1), max_seconds=60))  # load models
 rates = []
 for _ in range({runs}):
     seconds = busy = 0.0
     for data in datas:
         t = time.process_time()
-        r = deidentify(data, DeidParams(alpha=0.8, max_seconds=60))
+        r = deidentify(data, DeidParams(voice=draw_disguise(len(data)), max_seconds=60))
         busy += time.process_time() - t
         seconds += r.input_seconds
     rates.append(seconds / busy)

@@ -6,8 +6,10 @@ import pytest
 
 from redaction.asr import transcribe
 from redaction.pipeline import DeidFailed, DeidParams, deidentify
+from redaction.voice import draw_disguise
 from tests.conftest import AUDIO
 
+VOICE = draw_disguise(5)
 DIGIT_WORDS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
 
 
@@ -19,7 +21,7 @@ def recognized_in(audio, spans):
 @pytest.mark.parametrize("disguise", [False, True])
 def test_spoken_phone_number_is_masked_and_not_heard_again(disguise):
     data = (AUDIO / "pii_number.wav").read_bytes()
-    result = deidentify(data, DeidParams(alpha=0.8, max_seconds=60, disguise=disguise))
+    result = deidentify(data, DeidParams(voice=VOICE, max_seconds=60, disguise_voice=disguise))
     assert result.draft.lower().endswith("[number]")
     assert [s.kind for s in result.spans] == ["NUMBER"]
     heard = recognized_in(result.audio, result.spans)
@@ -30,7 +32,7 @@ def test_spoken_phone_number_is_masked_and_not_heard_again(disguise):
 
 def test_name_and_number_are_both_masked():
     data = (AUDIO / "pii_name_number.wav").read_bytes()
-    result = deidentify(data, DeidParams(alpha=0.8, max_seconds=60, disguise=False))
+    result = deidentify(data, DeidParams(voice=VOICE, max_seconds=60, disguise_voice=False))
     assert "[NAME]" in result.draft and "[NUMBER]" in result.draft
     assert "jonathan" not in result.draft.lower() and "baker" not in result.draft.lower()
     heard = " ".join(text for text, _, _ in recognized_in(result.audio, result.spans))
@@ -39,7 +41,7 @@ def test_name_and_number_are_both_masked():
 
 def test_spans_are_reported_in_seconds_of_the_input():
     data = (AUDIO / "pii_number.wav").read_bytes()
-    result = deidentify(data, DeidParams(alpha=0.8, max_seconds=60))
+    result = deidentify(data, DeidParams(voice=VOICE, max_seconds=60))
     (span,) = result.spans
     # The fixture has 0.5 s of room tone before "my number is", so the digits start after ~1.3 s.
     assert 1.0 < span.start < 2.0 and span.end > result.input_seconds - 1.0
@@ -47,12 +49,12 @@ def test_spans_are_reported_in_seconds_of_the_input():
 
 def test_clean_speech_is_not_masked():
     data = (AUDIO / "speech_with_silence.wav").read_bytes()
-    result = deidentify(data, DeidParams(alpha=0.8, max_seconds=60))
+    result = deidentify(data, DeidParams(voice=VOICE, max_seconds=60))
     assert result.spans == [] and "[" not in result.draft and "jazz" in result.draft.lower()
 
 
 def test_recognition_failure_fails_closed(tmp_path):
     data = (AUDIO / "pii_number.wav").read_bytes()
     with pytest.raises(DeidFailed) as caught:
-        deidentify(data, DeidParams(alpha=0.8, max_seconds=60, asr_model=str(tmp_path)))
+        deidentify(data, DeidParams(voice=VOICE, max_seconds=60, asr_model=str(tmp_path)))
     assert caught.value.code == "asr_model_missing"

@@ -49,7 +49,8 @@ class Command(BaseCommand):
                 "recognized_text": " ".join(w.text for w in result.words),
                 "words": [{"text": w.text, "start": round(w.start, 3), "end": round(w.end, 3)} for w in result.words],
                 "tokens": [{"text": t.text, "start": round(t.start, 3), "end": round(t.end, 3)} for t in result.tokens],
-                "disguise_alpha": round(params.alpha, 4),
+                "disguise": {"pitch": round(params.voice.pitch, 3), "formant": round(params.voice.formant, 3),
+                             "mcadams_alpha": round(params.voice.alpha, 3)},
                 "mask_mode": params.mask_mode,
             }, indent=2))
         kinds = ", ".join(f"{s.kind} {s.start:.2f}-{s.end:.2f}s" for s in result.spans) or "nothing"
