@@ -25,6 +25,8 @@ TENS = {"ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
 MULTIPLIERS = {"double": 1, "triple": 2}  # "double five" is two digits: the word adds one to the next
 MAGNITUDES = {"hundred": 2, "thousand": 3}
 NUMBER_GLUE = {"dash", "hyphen", "and", "point", "slash"}
+# Words a recognizer writes for spoken digits ("to" for "two"); they join a run next to them.
+DIGIT_HOMOPHONES = {"to", "too", "for", "won", "ate"}
 NUMBER_CUES = {"number", "pin", "code", "account", "card", "social", "security", "zip", "postcode",
                "extension", "id", "passport", "license", "licence", "routing", "iban", "phone", "cvv"}
 EMAIL_TLDS = {"com", "org", "net", "edu", "gov", "io", "co", "uk", "de", "fr", "us", "info", "biz", "me", "ca"}
@@ -142,7 +144,12 @@ def _number_spans(texts: list[str]) -> list[PiiSpan]:
             n += 1
         cued = any(word in NUMBER_CUES for word in texts[max(0, start - 4):start])
         if digits >= 4 or (cued and digits >= 2):
-            spans.append(PiiSpan(NUMBER, start, n - 1))
+            first, last = start, n - 1
+            if first > 0 and texts[first - 1] in DIGIT_HOMOPHONES:
+                first -= 1
+            if last + 1 < len(texts) and texts[last + 1] in DIGIT_HOMOPHONES:
+                last += 1
+            spans.append(PiiSpan(NUMBER, first, last))
     return spans
 
 
@@ -189,7 +196,7 @@ def _address_spans(texts: list[str]) -> list[PiiSpan]:
         for back in range(n - 1, max(-1, n - 6), -1):
             if _is_number_word(texts[back]):
                 start = back
-                while start - 1 >= 0 and _is_number_word(texts[start - 1]):
+                while start - 1 >= 0 and (_is_number_word(texts[start - 1]) or texts[start - 1] in DIGIT_HOMOPHONES):
                     start -= 1
                 break
         if start is None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from redaction.align import align
 from redaction.asr import AsrError, Word, transcribe
 from redaction.audio import TARGET_RATE, decode, to_target_rate
 from redaction.mask import mask
@@ -14,9 +15,10 @@ from redaction.tokens import Token, tokenize
 from redaction.vad import trim_silence
 from redaction.voice import Disguise, disguise
 
-# Whisper puts word boundaries up to 0.3 s off, worst next to numerals; until forced alignment
-# narrows them, every span gets this much more padding on each side.
+# Whisper puts word boundaries up to 0.3 s off, worst next to numerals: spans timed by Whisper alone
+# get this much more padding each side. Forced alignment is good to a few frames.
 ASR_TIME_SLACK = 0.25
+ALIGNED_TIME_SLACK = 0.05
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ def deidentify(data: bytes, params: DeidParams) -> DeidResult:
         pii = detect(words, tokens)
     except PiiError as exc:
         raise DeidFailed("pii_failed", str(exc)) from exc
-    times = [_span_time(span, tokens, words) for span in pii]
+    aligned = align(trimmed.audio, tokens)
+    timed, slack = (aligned, ALIGNED_TIME_SLACK) if aligned is not None else (tokens, ASR_TIME_SLACK)
+    times = [_span_time(span, timed, slack) for span in pii]
     masked, replaced = mask(trimmed.audio, TARGET_RATE, times, padding=params.mask_padding, mode=params.mask_mode)
     disguised = disguise(masked, TARGET_RATE, params.voice) if params.disguise_voice else masked
     spans = [
@@ -101,15 +105,12 @@ def deidentify(data: bytes, params: DeidParams) -> DeidResult:
                       segments=trimmed.segments)
 
 
-def _span_time(span, tokens: list[Token], words: list[Word]) -> tuple[float, float]:
-    """The time to mask for a span: its tokens, widened by the recognizer's slack and to the
-    neighbouring words, so audio next to personal data that nothing was recognized in goes too."""
-    first_word, last_word = tokens[span.first].word, tokens[span.last].word
-    before = words[first_word - 1].end if first_word > 0 else 0.0
-    after = words[last_word + 1].start if last_word + 1 < len(words) else float("inf")
-    start = min(tokens[span.first].start - ASR_TIME_SLACK, before)
-    end = max(tokens[span.last].end + ASR_TIME_SLACK, after)
-    return start, end
+def _span_time(span, tokens: list[Token], slack: float) -> tuple[float, float]:
+    """The time to mask for a span: its tokens widened by `slack` and on to the neighbouring tokens,
+    so audio next to personal data in which nothing was recognized is masked too."""
+    before = tokens[span.first - 1].end if span.first > 0 else 0.0
+    after = tokens[span.last + 1].start if span.last + 1 < len(tokens) else float("inf")
+    return min(tokens[span.first].start - slack, before), max(tokens[span.last].end + slack, after)
 
 
 def input_time(t: float, segments: tuple[tuple[float, float], ...]) -> float:
