@@ -89,7 +89,7 @@ def deidentify(data: bytes, params: DeidParams) -> DeidResult:
         pii = detect(words, tokens)
     except PiiError as exc:
         raise DeidFailed("pii_failed", str(exc)) from exc
-    aligned = align(trimmed.audio, tokens)
+    aligned = align(trimmed.audio, tokens) if pii else None  # only spans need precise times
     timed, slack = (aligned, ALIGNED_TIME_SLACK) if aligned is not None else (tokens, ASR_TIME_SLACK)
     times = [_span_time(span, timed, slack) for span in pii]
     masked, replaced = mask(trimmed.audio, TARGET_RATE, times, padding=params.mask_padding, mode=params.mask_mode)

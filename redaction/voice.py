@@ -21,7 +21,7 @@ WORLD_FRAME_MS = 5.0
 # high and a high voice low, away from both the original and from one fixed target.
 PITCH_UP, PITCH_DOWN = (1.3, 1.6), (0.6, 0.75)
 FORMANT_UP, FORMANT_DOWN = (1.12, 1.25), (0.8, 0.88)
-ALPHA_RANGE = (0.9, 0.96)
+ALPHA_RANGE = (0.86, 0.93)
 
 
 @dataclass(frozen=True)

@@ -28,3 +28,40 @@ def test_reviewer_responses_and_page_carry_no_identifier(annotator, subject):
         for value in forbidden:
             assert value not in text, f"{value!r} reached a reviewer"
     assert assignment_id != str(clip.id)
+
+
+def test_a_processed_clip_that_speaks_the_owners_name_reaches_reviewers_without_it(annotator, media_root):
+    """Through the real pipeline: the owner says their first name and a phone number on the clip."""
+    from datetime import timedelta
+
+    from labeling.models import Clip
+    from labeling.services import ClipMetadata, clip_ingest, clip_process
+    from tests.conftest import AUDIO, make_subject
+
+    owner = make_subject("acct-55120", first_name="Jonathan")
+    recorded = timezone.now() - timedelta(minutes=7)
+    outcome = clip_ingest(
+        audio=(AUDIO / "pii_name_number.wav").read_bytes(),
+        metadata=ClipMetadata(account=owner.external_id, device_serial="SN-ZZ81-00417", first_name="Jonathan",
+                              recorded_at=recorded, wake_word_score=0.9, locale="en-GB"),
+    )
+    clip_process(clip_id=outcome.clip_id)
+    clip = Clip.objects.get(pk=outcome.clip_id)
+    client = client_for(annotator)
+    seen = [client.get("/annotate/").content, client.post("/api/v1/shifts").content]
+    claimed = client.post("/api/v1/assignments/next")
+    seen.append(claimed.content)
+    assignment_id = claimed.json()["id"]
+    audio = client.get(f"/api/v1/assignments/{assignment_id}/audio")
+    assert audio.status_code == 200
+    seen.append(str(audio.headers).encode())
+    seen.append(client.post(f"/api/v1/assignments/{assignment_id}/submit", {"text": "fine"}, format="json").content)
+    local = timezone.localtime(recorded)
+    forbidden = [owner.external_id, str(owner.id), "SN-ZZ81-00417", "Jonathan", "jonathan", "Baker", "2065",
+                 str(clip.id), clip.id.hex, local.isoformat(), local.strftime("%Y-%m-%dT%H:%M"),
+                 recorded.strftime("%H:%M:%S"), "en-GB"]
+    for body in seen:
+        text = body.decode(errors="ignore")
+        for value in forbidden:
+            assert value not in text, f"{value!r} reached a reviewer"
+    assert "[NAME]" in claimed.json()["draft"]
