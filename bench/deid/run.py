@@ -24,7 +24,6 @@ import io
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys

@@ -8,26 +8,37 @@ from tests.conftest import client_for, queued_clip
 pytestmark = pytest.mark.django_db
 
 
-def test_reviewer_responses_and_page_carry_no_identifier(annotator, subject):
-    clip = queued_clip(subject)
+def walk_as_reviewer(annotator) -> tuple[list[str], dict]:
+    """Everything a reviewer receives for one clip: the page, shift, claim, audio headers, submit."""
     client = client_for(annotator)
     seen = [client.get("/annotate/").content, client.post("/api/v1/shifts").content]
-    next_response = client.post("/api/v1/assignments/next")
-    seen.append(next_response.content)
-    assignment_id = next_response.json()["id"]
+    claimed = client.post("/api/v1/assignments/next")
+    seen.append(claimed.content)
+    assignment_id = claimed.json()["id"]
     audio = client.get(f"/api/v1/assignments/{assignment_id}/audio")
+    assert audio.status_code == 200
     seen.append(str(audio.headers).encode())
     seen.append(client.post(f"/api/v1/assignments/{assignment_id}/submit", {"text": "ok"}, format="json").content)
-    recorded = timezone.localtime(clip.recorded_at)
-    forbidden = [
-        subject.external_id, str(subject.id), clip.device_serial, subject.first_name, str(clip.id), clip.id.hex,
-        recorded.isoformat(), recorded.strftime("%Y-%m-%dT%H:%M"), clip.recorded_at.strftime("%H:%M:%S"),
-    ]
-    for body in seen:
-        text = body.decode(errors="ignore")
+    return [body.decode(errors="ignore") for body in seen], claimed.json()
+
+
+def assert_none_reaches_a_reviewer(texts: list[str], forbidden: list[str]) -> None:
+    for text in texts:
         for value in forbidden:
             assert value not in text, f"{value!r} reached a reviewer"
-    assert assignment_id != str(clip.id)
+
+
+def identifiers(clip, owner) -> list[str]:
+    recorded = timezone.localtime(clip.recorded_at)
+    return [owner.external_id, str(owner.id), clip.device_serial, owner.first_name, str(clip.id), clip.id.hex,
+            recorded.isoformat(), recorded.strftime("%Y-%m-%dT%H:%M"), clip.recorded_at.strftime("%H:%M:%S")]
+
+
+def test_reviewer_responses_and_page_carry_no_identifier(annotator, subject):
+    clip = queued_clip(subject)
+    texts, claimed = walk_as_reviewer(annotator)
+    assert_none_reaches_a_reviewer(texts, identifiers(clip, subject))
+    assert claimed["id"] != str(clip.id)
 
 
 def test_a_processed_clip_that_speaks_the_owners_name_reaches_reviewers_without_it(annotator, media_root):
@@ -47,21 +58,6 @@ def test_a_processed_clip_that_speaks_the_owners_name_reaches_reviewers_without_
     )
     clip_process(clip_id=outcome.clip_id)
     clip = Clip.objects.get(pk=outcome.clip_id)
-    client = client_for(annotator)
-    seen = [client.get("/annotate/").content, client.post("/api/v1/shifts").content]
-    claimed = client.post("/api/v1/assignments/next")
-    seen.append(claimed.content)
-    assignment_id = claimed.json()["id"]
-    audio = client.get(f"/api/v1/assignments/{assignment_id}/audio")
-    assert audio.status_code == 200
-    seen.append(str(audio.headers).encode())
-    seen.append(client.post(f"/api/v1/assignments/{assignment_id}/submit", {"text": "fine"}, format="json").content)
-    local = timezone.localtime(recorded)
-    forbidden = [owner.external_id, str(owner.id), "SN-ZZ81-00417", "Jonathan", "jonathan", "Baker", "2065",
-                 str(clip.id), clip.id.hex, local.isoformat(), local.strftime("%Y-%m-%dT%H:%M"),
-                 recorded.strftime("%H:%M:%S"), "en-GB"]
-    for body in seen:
-        text = body.decode(errors="ignore")
-        for value in forbidden:
-            assert value not in text, f"{value!r} reached a reviewer"
-    assert "[NAME]" in claimed.json()["draft"]
+    texts, claimed = walk_as_reviewer(annotator)
+    assert_none_reaches_a_reviewer(texts, identifiers(clip, owner) + ["jonathan", "Baker", "2065", "en-GB"])
+    assert "[NAME]" in claimed["draft"]

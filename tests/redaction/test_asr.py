@@ -1,6 +1,5 @@
 """Whisper tiny.en from the model package recognizes speech offline, within its budget, or raises."""
 
-import io
 
 import numpy as np
 import pytest
