@@ -63,10 +63,7 @@ def world_shift(samples: np.ndarray, rate: int, *, pitch: float, formant: float)
     y = pyworld.synthesize(f0 * pitch, envelope, aperiodicity, rate, WORLD_FRAME_MS)[: len(x)]
     if len(y) < len(x):
         y = np.concatenate([y, np.zeros(len(x) - len(y))])
-    source_rms, out_rms = np.sqrt(np.mean(x**2)), np.sqrt(np.mean(y**2))
-    if out_rms > 0:
-        y *= source_rms / out_rms
-    return soft_limit(y).astype(np.float32)
+    return match_loudness(y, x)
 
 
 def lpc(frame: np.ndarray, order: int) -> np.ndarray:
@@ -117,10 +114,14 @@ def mcadams(samples: np.ndarray, rate: int, *, alpha: float, order: int = LPC_OR
             shaped *= np.sqrt(np.sum(frame**2)) / shaped_energy
         out[start : start + frame_len] += shaped * window
     out = out[: len(x)]
-    source_rms = np.sqrt(np.mean(x**2))
+    return match_loudness(out, x)
+
+
+def match_loudness(out: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Scale `out` to the RMS of `reference`, then bend the few resulting peaks under full scale."""
     out_rms = np.sqrt(np.mean(out**2))
     if out_rms > 0:
-        out *= source_rms / out_rms
+        out = out * (np.sqrt(np.mean(reference**2)) / out_rms)
     return soft_limit(out).astype(np.float32)
 
 

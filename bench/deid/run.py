@@ -182,10 +182,15 @@ def eer(same: list[float], different: list[float]) -> float:
     return best
 
 
+def scored_pii_words(clip: Clip) -> set[str]:
+    """The clip's personal-data words, less the glue words ordinary speech also says."""
+    return {w for w in clip.pii_words if w not in {"at", "dot", "and"}}
+
+
 def leaks(found: list[tuple[str, float, float]], clip: Clip) -> int:
     if clip.pii is None:
         return 0
-    pii = {w for w in clip.pii_words if w not in {"at", "dot", "and"}}
+    pii = scored_pii_words(clip)
     a, b = clip.pii[0] - 0.2, clip.pii[1] + 0.2
     return sum(1 for word, start, end in found if word in pii and start < b and end > a)
 
@@ -212,17 +217,19 @@ def quality(clips: list[Clip], mode: str) -> dict:
             recall_total += 1
             pii_frames = [f for f in np.flatnonzero(voiced) if clip.pii[0] <= f * 0.01 < clip.pii[1]]
             recall_hits += all(inside(f, final.replaced) for f in pii_frames)
-            pii_word_total += len({w for w in clip.pii_words if w not in {"at", "dot", "and"}})
+            pii_word_total += len(scored_pii_words(clip))
         # Recognizers see the trimmed output; its times map back to the input as the pipeline's do.
-        for found, which in ((recognized(final.audio), "whisper"), (sphinx_words(final.audio), "sphinx")):
+        heard = recognized(final.audio)  # used for the leak count and the disguised WER
+        for found, which in ((heard, "whisper"), (sphinx_words(final.audio), "sphinx")):
             found = [(w, input_time(s, final.segments), input_time(e, final.segments)) for w, s, e in found]
             if which == "whisper":
                 leak_whisper += leaks(found, clip)
             else:
                 leak_sphinx += leaks(found, clip)
         pii_set = set(clip.pii_words)
-        for key, audio in (("original", clip.audio), ("masked", plain.audio), ("disguised", final.audio)):
-            hyp = [w for w, _, _ in recognized(audio) if w not in pii_set]  # PII words are scored as leaks
+        for key, words_heard in (("original", recognized(clip.audio)), ("masked", recognized(plain.audio)),
+                                 ("disguised", heard)):
+            hyp = [w for w, _, _ in words_heard if w not in pii_set]  # PII words are scored as leaks
             e, n = wer(clip.other_words, hyp)
             errors[key][0] += e
             errors[key][1] += n
