@@ -35,14 +35,15 @@ STREET_SUFFIXES = {"street", "st", "avenue", "ave", "road", "rd", "lane", "ln", 
                    "blvd", "way", "court", "ct", "place", "pl", "terrace", "circle", "highway", "parkway",
                    "square", "crescent", "close", "alley", "row", "trail"}
 UNIT_WORDS = {"apartment", "apt", "unit", "suite", "flat", "floor"}
+UNIT_NUMBER_REACH = 3  # words after a unit word in which its number may be
 # Words after which the next words are likely somebody's name.
 NAME_CUES = (("my", "name", "is"), ("name", "is"), ("names",), ("this", "is"), ("i", "am"), ("call",),
              ("text",), ("ask",), ("tell",), ("message",), ("email",), ("remind",), ("dial",), ("phone",),
-             ("ring",), ("with",), ("for",), ("to",), ("from",))
+             ("ring",), ("with",), ("for",), ("to",), ("from",), ("i'm",))
 NAME_CUE_WORDS = {word for cue in NAME_CUES for word in cue}
 # Cues that usually introduce a name but also ordinary words ("to the kitchen"): only a name-like
 # next word counts, i.e. one spaCy or Presidio does not take for a common word.
-WEAK_NAME_CUES = {("with",), ("for",), ("to",), ("from",), ("this", "is"), ("i", "am")}
+WEAK_NAME_CUES = {("with",), ("for",), ("to",), ("from",), ("this", "is"), ("i", "am"), ("i'm",)}
 NOT_NAMES = {"me", "him", "her", "them", "us", "you", "my", "your", "his", "their", "our", "the", "a", "an",
              "mom", "mum", "dad", "home", "work", "back", "now", "later", "again", "please", "about", "it",
              "that", "this", "to", "at", "on", "in", "and", "or", "tomorrow", "today", "tonight", "is",
@@ -50,7 +51,7 @@ NOT_NAMES = {"me", "him", "her", "them", "us", "you", "my", "your", "his", "thei
              "yes", "some", "all", "everyone", "everybody", "someone", "somebody", "emergency", "number",
              "email", "mail", "send", "write", "contact", "visit"}
 TITLES = {"doctor", "dr", "mister", "mr", "mrs", "ms", "miss", "professor", "aunt", "uncle", "grandma",
-          "grandpa", "nurse", "officer"}
+          "grandpa", "nurse", "officer", "saint", "st"}
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,11 @@ def _presidio_spans(words: list[Word], tokens: list[Token]) -> list[PiiSpan]:
             continue
         hit_words = {index for start, end, index in word_at if start < result.end and end > result.start}
         hit_tokens = [n for n, token in enumerate(tokens) if token.word in hit_words]
+        if kind == NAME:  # spaCy takes a capitalized first word for a name ("Email. Mary ...")
+            while hit_tokens and tokens[hit_tokens[0]].text in NOT_NAMES:
+                hit_tokens.pop(0)
+            while hit_tokens and tokens[hit_tokens[-1]].text in NOT_NAMES:
+                hit_tokens.pop()
         if hit_tokens:
             spans.append(PiiSpan(kind, hit_tokens[0], hit_tokens[-1]))
     return spans
@@ -200,16 +206,21 @@ def _address_spans(texts: list[str]) -> list[PiiSpan]:
                     start -= 1
                 break
         if start is None:
-            # "I live on Maple Street": the street name alone still places a person.
-            if n >= 1 and texts[n - 1] not in NOT_NAMES:
+            # "I live on Maple Street": the street name alone still places a person; but "ask dr
+            # patel" is a title, so the short forms that are also titles need a house number.
+            if n >= 1 and text not in TITLES and texts[n - 1] not in NOT_NAMES | NAME_CUE_WORDS:
                 start = n - 1
             else:
                 continue
         end = n
         if end + 1 < len(texts) and texts[end + 1] in UNIT_WORDS:
             end += 1
-            # The unit number, even when misheard ("apartment for"): the word after counts.
-            if end + 1 < len(texts) and texts[end + 1] not in {"please", "and", "in", "on", "thanks", "thank"}:
+            # The unit number, even when misheard: "apartment for", "apartment of parliament for".
+            ahead = texts[end + 1:end + 1 + UNIT_NUMBER_REACH]
+            numeric = [k for k, word in enumerate(ahead) if _is_number_word(word) or word in DIGIT_HOMOPHONES]
+            if numeric:
+                end += numeric[-1] + 1
+            elif ahead and ahead[0] not in {"please", "and", "in", "on", "thanks", "thank"}:
                 end += 1
             while end + 1 < len(texts) and _is_number_word(texts[end + 1]):
                 end += 1

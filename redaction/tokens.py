@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from redaction.asr import Word
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_SPLIT = re.compile(r"[a-z]+|\d|[@.]")
+# Letters with inner apostrophes stay one word ("i'll", "o'brien"), as the aligner's dictionary has them.
+_SPLIT = re.compile(r"[a-z]+(?:'[a-z]+)*|\d|[@.]")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
@@ -25,7 +26,7 @@ def tokenize(words: list[Word]) -> list[Token]:
     tokens: list[Token] = []
     for index, word in enumerate(words):
         # "JoDotBaker" is how a recognizer may write spoken "jo dot baker".
-        raw = _CAMEL.sub(" ", word.text.strip()).lower()
+        raw = _CAMEL.sub(" ", word.text.strip().replace("\u2019", "'")).lower()
         pieces = _SPLIT.findall(raw)
         parts = []
         for n, piece in enumerate(pieces):

@@ -11,8 +11,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import solve_toeplitz
-from scipy.signal import lfilter
 
 LPC_ORDER = 20
 FRAME_SECONDS = 0.02
@@ -56,36 +54,69 @@ def world_shift(samples: np.ndarray, rate: int, *, pitch: float, formant: float)
     f0 = pyworld.stonemask(x, f0, times, rate)
     envelope = pyworld.cheaptrick(x, f0, times, rate)
     aperiodicity = pyworld.d4c(x, f0, times, rate)
-    bins = np.arange(envelope.shape[1])
-    source = np.clip(bins / formant, 0, bins[-1])
-    envelope = np.stack([np.interp(source, bins, row) for row in envelope])
-    aperiodicity = np.stack([np.interp(source, bins, row) for row in aperiodicity])
+    envelope, aperiodicity = _stretch_bins(envelope, formant), _stretch_bins(aperiodicity, formant)
     y = pyworld.synthesize(f0 * pitch, envelope, aperiodicity, rate, WORLD_FRAME_MS)[: len(x)]
     if len(y) < len(x):
         y = np.concatenate([y, np.zeros(len(x) - len(y))])
     return match_loudness(y, x)
 
 
+def _stretch_bins(spectra: np.ndarray, ratio: float) -> np.ndarray:
+    """Each row's frequency axis stretched by `ratio` (linear interpolation; the top bin repeats)."""
+    bins = spectra.shape[1]
+    source = np.clip(np.arange(bins) / ratio, 0, bins - 1)
+    below = np.minimum(source.astype(int), bins - 2)
+    weight = source - below
+    return np.ascontiguousarray(spectra[:, below] * (1.0 - weight) + spectra[:, below + 1] * weight)
+
+
 def lpc(frame: np.ndarray, order: int) -> np.ndarray:
-    """Prediction polynomial [1, a1..ap] by the autocorrelation method (minimum phase)."""
-    spectrum = np.fft.rfft(frame, n=2 * len(frame))
-    autocorr = np.fft.irfft(np.abs(spectrum) ** 2)[: order + 1]
-    if autocorr[0] <= 1e-10:
-        return np.concatenate(([1.0], np.zeros(order)))
-    autocorr[0] *= 1.0 + 1e-9  # white-noise correction keeps the system well conditioned
-    coefficients = solve_toeplitz(autocorr[:order], -autocorr[1 : order + 1])
-    return np.concatenate(([1.0], coefficients))
+    """Prediction polynomial [1, a1..ap] of one frame (see lpc_frames)."""
+    return lpc_frames(frame[np.newaxis, :], order)[0]
+
+
+def lpc_frames(frames: np.ndarray, order: int) -> np.ndarray:
+    """Prediction polynomials [1, a1..ap], one row per frame, by the autocorrelation method and the
+    Levinson-Durbin recursion (minimum phase). A silent frame gets the identity [1, 0..0]."""
+    spectrum = np.fft.rfft(frames, n=2 * frames.shape[1], axis=1)
+    r = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, : order + 1]
+    r[:, 0] *= 1.0 + 1e-9  # white-noise correction keeps the recursion well conditioned
+    a = np.zeros((len(frames), order + 1))
+    a[:, 0] = 1.0
+    error = r[:, 0].copy()
+    live = error > 1e-10
+    for i in range(1, order + 1):
+        acc = r[:, i] + np.sum(a[:, 1:i] * r[:, i - 1 : 0 : -1], axis=1)
+        k = np.where(live, -acc / np.where(live, error, 1.0), 0.0)
+        a[:, 1:i] = a[:, 1:i] + k[:, np.newaxis] * a[:, i - 1 : 0 : -1]
+        a[:, i] = k
+        error = error * (1.0 - k**2)
+        live &= error > 1e-10
+    return a
 
 
 def warp_poles(a: np.ndarray, alpha: float) -> np.ndarray:
     """Raise each complex pole's angle to the power alpha; real poles and magnitudes stay."""
-    poles = np.roots(a)
+    return warp_poles_frames(a[np.newaxis, :], alpha)[0]
+
+
+def warp_poles_frames(a: np.ndarray, alpha: float) -> np.ndarray:
+    """warp_poles for one polynomial per row: poles from the companion matrices' eigenvalues."""
+    count, order = a.shape[0], a.shape[1] - 1
+    companion = np.zeros((count, order, order))
+    companion[:, 0, :] = -a[:, 1:] / a[:, :1]
+    companion[:, np.arange(1, order), np.arange(order - 1)] = 1.0
+    poles = np.linalg.eigvals(companion)
     complex_mask = np.abs(poles.imag) > 1e-8
-    angles = np.angle(poles[complex_mask])
-    warped = np.sign(angles) * np.abs(angles) ** alpha
-    poles = poles.astype(complex)
-    poles[complex_mask] = np.abs(poles[complex_mask]) * np.exp(1j * warped)
-    return np.real(np.poly(poles))
+    angles = np.angle(poles)
+    warped = np.where(complex_mask, np.sign(angles) * np.abs(angles) ** alpha, angles)
+    poles = np.abs(poles) * np.exp(1j * warped)
+    # Multiply out prod(1 - p z^-1), one pole at a time, for every row at once.
+    coefficients = np.zeros((count, order + 1), dtype=complex)
+    coefficients[:, 0] = 1.0
+    for k in range(order):
+        coefficients[:, 1:] = coefficients[:, 1:] - poles[:, k : k + 1] * coefficients[:, :-1]
+    return coefficients.real * a[:, :1]
 
 
 def mcadams(samples: np.ndarray, rate: int, *, alpha: float, order: int = LPC_ORDER) -> np.ndarray:
@@ -99,22 +130,37 @@ def mcadams(samples: np.ndarray, rate: int, *, alpha: float, order: int = LPC_OR
     window = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(frame_len) / frame_len))
     count = 1 + (len(x) - frame_len + hop - 1) // hop
     padded = np.concatenate([x, np.zeros((count - 1) * hop + frame_len - len(x))])
+    starts = np.arange(count) * hop
+    frames = padded[starts[:, np.newaxis] + np.arange(frame_len)] * window
+    a = lpc_frames(frames, order)
+    shaped = _all_pole(_fir(frames, a), warp_poles_frames(a, alpha))
+    # Moving poles changes the filter's gain; keep each frame's energy as it was.
+    energy_in, energy_out = np.sqrt(np.sum(frames**2, axis=1)), np.sqrt(np.sum(shaped**2, axis=1))
+    shaped *= np.where(energy_out > 0, energy_in / np.where(energy_out > 0, energy_out, 1.0), 0.0)[:, np.newaxis]
     out = np.zeros_like(padded)
-    for index in range(count):
-        start = index * hop
-        frame = padded[start : start + frame_len] * window
-        if not np.any(frame):
-            continue
-        a = lpc(frame, order)
-        residual = lfilter(a, [1.0], frame)
-        shaped = lfilter([1.0], warp_poles(a, alpha), residual)
-        # Moving poles changes the filter's gain; keep each frame's energy as it was.
-        shaped_energy = np.sqrt(np.sum(shaped**2))
-        if shaped_energy > 0:
-            shaped *= np.sqrt(np.sum(frame**2)) / shaped_energy
-        out[start : start + frame_len] += shaped * window
-    out = out[: len(x)]
-    return match_loudness(out, x)
+    for index, start in enumerate(starts):
+        out[start : start + frame_len] += shaped[index] * window
+    return match_loudness(out[: len(x)], x)
+
+
+def _fir(frames: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each row filtered by its own FIR b (zero initial state), as lfilter(b, [1], row)."""
+    out = np.zeros_like(frames)
+    for k in range(b.shape[1]):
+        out[:, k:] += b[:, k : k + 1] * frames[:, : frames.shape[1] - k]
+    return out
+
+
+def _all_pole(frames: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Each row filtered by its own all-pole 1/A (zero initial state), as lfilter([1], a, row),
+    one sample at a time for all rows at once."""
+    order, length = a.shape[1] - 1, frames.shape[1]
+    taps = (a[:, 1:] / a[:, :1])[:, ::-1]  # taps[:, j] multiplies y[n - order + j]
+    y = np.zeros((len(frames), order + length))
+    scaled = frames / a[:, :1]
+    for n in range(length):
+        y[:, order + n] = scaled[:, n] - np.sum(taps * y[:, n : n + order], axis=1)
+    return y[:, order:]
 
 
 def match_loudness(out: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -3,9 +3,10 @@
     make bench-deid                        # all metrics
     .venv/bin/python bench/deid/run.py --help
 
-Corpus: each sentence is synthesized by Debian's flite (voices slt, rms, awb, kal16) in three pieces:
-words before, the personal data, words after. Joined, they give a clip whose personal data lies at
-known samples. Measured on the product's own code path (redaction.pipeline.deidentify):
+Corpora (Debian's flite, voices slt, rms, awb, kal16; 15 sentences each, 12 with personal data):
+'breath' says each sentence whole, so the personal data runs into the words around it, and flite's
+own phone times say where it lies; 'pauses' says the data apart from the words around it (see
+build_corpus). Measured on the product's own code path (redaction.pipeline.deidentify):
 
 - recall: share of spoken PII spans whose every voiced 10 ms frame lies inside masked audio;
 - residual leak: PII words that an independent recognizer (pocketsphinx) or Whisper still finds,
@@ -14,7 +15,8 @@ known samples. Measured on the product's own code path (redaction.pipeline.deide
 - utility: Whisper's word error rate on the non-PII words, masked audio with and without disguise;
 - linkability: equal error rate of a speaker-verification attacker (resemblyzer embeddings, cosine)
   comparing disguised clips with originals and with other disguised clips;
-- speed and memory: one thread, models loaded, seconds of input per second of processing.
+- speed and memory: one thread, models loaded, seconds of input per second of processing;
+- the padding trade-off: recall and over-masking at mask paddings other than the default.
 """
 
 from __future__ import annotations
@@ -71,19 +73,39 @@ class Clip:
     name: str
     voice: str
     audio: np.ndarray
-    pii: tuple[float, float] | None  # voiced extent of the personal data, seconds
+    pii: tuple[float, float] | None  # where the personal data is spoken, seconds
     pii_words: list[str]
     other_words: list[str]
 
 
-def say(voice: str, text: str) -> np.ndarray:
+def say(voice: str, text: str) -> tuple[np.ndarray, list[tuple[str, float]]]:
+    """flite's audio for `text`, and its phones with their end times in seconds ('pau' is a pause)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "say.wav"
-        subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(out)], check=True)
+        printed = subprocess.run(["flite", "-voice", voice, "-psdur", "-t", text, "-o", str(out)], check=True,
+                                 capture_output=True, text=True).stdout
         samples, rate = sf.read(out, dtype="float32")
     if rate != RATE:
         raise SystemExit(f"flite voice {voice} speaks at {rate} Hz; the corpus needs 16 kHz voices")
-    return samples
+    phones = [(item.rsplit(":", 1)[0], float(item.rsplit(":", 1)[1])) for item in printed.split()]
+    return samples, phones
+
+
+def phones_of(voice: str, text: str) -> list[str]:
+    printed = subprocess.run(["flite", "-voice", voice, "-ps", "-t", text, "-o", "none"], check=True,
+                             capture_output=True, text=True).stdout
+    return [p for p in printed.split() if p != "pau"]
+
+
+def pii_times(voice: str, before: str, pii: str, after: str, phones: list[tuple[str, float]]) -> tuple[float, float]:
+    """Where the personal data lies in the whole sentence, from the synthesizer's own phone times:
+    from the end of the phone before its first phone to the end of its last."""
+    parts = [phones_of(voice, part) for part in (before, pii, after)]
+    spoken = [(n, p) for n, (p, _) in enumerate(phones) if p != "pau"]
+    if [p for _, p in spoken] != parts[0] + parts[1] + parts[2]:
+        raise SystemExit(f"flite's phones for {voice} '{before} {pii} {after}' do not split into its parts")
+    first, last = spoken[len(parts[0])][0], spoken[len(parts[0]) + len(parts[1]) - 1][0]
+    return (phones[first - 1][1] if first else 0.0), phones[last][1]
 
 
 def voiced_extent(samples: np.ndarray) -> tuple[int, int]:
@@ -92,24 +114,37 @@ def voiced_extent(samples: np.ndarray) -> tuple[int, int]:
     return int(above[0]), int(above[-1]) + 1
 
 
-def build_corpus() -> list[Clip]:
+def build_corpus(style: str) -> list[Clip]:
+    """'breath': each sentence said in one breath, as people do; the personal data runs into the
+    words around it and the synthesizer's phone times say where it lies. 'pauses': the words before,
+    the personal data and the words after said apart and joined with 50 ms gaps; the data's voiced
+    extent is where it lies. Pauses make its edges easier to find, and spare the words around it."""
     rng = np.random.default_rng(11)
     clips = []
     for voice in VOICES:
         for n, (before, pii, after) in enumerate(SENTENCES):
+            lead = (rng.standard_normal(int(0.4 * RATE)) * 0.001).astype(np.float32)
+            tail = (rng.standard_normal(int(0.4 * RATE)) * 0.001).astype(np.float32)
             extent = None
-            gap = lambda: (rng.standard_normal(int(0.05 * RATE)) * 0.001).astype(np.float32)  # noqa: E731
-            pieces = [(rng.standard_normal(int(0.4 * RATE)) * 0.001).astype(np.float32), say(voice, before)]
-            if pii:
-                pieces.append(gap())
-                offset = sum(len(p) for p in pieces)
-                spoken = say(voice, pii)
-                a, b = voiced_extent(spoken)
-                extent = ((offset + a) / RATE, (offset + b) / RATE)
-                pieces.append(spoken)
-            if after:
-                pieces += [gap(), say(voice, after)]
-            pieces.append((rng.standard_normal(int(0.4 * RATE)) * 0.001).astype(np.float32))
+            if style == "breath":
+                spoken, phones = say(voice, " ".join(part for part in (before, pii, after) if part))
+                if pii:
+                    start, end = pii_times(voice, before, pii, after, phones)
+                    extent = (len(lead) / RATE + start, len(lead) / RATE + end)
+                pieces = [lead, spoken, tail]
+            else:
+                gap = lambda: (rng.standard_normal(int(0.05 * RATE)) * 0.001).astype(np.float32)  # noqa: E731
+                pieces = [lead, say(voice, before)[0]]
+                if pii:
+                    pieces.append(gap())
+                    offset = sum(len(p) for p in pieces)
+                    spoken = say(voice, pii)[0]
+                    a, b = voiced_extent(spoken)
+                    extent = ((offset + a) / RATE, (offset + b) / RATE)
+                    pieces.append(spoken)
+                if after:
+                    pieces += [gap(), say(voice, after)[0]]
+                pieces.append(tail)
             clips.append(Clip(f"{voice}-{n:02d}", voice, np.concatenate(pieces), extent, words(pii),
                               words(f"{before} {after}")))
     return clips
@@ -195,9 +230,35 @@ def leaks(found: list[tuple[str, float, float]], clip: Clip) -> int:
     return sum(1 for word, start, end in found if word in pii and start < b and end > a)
 
 
+class MaskTally:
+    """Recall and over-masking summed over clips."""
+
+    def __init__(self):
+        self.hits = self.spans = self.over = self.non_pii = 0
+
+    def add(self, clip: Clip, replaced: list[tuple[float, float]]) -> None:
+        """A span counts as masked when every voiced frame of it lies in masked audio; over-masking
+        counts the voiced frames outside personal data that were masked."""
+        voiced = np.flatnonzero(voiced_frames(clip.audio))
+        in_pii = np.array([clip.pii is not None and clip.pii[0] <= f * 0.01 < clip.pii[1] for f in voiced],
+                          dtype=bool)
+        self.over += sum(inside(f, replaced) for f in voiced[~in_pii])
+        self.non_pii += int((~in_pii).sum())
+        if clip.pii is not None:
+            self.spans += 1
+            self.hits += all(inside(f, replaced) for f in voiced[in_pii])
+
+    @property
+    def recall(self) -> float:
+        return self.hits / self.spans
+
+    @property
+    def over_masking(self) -> float:
+        return self.over / self.non_pii
+
+
 def quality(clips: list[Clip], mode: str) -> dict:
-    recall_hits = recall_total = 0
-    over_masked = non_pii_voiced = 0
+    tally = MaskTally()
     leak_whisper = leak_sphinx = pii_word_total = 0
     errors = {"original": [0, 0], "masked": [0, 0], "disguised": [0, 0]}
     outputs = {}
@@ -207,16 +268,8 @@ def quality(clips: list[Clip], mode: str) -> dict:
         plain = deidentify(data, DeidParams(voice=voice, max_seconds=60, mask_mode=mode, disguise_voice=False))
         final = deidentify(data, DeidParams(voice=voice, max_seconds=60, mask_mode=mode))
         outputs[clip.name] = final.audio
-        voiced = voiced_frames(clip.audio)
-        for frame in np.flatnonzero(voiced):
-            in_pii = clip.pii is not None and clip.pii[0] <= frame * 0.01 < clip.pii[1]
-            if not in_pii:
-                non_pii_voiced += 1
-                over_masked += inside(frame, final.replaced)
+        tally.add(clip, final.replaced)
         if clip.pii is not None:
-            recall_total += 1
-            pii_frames = [f for f in np.flatnonzero(voiced) if clip.pii[0] <= f * 0.01 < clip.pii[1]]
-            recall_hits += all(inside(f, final.replaced) for f in pii_frames)
             pii_word_total += len(scored_pii_words(clip))
         # Recognizers see the trimmed output; its times map back to the input as the pipeline's do.
         heard = recognized(final.audio)  # used for the leak count and the disguised WER
@@ -235,16 +288,29 @@ def quality(clips: list[Clip], mode: str) -> dict:
             errors[key][1] += n
     return {
         "clips": len(clips),
-        "pii_spans": recall_total,
-        "recall": recall_hits / recall_total,
+        "pii_spans": tally.spans,
+        "recall": tally.recall,
         "leaked_words_whisper": leak_whisper,
         "leaked_words_sphinx": leak_sphinx,
         "pii_words": pii_word_total,
-        "over_masking": over_masked / non_pii_voiced,
+        "over_masking": tally.over_masking,
         "wer_original": errors["original"][0] / errors["original"][1],
         "wer_masked": errors["masked"][0] / errors["masked"][1],
         "wer_disguised": errors["disguised"][0] / errors["disguised"][1],
     }, outputs
+
+
+def padding_sweep(clips: list[Clip], paddings: list[float]) -> dict:
+    """Recall and over-masking for other mask paddings than the default: the trade-off, measured."""
+    results = {}
+    for padding in paddings:
+        tally = MaskTally()
+        for clip in clips:
+            result = deidentify(wav(clip.audio), DeidParams(voice=draw_disguise(1), max_seconds=60,
+                                                            mask_padding=padding, disguise_voice=False))
+            tally.add(clip, result.replaced)
+        results[f"{padding:.2f}"] = {"recall": tally.recall, "over_masking": tally.over_masking}
+    return results
 
 
 def linkability(clips: list[Clip], outputs: dict) -> dict:
@@ -317,22 +383,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", default="tone", choices=["tone", "silence"])
     parser.add_argument("--speed-runs", type=int, default=3)
+    parser.add_argument("--corpus", nargs="+", default=["breath", "pauses"], choices=["breath", "pauses"])
+    parser.add_argument("--paddings", nargs="*", type=float, default=[0.05, 0.1],
+                        help="mask paddings besides the default to measure recall and over-masking at")
     parser.add_argument("--skip-linkability", action="store_true")
     parser.add_argument("--skip-quality", action="store_true", help="speed and memory only")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "deid.json")
     args = parser.parse_args()
 
     started = time.time()
-    clips = build_corpus()
-    print(f"corpus: {len(clips)} clips, {sum(len(c.audio) for c in clips) / RATE:.0f} s", flush=True)
-    results = {"speed": speed(clips, args.speed_runs)}
+    corpora = {style: build_corpus(style) for style in args.corpus}
+    first = corpora[args.corpus[0]]
+    print(f"corpus: {len(first)} clips, {sum(len(c.audio) for c in first) / RATE:.0f} s", flush=True)
+    results = {"speed": speed(first, args.speed_runs), "quality": {}}
     print(json.dumps(results["speed"]), flush=True)
     if not args.skip_quality:
-        results["quality"], outputs = quality(clips, args.mode)
-        print(json.dumps(results["quality"]), flush=True)
-    if not (args.skip_linkability or args.skip_quality):
-        results["linkability"] = linkability(clips, outputs)
-        print(json.dumps(results["linkability"]), flush=True)
+        for style, clips in corpora.items():
+            results["quality"][style], outputs = quality(clips, args.mode)
+            print(style, json.dumps(results["quality"][style]), flush=True)
+            if style == args.corpus[0] and not args.skip_linkability:
+                results["linkability"] = linkability(clips, outputs)
+                print(json.dumps(results["linkability"]), flush=True)
+        if args.paddings:
+            results["padding"] = padding_sweep(first, args.paddings)
+            print(json.dumps(results["padding"]), flush=True)
     results["seconds"] = round(time.time() - started)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))

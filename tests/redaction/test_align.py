@@ -2,7 +2,7 @@
 
 import soundfile as sf
 
-from redaction.align import align
+from redaction.align import _decoder, align, pronounce
 from redaction.asr import transcribe
 from redaction.tokens import Token, tokenize
 from redaction.vad import trim_silence
@@ -27,10 +27,30 @@ def test_aligned_tokens_keep_text_and_order_and_find_the_first_digit_earlier():
     assert aligned[first_digit].start < tokens[first_digit].start - 0.1
 
 
-def test_words_outside_the_dictionary_are_declined():
+def test_a_word_outside_the_dictionary_is_pronounced_from_its_parts_and_letters():
+    decoder = _decoder()
+    assert decoder.lookup_word("bakerheadexample") is None
+    assert pronounce(decoder, "bakerheadexample") == " ".join(
+        decoder.lookup_word(w) for w in ("baker", "head", "example"))
+    assert pronounce(decoder, "qzx") == "K Z K S"
+    assert pronounce(decoder, "mary_lee") is None
+
+
+def test_a_misspelled_word_still_aligns_close_to_where_the_right_spelling_does():
     audio = trimmed("pii_number.wav")
-    tokens = [Token("my", 0.0, 0.3, 0), Token("qzxvbnmk", 0.3, 0.9, 1)]
-    assert align(audio, tokens) is None
+    tokens = tokenize(transcribe(audio))
+    number = next(i for i, t in enumerate(tokens) if t.text == "number")
+    garbled = [Token("numbre", t.start, t.end, t.word) if i == number else t for i, t in enumerate(tokens)]
+    right, wrong = align(audio, tokens), align(audio, garbled)
+    assert right is not None and wrong is not None and wrong[number].text == "numbre"
+    first_digit = next(i for i, t in enumerate(tokens) if t.text == "two")
+    assert abs(wrong[first_digit].start - right[first_digit].start) <= 0.03
+    assert abs(wrong[number].end - right[number].end) <= 0.08
+
+
+def test_text_it_cannot_pronounce_is_declined():
+    audio = trimmed("pii_number.wav")
+    assert align(audio, [Token("my", 0.0, 0.3, 0), Token("x_y", 0.3, 0.9, 1)]) is None
 
 
 def test_nothing_to_align_is_declined():

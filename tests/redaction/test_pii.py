@@ -43,6 +43,7 @@ def test_emails_written_or_spoken_are_masked(spoken, expected):
     ("deliver to 221 baker street apartment 4 today", "deliver [ADDRESS] today"),  # "to" may be "two"
     ("we moved to elm road last year", "we moved to [ADDRESS] last year"),
     ("deliver it to two one baker street", "deliver it [ADDRESS]"),  # 'to' may be the spoken 'two'
+    ("deliver it to 221 baker street apartment of parliament for please", "deliver it [ADDRESS] please"),
 
 ])
 def test_street_addresses_are_masked(spoken, expected):
@@ -54,6 +55,8 @@ def test_street_addresses_are_masked(spoken, expected):
     ("call doctor patel", "call [NAME]"),
     ("ask alexa to play music", "ask [NAME] to play music"),
     ("Hi, my name is Jonathan Baker.", "Hi, my name is [NAME]"),
+    ("Please ask Dr. Padel to call me tomorrow.", "Please ask [NAME] to call me tomorrow."),
+    ("Email. Mary underscorely at mail .co .uk. The photos", "Email. [EMAIL] The photos"),
 ])
 def test_names_are_masked(spoken, expected):
     assert draft(spoken) == expected

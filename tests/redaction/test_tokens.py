@@ -19,3 +19,8 @@ def test_written_email_becomes_spoken_tokens():
 def test_punctuation_and_case_are_dropped_and_word_index_kept():
     tokens = tokenize([Word(" Hi,", 0, 0.3, 1), Word("", 0.3, 0.4, 1), Word("THERE!", 0.4, 0.8, 1)])
     assert [(t.text, t.word) for t in tokens] == [("hi", 0), ("there", 2)]
+
+
+def test_contractions_stay_one_word_as_the_dictionary_has_them():
+    tokens = tokenize([Word("I'll", 0, 0.3, 1), Word("don\u2019t", 0.3, 0.6, 1)])
+    assert [t.text for t in tokens] == ["i'll", "don't"]
