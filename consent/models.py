@@ -50,3 +50,44 @@ class ConsentRecord(models.Model):
         if not self._state.adding:
             raise ValueError("Consent records are append-only; add a new version instead.")
         super().save(*args, **kwargs)
+
+
+class LedgerEntry(models.Model):
+    """One access to audio or personal data, or one security event. Entries are only ever added;
+    each carries the hash of the one before, so an altered, removed or reordered entry breaks the
+    chain (consent.services.ledger_verify). On PostgreSQL a trigger refuses UPDATE and DELETE.
+    Entries name people only by internal ids, never by what identifies them outside."""
+
+    class Action(models.TextChoices):
+        LOGIN = "login"
+        LOGIN_FAILED = "login_failed"
+        CLIP_CLAIM = "clip_claim"  # the annotator sees the clip's de-identified draft transcript
+        AUDIO_STREAM = "audio_stream"
+        TRANSCRIPT_SUBMIT = "transcript_submit"
+        TRANSCRIPT_VIEW = "transcript_view"
+        CONSENT_CHANGE = "consent_change"
+        ESCALATION = "escalation"
+        DELETION = "deletion"
+        EXPORT = "export"
+        LEAK_TRACE = "leak_trace"
+
+    seq = models.PositiveBigIntegerField(primary_key=True)  # 1, 2, 3 ... with no gap
+    created_at = models.DateTimeField()
+    action = models.CharField(max_length=32, choices=Action.choices)
+    actor_id = models.BigIntegerField(null=True)  # the staff or portal user; null for the system or a device
+    account_id = models.UUIDField(null=True)  # the data subject concerned, if any
+    clip_id = models.UUIDField(null=True)
+    assignment_id = models.UUIDField(null=True)
+    detail = models.JSONField(default=dict)  # never personal data: codes, counts, purposes
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["account_id", "seq"]), models.Index(fields=["clip_id", "seq"])]
+        constraints = [models.CheckConstraint(condition=models.Q(seq__gte=1), name="ledger_seq_positive")]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Ledger entries are append-only.")
+        super().save(*args, **kwargs)

@@ -1,13 +1,23 @@
-"""Writes of accounts and consent; revoking consent withdraws the subject's clips at once."""
+"""Writes of accounts, consent and the access ledger; revoking consent withdraws the subject's clips at once."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
-from consent.models import Account, ConsentRecord
-from labeling.services import clips_withdraw_for_account
+from consent.models import Account, ConsentRecord, LedgerEntry
+
+GENESIS_HASH = "0" * 64
+# pg_advisory_xact_lock key that serializes ledger appends on PostgreSQL ("ledger" in ASCII).
+LEDGER_LOCK_KEY = 0x6C6564676572
 
 
 def account_create(*, external_id: str, first_name: str = "", user: AbstractBaseUser | None = None) -> Account:
@@ -30,6 +40,99 @@ def consent_set(*, account: Account, granted: bool, channel: str, policy_version
             policy_version=policy,
             channel=channel,
         )
+        ledger_append(action=LedgerEntry.Action.CONSENT_CHANGE, actor_id=account.user_id, account_id=account.id,
+                      detail={"granted": granted, "version": record.version, "policy": policy, "channel": channel})
         if not granted:
+            # Imported here: labeling's services read consent, and consent's revocation acts on labeling.
+            from labeling.services import clips_withdraw_for_account
+
             clips_withdraw_for_account(account_id=account.id)
     return record
+
+
+# ---------------------------------------------------------------- access ledger
+
+
+def _canonical(entry: LedgerEntry) -> str:
+    """The entry's content as hashed: every field but its own hash, in one fixed text form."""
+    return json.dumps({
+        "seq": entry.seq,
+        "at": entry.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "action": entry.action,
+        "actor": entry.actor_id,
+        "account": str(entry.account_id) if entry.account_id else None,
+        "clip": str(entry.clip_id) if entry.clip_id else None,
+        "assignment": str(entry.assignment_id) if entry.assignment_id else None,
+        "detail": entry.detail,
+        "prev": entry.prev_hash,
+    }, sort_keys=True, separators=(",", ":"))
+
+
+def entry_hash(entry: LedgerEntry) -> str:
+    return hashlib.sha256(_canonical(entry).encode()).hexdigest()
+
+
+def ledger_append(*, action: str, actor_id: int | None = None, account_id: uuid.UUID | None = None,
+                  clip_id: uuid.UUID | None = None, assignment_id: uuid.UUID | None = None,
+                  detail: dict | None = None) -> LedgerEntry:
+    """Chain one entry onto the ledger, inside the caller's transaction if there is one, so the
+    entry exists exactly when what it records does. Appends are serialized: on PostgreSQL by a
+    transaction-scoped advisory lock, on SQLite by the write lock every transaction takes at BEGIN."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK_KEY])
+        last = LedgerEntry.objects.order_by("-seq").only("seq", "hash").first()
+        entry = LedgerEntry(
+            seq=(last.seq + 1) if last else 1,
+            created_at=timezone.now(),
+            action=action,
+            actor_id=actor_id,
+            account_id=account_id,
+            clip_id=clip_id,
+            assignment_id=assignment_id,
+            detail=detail or {},
+            prev_hash=last.hash if last else GENESIS_HASH,
+        )
+        entry.hash = entry_hash(entry)
+        entry.save(force_insert=True)
+    return entry
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    seq: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class LedgerReport:
+    entries: int
+    head_seq: int
+    head_hash: str
+    problems: list[LedgerProblem]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def ledger_verify(*, batch: int = 5_000) -> LedgerReport:
+    """Walk the chain in order. An edited entry no longer matches its hash; a removed one leaves a
+    gap in seq and a broken link; reordered ones break links. Removing the newest entries leaves a
+    shorter valid chain: compare the head with one kept elsewhere (verify_ledger --expect-head)."""
+    problems: list[LedgerProblem] = []
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    last_seq, last_hash = 0, GENESIS_HASH
+    for entry in LedgerEntry.objects.order_by("seq").iterator(chunk_size=batch):
+        count += 1
+        if entry.seq != expected_seq:
+            problems.append(LedgerProblem(entry.seq, f"entries {expected_seq} to {entry.seq - 1} are missing"))
+        if entry.prev_hash != prev_hash:
+            problems.append(LedgerProblem(entry.seq, "does not link to the entry before it"))
+        if entry_hash(entry) != entry.hash:
+            problems.append(LedgerProblem(entry.seq, "content does not match its hash (altered)"))
+        expected_seq, prev_hash = entry.seq + 1, entry.hash
+        last_seq, last_hash = entry.seq, entry.hash
+    return LedgerReport(count, last_seq, last_hash, problems)
+

@@ -16,8 +16,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.errors import ApplicationError
-from consent.models import ConsentRecord
+from consent.models import ConsentRecord, LedgerEntry
 from consent.selectors import account_by_external_id, consent_is_active
+from consent.services import ledger_append
 from labeling import vault
 from labeling.models import (
     Assignment,
@@ -450,6 +451,8 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                     if cursor.rowcount != 1:  # cannot happen while the row lock or writer lock is held
                         raise RuntimeError("claimed clip changed state under its lock")
                     assignment._state.adding = False
+                    _ledger_clip(LedgerEntry.Action.CLIP_CLAIM, annotator=annotator, clip_id=assignment.clip_id,
+                                 assignment_id=assignment.id)
                     return assignment
             held = list(Assignment.objects.select_for_update().filter(annotator=annotator, state=AssignmentState.OPEN))
             if not held:
@@ -483,9 +486,19 @@ def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -
         raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
     try:
         key = vault.unwrap_data_key(clip.id, clip.wrapped_key)
-        return vault.load_audio(clip.id, key, "deid", clip.deid_path)
+        audio = vault.load_audio(clip.id, key, "deid", clip.deid_path)
     except (vault.VaultError, FileNotFoundError):
         raise ApplicationError("withdrawn", "This clip's audio no longer exists.", status_code=410) from None
+    ledger_append(action=LedgerEntry.Action.AUDIO_STREAM, actor_id=annotator.pk, account_id=clip.account_id,
+                  clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": "transcription"})
+    return audio
+
+
+def _ledger_clip(action: str, *, annotator: AbstractBaseUser, clip_id: uuid.UUID, assignment_id: uuid.UUID) -> None:
+    """Record what an annotator did with a clip; the data subject is found from the clip."""
+    account_id = Clip.objects.filter(pk=clip_id).values_list("account_id", flat=True).first()
+    ledger_append(action=action, actor_id=annotator.pk, account_id=account_id, clip_id=clip_id,
+                  assignment_id=assignment_id, detail={"purpose": "transcription"})
 
 
 def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, text: str) -> Transcript:
@@ -516,9 +529,12 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
         )
         if not labeled:
             raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
-        return Transcript.objects.create(
+        transcript = Transcript.objects.create(
             assignment_id=assignment_id, clip_id=clip_id, annotator=annotator, text=text, created_at=now
         )
+        _ledger_clip(LedgerEntry.Action.TRANSCRIPT_SUBMIT, annotator=annotator, clip_id=clip_id,
+                     assignment_id=assignment_id)
+        return transcript
 
 
 def assignment_skip(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -> Assignment:

@@ -1,0 +1,127 @@
+"""The access ledger records each access as a hash-chained entry, and verify_ledger finds any tampering."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+
+from consent.models import LedgerEntry
+from consent.services import consent_set, ledger_verify
+from tests.conftest import client_for, queued_clip
+
+pytestmark = pytest.mark.django_db
+
+A = LedgerEntry.Action
+
+
+def review_one_clip(annotator, subject):
+    clip = queued_clip(subject)
+    client = client_for(annotator)
+    client.post("/api/v1/shifts")
+    assignment = client.post("/api/v1/assignments/next").json()
+    assert client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code == 200
+    assert client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "hello"},
+                       format="json").status_code == 200
+    return clip, assignment
+
+
+def tamper(sql: str, params=()):
+    """Change the ledger behind the application's back, as someone with database access might."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE consent_ledgerentry DISABLE TRIGGER consent_ledger_append_only")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE consent_ledgerentry ENABLE TRIGGER consent_ledger_append_only")
+
+
+def verify_fails(*args) -> str:
+    with pytest.raises(CommandError) as failed:
+        call_command("verify_ledger", *args)
+    return str(failed.value)
+
+
+def test_a_review_leaves_claim_stream_and_submit_in_a_valid_chain(annotator, subject, capsys):
+    clip, assignment = review_one_clip(annotator, subject)
+    entries = list(LedgerEntry.objects.filter(clip_id=clip.id))
+    assert [e.action for e in entries] == [A.CLIP_CLAIM, A.AUDIO_STREAM, A.TRANSCRIPT_SUBMIT]
+    assert {(e.actor_id, e.account_id, str(e.assignment_id)) for e in entries} == {
+        (annotator.pk, subject.id, assignment["id"])}
+    # The subject's consent came first; every entry links to the one before it.
+    assert LedgerEntry.objects.filter(account_id=subject.id).first().action == A.CONSENT_CHANGE
+    chain = list(LedgerEntry.objects.all())
+    assert [e.seq for e in chain] == list(range(1, len(chain) + 1))
+    assert all(b.prev_hash == a.hash for a, b in zip(chain, chain[1:], strict=False))
+    call_command("verify_ledger")
+    assert f"ledger intact: {len(chain)} entries" in capsys.readouterr().out
+
+
+def test_consent_changes_are_recorded_without_the_subject_identifiers(subject):
+    consent_set(account=subject, granted=False, channel="portal")
+    entry = LedgerEntry.objects.filter(action=A.CONSENT_CHANGE).last()
+    assert entry.account_id == subject.id and entry.detail["granted"] is False
+    text = str(entry.detail) + str(entry.actor_id)
+    assert subject.external_id not in text and subject.first_name not in text
+
+
+def test_an_edited_entry_is_found(annotator, subject):
+    clip, _ = review_one_clip(annotator, subject)
+    target = LedgerEntry.objects.get(clip_id=clip.id, action=A.AUDIO_STREAM)
+    tamper("UPDATE consent_ledgerentry SET action = %s WHERE seq = %s", [A.LOGIN, target.seq])
+    message = verify_fails()
+    assert "BROKEN" in message
+    report = ledger_verify()
+    assert [(p.seq, "altered" in p.problem) for p in report.problems] == [(target.seq, True)]
+
+
+def test_a_removed_entry_is_found(annotator, subject):
+    clip, _ = review_one_clip(annotator, subject)
+    target = LedgerEntry.objects.get(clip_id=clip.id, action=A.AUDIO_STREAM)
+    tamper("DELETE FROM consent_ledgerentry WHERE seq = %s", [target.seq])
+    verify_fails()
+    problems = ledger_verify().problems
+    assert {p.seq for p in problems} == {target.seq + 1}
+    assert any("missing" in p.problem for p in problems) and any("link" in p.problem for p in problems)
+
+
+def test_reordered_entries_are_found(annotator, subject):
+    clip, _ = review_one_clip(annotator, subject)
+    first, second = LedgerEntry.objects.filter(clip_id=clip.id)[:2]
+    # Swap the two entries' places, hashes and all.
+    tamper("UPDATE consent_ledgerentry SET seq = seq + 1000000 WHERE seq IN (%s, %s)", [first.seq, second.seq])
+    tamper("UPDATE consent_ledgerentry SET seq = CASE WHEN seq = %s THEN %s ELSE %s END WHERE seq > 1000000",
+           [first.seq + 1000000, second.seq, first.seq])
+    assert list(LedgerEntry.objects.filter(seq__in=[first.seq, second.seq]).values_list("hash", flat=True)) == [
+        second.hash, first.hash]
+    verify_fails()
+    assert ledger_verify().problems
+
+
+def test_removing_the_newest_entries_is_found_against_a_kept_head(annotator, subject, capsys):
+    review_one_clip(annotator, subject)
+    call_command("verify_ledger")
+    head = capsys.readouterr().out.split("head ")[1].strip()
+    call_command("verify_ledger", "--expect-head", head)
+    tamper("DELETE FROM consent_ledgerentry WHERE seq = %s", [int(head.split(":")[0])])
+    call_command("verify_ledger")  # what is left is a valid, shorter chain ...
+    assert "expected head is gone" in verify_fails("--expect-head", head)  # ... which the kept head exposes
+
+
+def test_logins_and_failed_logins_are_recorded_without_the_typed_name(client, annotator):
+    assert client.login(username="ann-1", password="wrong password") is False
+    assert client.login(username="nobody@example.com", password="x") is False
+    assert client.login(username="ann-1", password="correct horse battery") is True
+    actions = list(LedgerEntry.objects.filter(action__in=[A.LOGIN, A.LOGIN_FAILED]).values_list("action", "actor_id"))
+    assert actions == [(A.LOGIN_FAILED, annotator.pk), (A.LOGIN_FAILED, None), (A.LOGIN, annotator.pk)]
+    assert "nobody" not in str(list(LedgerEntry.objects.values_list("detail", flat=True)))
+
+
+@pytest.mark.postgres_only
+def test_postgres_refuses_to_change_or_remove_an_entry(on_postgres, subject):
+    entry = LedgerEntry.objects.last()
+    for sql in ("UPDATE consent_ledgerentry SET action = 'login' WHERE seq = %s",
+                "DELETE FROM consent_ledgerentry WHERE seq = %s"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [entry.seq])
+    assert LedgerEntry.objects.get(seq=entry.seq).hash == entry.hash
+    call_command("verify_ledger")
