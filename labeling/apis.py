@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from config.errors import ApplicationError
 from labeling import services
 from labeling.auth import IngestKeyAuthentication, IsAnnotator, IsDevice, IsSupervisor
-from labeling.selectors import clips_held, shift_current, shift_done_count
+from labeling.selectors import clips_held, shift_current, shift_done_count, shift_progress
 
 LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 
@@ -122,19 +122,34 @@ def _too_large() -> ApplicationError:
 class ShiftOutputSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True)
-    clips_done = serializers.IntegerField()
+    clips_done = serializers.IntegerField(help_text="Clips submitted in this shift.")
+    clips_claimed = serializers.IntegerField(help_text="Clips taken in this shift; counts against max_clips.")
+    max_clips = serializers.IntegerField()
+    worked_seconds = serializers.IntegerField(help_text="Shift time in the last 24 hours.")
+    max_shift_seconds = serializers.IntegerField(help_text="Shift time allowed in any 24 hours.")
+    break_due_at = serializers.DateTimeField(allow_null=True, help_text="When a break becomes required.")
+    break_minutes = serializers.IntegerField()
 
 
 def _shift_body(shift) -> dict:
-    return ShiftOutputSerializer(
-        {"started_at": shift.started_at, "ended_at": shift.ended_at, "clips_done": shift_done_count(shift=shift)}
-    ).data
+    return ShiftOutputSerializer(shift_progress(shift=shift, now=timezone.now())).data
+
+
+class ShiftCurrentApi(APIView):
+    permission_classes = [IsAnnotator]
+
+    @extend_schema(responses={200: ShiftOutputSerializer, 404: ErrorSerializer})
+    def get(self, request):
+        shift = shift_current(annotator=request.user)
+        if shift is None:
+            raise ApplicationError("no_open_shift", "There is no open shift.", status_code=404)
+        return Response(_shift_body(shift))
 
 
 class ShiftStartApi(APIView):
     permission_classes = [IsAnnotator]
 
-    @extend_schema(request=None, responses={201: ShiftOutputSerializer, 403: ErrorSerializer})
+    @extend_schema(request=None, responses={201: ShiftOutputSerializer, 403: ErrorSerializer, 429: ErrorSerializer})
     def post(self, request):
         shift = services.shift_start(annotator=request.user)
         return Response(_shift_body(shift), status=status.HTTP_201_CREATED)
@@ -166,7 +181,8 @@ class AssignmentNextApi(APIView):
     @extend_schema(
         request=None,
         responses={200: AssignmentOutputSerializer, 204: OpenApiResponse(description="The queue is empty."),
-                   409: ErrorSerializer},
+                   403: ErrorSerializer, 409: ErrorSerializer,
+                   429: OpenApiResponse(ErrorSerializer, description="Break or pace; Retry-After says when.")},
     )
     def post(self, request):
         assignment = services.assignment_claim(annotator=request.user)

@@ -84,10 +84,43 @@ class Clip(models.Model):
         return f"Clip {self.id} ({self.status})"
 
 
+class Team(models.Model):
+    """Annotators who work under the same rules; an annotator outside any team works under the
+    defaults from settings (WORK_*)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    max_shift_minutes = models.PositiveIntegerField(help_text="Shift time allowed in any 24 hours.")
+    max_clips_per_shift = models.PositiveIntegerField()
+    break_after_minutes = models.PositiveIntegerField(help_text="Continuous work before a break is required.")
+    break_minutes = models.PositiveIntegerField(help_text="A pause this long counts as a break.")
+    min_claim_interval_seconds = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_shift_minutes__gte=1, max_shift_minutes__lte=24 * 60, max_clips_per_shift__gte=1,
+                            break_after_minutes__gte=1, break_minutes__gte=1),
+                name="team_rules_sane",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMember(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_membership")
+
+
 class Shift(models.Model):
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shifts")
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Kept by the claim, submit and skip services, under the shift's row lock.
+    last_claim_at = models.DateTimeField(null=True, blank=True)
+    last_active_at = models.DateTimeField(null=True, blank=True)
+    stretch_started_at = models.DateTimeField(null=True, blank=True)  # start of the current stretch without a break
 
     class Meta:
         constraints = [

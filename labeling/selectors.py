@@ -6,10 +6,14 @@ import hashlib
 import hmac
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count
+from datetime import datetime, timedelta
 
-from labeling.models import Assignment, AssignmentState, Clip, IngestKey, Shift
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Q
+
+from labeling.models import Assignment, AssignmentState, Clip, IngestKey, Shift, TeamMember
+from labeling.work_rules import DAY, WorkRules, worked
 
 
 def ingest_key_for(*, raw: str) -> IngestKey | None:
@@ -26,6 +30,56 @@ def ingest_key_for(*, raw: str) -> IngestKey | None:
 
 def shift_current(*, annotator: AbstractBaseUser) -> Shift | None:
     return Shift.objects.filter(annotator=annotator, ended_at__isnull=True).first()
+
+
+def work_rules_for(*, annotator: AbstractBaseUser) -> WorkRules:
+    """The rules of the annotator's team, or the installation's defaults."""
+    member = TeamMember.objects.select_related("team").filter(user=annotator).first()
+    if member is None:
+        values = (settings.WORK_MAX_SHIFT_MINUTES, settings.WORK_MAX_CLIPS_PER_SHIFT, settings.WORK_BREAK_AFTER_MINUTES,
+                  settings.WORK_BREAK_MINUTES, settings.WORK_MIN_CLAIM_INTERVAL_SECONDS)
+    else:
+        team = member.team
+        values = (team.max_shift_minutes, team.max_clips_per_shift, team.break_after_minutes, team.break_minutes,
+                  team.min_claim_interval_seconds)
+    shift_minutes, clips, break_after_minutes, break_minutes, interval_seconds = values
+    return WorkRules(max_shift=timedelta(minutes=shift_minutes), max_clips=clips,
+                     break_after=timedelta(minutes=break_after_minutes), break_length=timedelta(minutes=break_minutes),
+                     min_claim_interval=timedelta(seconds=interval_seconds))
+
+
+def shifts_in_last_day(*, annotator: AbstractBaseUser, now: datetime) -> list[tuple[datetime, datetime | None]]:
+    """(started, ended) of the annotator's shifts that overlap the 24 hours before now."""
+    return list(
+        Shift.objects.filter(annotator=annotator)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=now - DAY))
+        .values_list("started_at", "ended_at")
+    )
+
+
+def shift_claimed_count(*, shift: Shift) -> int:
+    return Assignment.objects.filter(shift=shift).count()
+
+
+def shift_progress(*, shift: Shift, now: datetime) -> dict:
+    """What the annotator page shows of a shift: clips against the quota, time against the limit,
+    when the next break is due."""
+    rules = work_rules_for(annotator=shift.annotator)
+    stretch = shift.stretch_started_at
+    if shift.last_active_at is None or now - shift.last_active_at >= rules.break_length:
+        stretch = None  # rested: the next claim starts a new stretch
+    return {
+        "started_at": shift.started_at,
+        "ended_at": shift.ended_at,
+        "clips_done": shift_done_count(shift=shift),
+        "clips_claimed": shift_claimed_count(shift=shift),
+        "max_clips": rules.max_clips,
+        "worked_seconds": int(worked(shifts_in_last_day(annotator=shift.annotator, now=now), at=now,
+                                     now=now).total_seconds()),
+        "max_shift_seconds": int(rules.max_shift.total_seconds()),
+        "break_due_at": stretch + rules.break_after if stretch else None,
+        "break_minutes": int(rules.break_length.total_seconds() // 60),
+    }
 
 
 def shift_done_count(*, shift: Shift) -> int:

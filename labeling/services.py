@@ -29,7 +29,14 @@ from labeling.models import (
     Shift,
     Transcript,
 )
-from labeling.selectors import assignment_for_annotator, shift_current
+from labeling.selectors import (
+    assignment_for_annotator,
+    shift_claimed_count,
+    shift_current,
+    shifts_in_last_day,
+    work_rules_for,
+)
+from labeling.work_rules import ShiftActivity, claim_refusal, shift_start_refusal, stretch_start, worked
 from redaction.audio import AudioError, encode_wav, probe
 from redaction.pipeline import DeidFailed, DeidParams, deidentify
 from redaction.voice import draw_disguise
@@ -332,12 +339,17 @@ def clips_withdraw_for_account(*, account_id: uuid.UUID) -> int:
 
 
 def shift_start(*, annotator: AbstractBaseUser) -> Shift:
-    """Start a shift, or return the one already open."""
+    """Start a shift, or return the one already open; refused while the annotator must rest."""
     with transaction.atomic():
         current = shift_current(annotator=annotator)
         if current is not None:
             return current
-        return Shift.objects.create(annotator=annotator)
+        now = timezone.now()
+        refusal = shift_start_refusal(work_rules_for(annotator=annotator),
+                                      shifts_in_last_day(annotator=annotator, now=now), now)
+        if refusal is not None:
+            raise refusal
+        return Shift.objects.create(annotator=annotator, started_at=now)
 
 
 def shift_end(*, annotator: AbstractBaseUser) -> Shift:
@@ -420,13 +432,28 @@ def _claim_sql() -> str:
 
 
 def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
-    """Lend the oldest queued clip to this annotator, or return the one they already hold."""
-    shift = shift_current(annotator=annotator)
-    if shift is None:
-        raise ApplicationError("no_open_shift", "Start a shift before asking for a clip.", status_code=409)
+    """Lend the oldest queued clip to this annotator, or return the one they already hold.
+
+    A new clip is lent only within the work rules (labeling.work_rules); the shift's row lock
+    serializes one annotator's claims, so two requests cannot both pass a limit.
+    """
+    held = Assignment.objects.filter(annotator=annotator, state=AssignmentState.OPEN,
+                                     lease_expires_at__gt=timezone.now()).first()
+    if held is not None:
+        return held
+    rules = work_rules_for(annotator=annotator)
     for _ in range(2):
         now = timezone.now()
         with transaction.atomic():
+            shift = Shift.objects.select_for_update().filter(annotator=annotator, ended_at__isnull=True).first()
+            if shift is None:
+                raise ApplicationError("no_open_shift", "Start a shift before asking for a clip.", status_code=409)
+            activity = ShiftActivity(shift.started_at, shift.last_claim_at, shift.last_active_at,
+                                     shift.stretch_started_at, shift_claimed_count(shift=shift))
+            refusal = claim_refusal(rules, activity, worked(shifts_in_last_day(annotator=annotator, now=now),
+                                                            at=now, now=now), now)
+            if refusal is not None:
+                raise refusal
             assignment = Assignment(
                 annotator=annotator,
                 shift=shift,
@@ -451,6 +478,8 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                     if cursor.rowcount != 1:  # cannot happen while the row lock or writer lock is held
                         raise RuntimeError("claimed clip changed state under its lock")
                     assignment._state.adding = False
+                    Shift.objects.filter(pk=shift.pk).update(
+                        last_claim_at=now, last_active_at=now, stretch_started_at=stretch_start(rules, activity, now))
                     _ledger_clip(LedgerEntry.Action.CLIP_CLAIM, annotator=annotator, clip_id=assignment.clip_id,
                                  assignment_id=assignment.id)
                     return assignment
@@ -494,6 +523,11 @@ def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -
     return audio
 
 
+def _shift_active(*, assignment_id: uuid.UUID, now: datetime) -> None:
+    """The annotator worked at `now` (submitted or skipped): the current stretch without a break goes on."""
+    Shift.objects.filter(assignments__id=assignment_id).update(last_active_at=now)
+
+
 def _ledger_clip(action: str, *, annotator: AbstractBaseUser, clip_id: uuid.UUID, assignment_id: uuid.UUID) -> None:
     """Record what an annotator did with a clip; the data subject is found from the clip."""
     account_id = Clip.objects.filter(pk=clip_id).values_list("account_id", flat=True).first()
@@ -524,6 +558,7 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
             _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)  # raises the reason
             raise ApplicationError("assignment_closed", "This assignment changed; ask for the next clip.", status_code=409)
         clip_id = Clip._meta.pk.to_python(row[0])
+        _shift_active(assignment_id=assignment_id, now=now)
         labeled = Clip.objects.filter(pk=clip_id, status=ClipStatus.ASSIGNED).update(
             status=ClipStatus.LABELED, updated_at=now
         )
@@ -541,6 +576,8 @@ def assignment_skip(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) ->
     """Give the clip back to the queue for someone else; this annotator will not get it again."""
     with transaction.atomic():
         assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=True)
-        _close_and_requeue([assignment.pk], AssignmentState.SKIPPED, timezone.now())
+        now = timezone.now()
+        _close_and_requeue([assignment.pk], AssignmentState.SKIPPED, now)
+        _shift_active(assignment_id=assignment.pk, now=now)
     assignment.refresh_from_db()
     return assignment

@@ -35,7 +35,7 @@ STREET_SUFFIXES = {"street", "st", "avenue", "ave", "road", "rd", "lane", "ln", 
                    "blvd", "way", "court", "ct", "place", "pl", "terrace", "circle", "highway", "parkway",
                    "square", "crescent", "close", "alley", "row", "trail"}
 UNIT_WORDS = {"apartment", "apt", "unit", "suite", "flat", "floor"}
-UNIT_NUMBER_REACH = 3  # words after a unit word in which its number may be
+UNIT_NUMBER_REACH = 3  # words after a street in which a unit or its number may be
 # Words after which the next words are likely somebody's name.
 NAME_CUES = (("my", "name", "is"), ("name", "is"), ("names",), ("this", "is"), ("i", "am"), ("call",),
              ("text",), ("ask",), ("tell",), ("message",), ("email",), ("remind",), ("dial",), ("phone",),
@@ -213,17 +213,17 @@ def _address_spans(texts: list[str]) -> list[PiiSpan]:
             else:
                 continue
         end = n
-        if end + 1 < len(texts) and texts[end + 1] in UNIT_WORDS:
-            end += 1
-            # The unit number, even when misheard: "apartment for", "apartment of parliament for".
+        # A unit and its number, even misheard: "apartment for", "of parliament for" (apartment four).
+        while True:
             ahead = texts[end + 1:end + 1 + UNIT_NUMBER_REACH]
-            numeric = [k for k, word in enumerate(ahead) if _is_number_word(word) or word in DIGIT_HOMOPHONES]
-            if numeric:
-                end += numeric[-1] + 1
-            elif ahead and ahead[0] not in {"please", "and", "in", "on", "thanks", "thank"}:
-                end += 1
-            while end + 1 < len(texts) and _is_number_word(texts[end + 1]):
-                end += 1
+            unit = [k for k, word in enumerate(ahead)
+                    if word in UNIT_WORDS or _is_number_word(word) or word in DIGIT_HOMOPHONES]
+            if not unit:
+                break
+            end += unit[-1] + 1
+        if texts[end] in UNIT_WORDS and end + 1 < len(texts) and texts[end + 1] not in {
+                "please", "and", "in", "on", "thanks", "thank"}:
+            end += 1  # the word after a unit word is its number, however it was heard
         spans.append(PiiSpan(ADDRESS, start, end))
     return spans
 

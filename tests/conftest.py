@@ -40,6 +40,12 @@ def _storage(settings, tmp_path):
     return Path(settings.MEDIA_ROOT)
 
 
+@pytest.fixture(autouse=True)
+def _unpaced(settings):
+    """Tests claim clips back to back; the pace between claims is tested on its own (test_work_rules)."""
+    settings.WORK_MIN_CLAIM_INTERVAL_SECONDS = 0
+
+
 @pytest.fixture
 def media_root(_storage) -> Path:
     return _storage

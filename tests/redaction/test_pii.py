@@ -44,6 +44,8 @@ def test_emails_written_or_spoken_are_masked(spoken, expected):
     ("we moved to elm road last year", "we moved to [ADDRESS] last year"),
     ("deliver it to two one baker street", "deliver it [ADDRESS]"),  # 'to' may be the spoken 'two'
     ("deliver it to 221 baker street apartment of parliament for please", "deliver it [ADDRESS] please"),
+    ("deliver it to 221 baker street of parliament for please", "deliver it [ADDRESS] please"),
+    ("i live at forty two maple street in the blue house", "i live at [ADDRESS] in the blue house"),
 
 ])
 def test_street_addresses_are_masked(spoken, expected):

@@ -23,6 +23,7 @@ async function call(method, path, body) {
     const error = new Error(isJson && data.error ? data.error.message : `Request failed (${response.status})`);
     error.status = response.status;
     error.code = isJson && data.error ? data.error.code : "";
+    error.retryAfter = parseInt(response.headers.get("Retry-After") || "", 10) || 0;
     throw error;
   }
   return { status: response.status, data };
@@ -32,6 +33,53 @@ function say(text) { $("clip-status").textContent = text; }
 
 function showDone(count) {
   $("shift-status").textContent = `Shift running: ${count} clip${count === 1 ? "" : "s"} done.`;
+}
+
+const hoursAndMinutes = (seconds) => {
+  const minutes = Math.floor(seconds / 60);
+  return minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+};
+
+let progress = null;
+let progressFetched = 0;
+
+function drawProgress() {
+  if (!progress) { $("shift-progress").textContent = ""; return; }
+  const elapsed = (Date.now() - progressFetched) / 1000;
+  const parts = [
+    `${hoursAndMinutes(progress.worked_seconds + elapsed)} of ${hoursAndMinutes(progress.max_shift_seconds)} worked today`,
+    `${progress.clips_claimed} of ${progress.max_clips} clips this shift`,
+  ];
+  if (progress.break_due_at) {
+    const due = (Date.parse(progress.break_due_at) - Date.now()) / 1000;
+    parts.push(due > 0 ? `break due in ${hoursAndMinutes(due + 59)}` : "break due now");
+  }
+  $("shift-progress").textContent = parts.join(" · ");
+}
+
+async function refreshProgress() {
+  try {
+    progress = (await call("GET", "shifts/current")).data;
+    progressFetched = Date.now();
+  } catch (error) {
+    progress = null;
+  }
+  drawProgress();
+}
+setInterval(drawProgress, 30000);
+
+// A refusal that says when to try again: count down on the page, then ask once more.
+function waitAndRetry(error) {
+  const until = Date.now() + error.retryAfter * 1000;
+  const tick = () => {
+    const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+    if (left === 0) { loadNext(); return; }
+    const wait = left > 90 ? `${Math.ceil(left / 60)} min` : `${left} s`;
+    say(error.code === "break_required" ? `Break time: next clip in ${wait}.` : `Next clip in ${wait}.`);
+    retryTimer = setTimeout(tick, 1000);
+  };
+  say(error.message);
+  retryTimer = setTimeout(tick, 1000);
 }
 
 function setWorking(enabled) {
@@ -72,6 +120,7 @@ async function loadNext() {
     }
     current = next.data;
     showDone(current.clips_done);
+    refreshProgress();
     const audio = await call("GET", `assignments/${current.id}/audio`);
     audioContext = audioContext || new AudioContext();
     buffer = await audioContext.decodeAudioData(audio.data);
@@ -84,9 +133,12 @@ async function loadNext() {
     if (error.code === "withdrawn") {
       say("This clip was withdrawn by its owner. Loading the next one…");
       retryTimer = setTimeout(loadNext, 1500);
+    } else if (error.status === 429 && error.retryAfter) {
+      waitAndRetry(error);
     } else {
-      say(error.message);
+      say(error.message);  // the shift's time or clips are used up: the message says what to do
     }
+    refreshProgress();
   }
 }
 
@@ -120,6 +172,9 @@ async function startShift() {
   try {
     const shift = await call("POST", "shifts");
     showDone(shift.data.clips_done);
+    progress = shift.data;
+    progressFetched = Date.now();
+    drawProgress();
     $("start-shift").hidden = true;
     $("end-shift").hidden = false;
     $("work").hidden = false;
@@ -135,6 +190,8 @@ async function endShift() {
   try {
     const shift = await call("POST", "shifts/current/end");
     $("shift-status").textContent = `Shift ended: ${shift.data.clips_done} clips done. Thank you.`;
+    progress = null;
+    drawProgress();
   } catch (error) {
     $("shift-status").textContent = error.message;
   }
