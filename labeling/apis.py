@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -173,6 +173,7 @@ class AssignmentOutputSerializer(serializers.Serializer):
     draft = serializers.CharField(help_text="Recognized text; personal data shows as [NAME], [NUMBER], [EMAIL], [ADDRESS].")
     lease_expires_at = serializers.DateTimeField()
     clips_done = serializers.IntegerField(help_text="Clips submitted in the current shift.")
+    audio_token = serializers.CharField(help_text="Send as X-Audio-Token to fetch this assignment's audio.")
 
 
 class AssignmentNextApi(APIView):
@@ -196,6 +197,7 @@ class AssignmentNextApi(APIView):
             "draft": clip.draft_transcript,
             "lease_expires_at": assignment.lease_expires_at,
             "clips_done": shift_done_count(shift=assignment.shift),
+            "audio_token": services.assignment_audio_token(assignment_id=assignment.id),
         }
         return Response(AssignmentOutputSerializer(body).data)
 
@@ -204,15 +206,17 @@ class AssignmentAudioApi(APIView):
     permission_classes = [IsAnnotator]
 
     @extend_schema(
+        parameters=[OpenApiParameter("X-Audio-Token", str, OpenApiParameter.HEADER, required=True,
+                                     description="The audio_token the claim returned.")],
         responses={(200, "audio/wav"): OpenApiResponse(description="De-identified 16 kHz WAV, never cached."),
-                   404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer},
+                   403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer},
     )
     def get(self, request, assignment_id):
-        audio = services.assignment_audio(assignment_id=assignment_id, annotator=request.user)
+        audio = services.assignment_audio(assignment_id=assignment_id, annotator=request.user,
+                                          token=request.headers.get("X-Audio-Token", ""))
         response = HttpResponse(audio, content_type="audio/wav")
         response["Cache-Control"] = "no-store, private"
         response["Pragma"] = "no-cache"
-        response["Content-Disposition"] = "inline"
         response["X-Content-Type-Options"] = "nosniff"
         return response
 

@@ -150,6 +150,7 @@ class Assignment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    plays = models.PositiveSmallIntegerField(default=0, db_default=0, help_text="Times the audio was served.")
 
     class Meta:
         constraints = [

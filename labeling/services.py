@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import secrets
 import uuid
@@ -507,9 +508,28 @@ def _live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, l
     return assignment
 
 
-def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -> bytes:
-    """The de-identified audio, only to its assignee, while the lease lives and consent holds right now."""
+def assignment_audio_token(*, assignment_id: uuid.UUID) -> str:
+    """The token the assignee's page presents to fetch the audio: keyed to this assignment, never
+    stored, never part of a URL."""
+    return hmac.new(settings.SECRET_KEY.encode(), f"audio:{assignment_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, token: str) -> bytes:
+    """The de-identified audio, only to its assignee presenting the assignment's token, while the
+    lease lives, consent holds right now and the assignment has plays left."""
+    if not hmac.compare_digest(token or "", assignment_audio_token(assignment_id=assignment_id)):
+        raise ApplicationError("bad_audio_token", "This audio is served only to the page that claimed the clip.",
+                               status_code=403)
+    now = timezone.now()
+    played = Assignment.objects.filter(
+        pk=assignment_id, annotator=annotator, state=AssignmentState.OPEN, lease_expires_at__gt=now,
+        plays__lt=settings.AUDIO_MAX_PLAYS,
+    ).update(plays=F("plays") + 1)
     assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)
+    if not played:
+        raise ApplicationError(
+            "plays_used_up", f"This clip was played {settings.AUDIO_MAX_PLAYS} times, the most allowed: "
+            "submit what you heard or skip it.", status_code=403)
     clip = Clip.objects.only("id", "account_id", "status", "wrapped_key", "deid_path").get(pk=assignment.clip_id)
     if clip.status != ClipStatus.ASSIGNED or not consent_is_active(account_id=clip.account_id):
         raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)

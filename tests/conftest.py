@@ -124,6 +124,12 @@ def client_for(user: User) -> APIClient:
     return client
 
 
+def fetch_audio(client: APIClient, assignment: dict, token: str | None = None):
+    """GET an assignment's audio as the annotator page does, with the token its claim returned."""
+    return client.get(f"/api/v1/assignments/{assignment['id']}/audio",
+                      HTTP_X_AUDIO_TOKEN=assignment["audio_token"] if token is None else token)
+
+
 def metadata(account: str = "acct-7731", **overrides) -> dict:
     body = {
         "account": account,

@@ -7,7 +7,7 @@ from django.db.utils import DatabaseError
 
 from consent.models import LedgerEntry
 from consent.services import consent_set, ledger_verify
-from tests.conftest import client_for, queued_clip
+from tests.conftest import client_for, fetch_audio, queued_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def review_one_clip(annotator, subject):
     client = client_for(annotator)
     client.post("/api/v1/shifts")
     assignment = client.post("/api/v1/assignments/next").json()
-    assert client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code == 200
+    assert fetch_audio(client, assignment).status_code == 200
     assert client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "hello"},
                        format="json").status_code == 200
     return clip, assignment

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from consent.services import consent_set
 from labeling.models import Assignment, AssignmentState, Clip, ClipStatus
-from tests.conftest import client_for, make_user, queued_clip
+from tests.conftest import client_for, fetch_audio, make_user, queued_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def test_assignee_hears_the_clip_and_nothing_is_cached(annotator, subject):
     queued_clip(subject, seconds=1.5)
     client = client_for(annotator)
     assignment = claim(client)
-    response = client.get(f"/api/v1/assignments/{assignment['id']}/audio")
+    response = fetch_audio(client, assignment)
     assert response.status_code == 200
     assert response["Content-Type"] == "audio/wav"
     assert "no-store" in response["Cache-Control"]
@@ -35,12 +35,45 @@ def test_assignee_hears_the_clip_and_nothing_is_cached(annotator, subject):
     assert rate == 16000 and len(audio) == 24000
 
 
+@pytest.mark.parametrize("token", ["", "0" * 64])
+def test_audio_needs_the_token_the_claim_returned(annotator, subject, token):
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    response = fetch_audio(client, assignment, token=token)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "bad_audio_token"
+    assert Assignment.objects.get(pk=assignment["id"]).plays == 0
+
+
+def test_an_assignment_is_played_at_most_the_allowed_times(settings, annotator, subject):
+    settings.AUDIO_MAX_PLAYS = 3
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    assert [fetch_audio(client, assignment).status_code for _ in range(3)] == [200, 200, 200]
+    refused = fetch_audio(client, assignment)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "plays_used_up"
+    assert "3 times" in refused.json()["error"]["message"]
+    assert Assignment.objects.get(pk=assignment["id"]).plays == 3
+    # The clip can still be transcribed from what was heard.
+    assert client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "ok"},
+                       format="json").status_code == 200
+
+
+def test_each_assignment_has_its_own_token(annotator, other_annotator, subject):
+    queued_clip(subject)
+    queued_clip(subject)
+    first, second = claim(client_for(annotator)), claim(client_for(other_annotator))
+    assert first["audio_token"] != second["audio_token"]
+    assert fetch_audio(client_for(annotator), first, token=second["audio_token"]).status_code == 403
+
+
 def test_another_annotator_cannot_fetch_the_audio(annotator, other_annotator, subject):
     queued_clip(subject)
     assignment = claim(client_for(annotator))
     other = client_for(other_annotator)
     other.post("/api/v1/shifts")
-    response = other.get(f"/api/v1/assignments/{assignment['id']}/audio")
+    response = fetch_audio(other, assignment)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
     assert other.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "stolen"}, format="json").status_code == 404
@@ -51,13 +84,13 @@ def test_people_who_are_not_annotators_cannot_fetch_audio(annotator, subject, su
     queued_clip(subject)
     assignment = claim(client_for(annotator))
     client = {"anonymous": APIClient(), "owner": client_for(subject.user), "supervisor": client_for(supervisor)}[who]
-    assert client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code == 403
+    assert fetch_audio(client, assignment).status_code == 403
 
 
 def test_device_key_cannot_fetch_audio(annotator, subject, device_client):
     queued_clip(subject)
     assignment = claim(client_for(annotator))
-    assert device_client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code in (401, 403)
+    assert fetch_audio(device_client, assignment).status_code in (401, 403)
 
 
 def test_expired_lease_stops_the_stream(annotator, subject):
@@ -65,7 +98,7 @@ def test_expired_lease_stops_the_stream(annotator, subject):
     client = client_for(annotator)
     assignment = claim(client)
     Assignment.objects.filter(pk=assignment["id"]).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    response = client.get(f"/api/v1/assignments/{assignment['id']}/audio")
+    response = fetch_audio(client, assignment)
     assert response.status_code == 409 and response.json()["error"]["code"] == "lease_expired"
 
 
@@ -82,9 +115,9 @@ def test_consent_revoked_after_claim_stops_the_audio(annotator, subject):
     queued_clip(subject)
     client = client_for(annotator)
     assignment = claim(client)
-    assert client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code == 200
+    assert fetch_audio(client, assignment).status_code == 200
     consent_set(account=subject, granted=False, channel="portal")
-    response = client.get(f"/api/v1/assignments/{assignment['id']}/audio")
+    response = fetch_audio(client, assignment)
     assert response.status_code == 410 and response.json()["error"]["code"] == "withdrawn"
     assert Assignment.objects.get(pk=assignment["id"]).state == AssignmentState.REVOKED
 
@@ -97,7 +130,7 @@ def test_consent_check_at_serve_holds_even_if_withdrawal_missed_the_clip(annotat
     client = client_for(annotator)
     assignment = claim(client)
     ConsentRecord.objects.create(account=subject, version=2, granted=False, policy_version="x", channel="api")
-    assert client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code == 410
+    assert fetch_audio(client, assignment).status_code == 410
 
 
 def test_revoking_another_subject_does_not_touch_this_clip(annotator, subject):
@@ -108,7 +141,7 @@ def test_revoking_another_subject_does_not_touch_this_clip(annotator, subject):
     client = client_for(annotator)
     assignment = claim(client)
     consent_set(account=stranger, granted=False, channel="portal")
-    assert client.get(f"/api/v1/assignments/{assignment['id']}/audio").status_code == 200
+    assert fetch_audio(client, assignment).status_code == 200
 
 
 def test_data_owner_without_role_gets_403_on_shift(subject):

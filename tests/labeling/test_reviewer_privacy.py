@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from tests.conftest import client_for, queued_clip
+from tests.conftest import client_for, fetch_audio, queued_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ def walk_as_reviewer(annotator) -> tuple[list[str], dict]:
     claimed = client.post("/api/v1/assignments/next")
     seen.append(claimed.content)
     assignment_id = claimed.json()["id"]
-    audio = client.get(f"/api/v1/assignments/{assignment_id}/audio")
+    audio = fetch_audio(client, claimed.json())
     assert audio.status_code == 200
     seen.append(str(audio.headers).encode())
     seen.append(client.post(f"/api/v1/assignments/{assignment_id}/submit", {"text": "ok"}, format="json").content)

@@ -9,11 +9,12 @@ let source = null;
 let current = null;
 let retryTimer = null;
 
-async function call(method, path, body) {
+async function call(method, path, body, extraHeaders = {}) {
   const response = await fetch(`/api/v1/${path}`, {
     method,
     credentials: "same-origin",
-    headers: { "X-CSRFToken": csrf(), "Content-Type": "application/json" },
+    cache: "no-store",
+    headers: { "X-CSRFToken": csrf(), "Content-Type": "application/json", ...extraHeaders },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (response.status === 204) return { status: 204, data: null };
@@ -121,7 +122,7 @@ async function loadNext() {
     current = next.data;
     showDone(current.clips_done);
     refreshProgress();
-    const audio = await call("GET", `assignments/${current.id}/audio`);
+    const audio = await call("GET", `assignments/${current.id}/audio`, undefined, { "X-Audio-Token": current.audio_token });
     audioContext = audioContext || new AudioContext();
     buffer = await audioContext.decodeAudioData(audio.data);
     $("clip-length").textContent = `${current.duration_seconds.toFixed(1)} s`;
