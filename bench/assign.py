@@ -196,7 +196,7 @@ def one_run(clients: int, processes: int, seconds: float, rate: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=100_000)
-    parser.add_argument("--accounts", type=int, default=500)
+    parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--processes", type=int, default=2, help="app processes the clients' threads share")
     parser.add_argument("--seconds", type=float, default=30.0)

@@ -151,6 +151,8 @@ class Assignment(models.Model):
     lease_expires_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     plays = models.PositiveSmallIntegerField(default=0, db_default=0, help_text="Times the audio was served.")
+    # The clip's owner, copied at claim so the linkability limit is one index range per candidate.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, related_name="+")
 
     class Meta:
         constraints = [
@@ -163,6 +165,7 @@ class Assignment(models.Model):
         indexes = [
             models.Index(fields=["lease_expires_at"], condition=Q(state="open"), name="assignment_open_lease"),
             models.Index(fields=["clip", "annotator"], name="assignment_clip_annotator"),
+            models.Index(fields=["annotator", "account", "created_at"], name="assignment_heard_subject"),
         ]
 
 

@@ -408,7 +408,8 @@ def _db(model, field: str, value):
 def _claim_sql() -> str:
     """One statement picks, checks and lends the oldest queued clip this annotator never had.
 
-    It inserts nothing when the annotator already holds an open assignment. The owner's newest
+    Linkability limit: the annotator must have had fewer than LINKABILITY_MAX_CLIPS clips of the
+    same owner within LINKABILITY_DAYS, so nobody hears enough of one voice to know it. It inserts nothing when the annotator already holds an open assignment. The owner's newest
     consent record is read inside the statement, so a clip whose consent is gone is never lent,
     whatever state its row is in. On PostgreSQL concurrent claimers skip rows another transaction
     has locked; SQLite serializes writers and needs no lock clause. The unique index on open
@@ -418,13 +419,15 @@ def _claim_sql() -> str:
     clip, assignment = Clip._meta.db_table, Assignment._meta.db_table
     consent = ConsentRecord._meta.db_table
     return f"""
-        INSERT INTO {assignment} (id, clip_id, annotator_id, shift_id, state, created_at, lease_expires_at)
-        SELECT %s, picked.id, %s, %s, 'open', %s, %s FROM (
-            SELECT c.id FROM {clip} c
+        INSERT INTO {assignment} (id, clip_id, account_id, annotator_id, shift_id, state, created_at, lease_expires_at)
+        SELECT %s, picked.id, picked.account_id, %s, %s, 'open', %s, %s FROM (
+            SELECT c.id, c.account_id FROM {clip} c
             WHERE c.status = 'queued'
               AND NOT EXISTS (SELECT 1 FROM {assignment} a WHERE a.clip_id = c.id AND a.annotator_id = %s)
               AND (SELECT r.granted FROM {consent} r WHERE r.account_id = c.account_id
                    ORDER BY r.version DESC LIMIT 1)
+              AND (SELECT count(*) FROM {assignment} k WHERE k.annotator_id = %s AND k.account_id = c.account_id
+                   AND k.created_at > %s) < %s
             ORDER BY c.queued_at, c.id
             LIMIT 1{lock}
         ) AS picked
@@ -464,7 +467,9 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
             stamp = _db(Assignment, "created_at", now)
             params = [
                 _db(Assignment, "id", assignment.id), annotator.pk, shift.pk, stamp,
-                _db(Assignment, "lease_expires_at", assignment.lease_expires_at), annotator.pk, annotator.pk,
+                _db(Assignment, "lease_expires_at", assignment.lease_expires_at), annotator.pk,
+                annotator.pk, _db(Assignment, "created_at", now - timedelta(days=settings.LINKABILITY_DAYS)),
+                settings.LINKABILITY_MAX_CLIPS, annotator.pk,
             ]
             with connection.cursor() as cursor:
                 cursor.execute(_claim_sql(), params)

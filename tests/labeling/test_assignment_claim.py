@@ -15,7 +15,7 @@ from labeling.services import (
     shift_end,
     shift_start,
 )
-from tests.conftest import client_for, make_user, queued_clip
+from tests.conftest import client_for, make_subject, make_user, queued_clip
 
 
 @pytest.mark.django_db
@@ -145,3 +145,27 @@ def test_concurrent_claimers_never_get_the_same_clip(subject, on_postgres):
     assert errors == []
     assert len(claimed) == len(set(claimed)) == len(clips)
     assert set(claimed) == clips
+
+
+def test_an_annotator_hears_at_most_three_clips_of_one_subject_in_30_days(annotator, other_annotator, subject):
+    stranger = make_subject("acct-other", first_name="Ezra")
+    own = [queued_clip(subject) for _ in range(5)]
+    later = queued_clip(stranger)
+    client = client_for(annotator)
+    client.post("/api/v1/shifts")
+    heard = []
+    for _ in range(5):
+        response = client.post("/api/v1/assignments/next")
+        if response.status_code == 204:
+            break
+        heard.append(Assignment.objects.get(pk=response.json()["id"]).clip_id)
+        client.post(f"/api/v1/assignments/{response.json()['id']}/submit", {"text": "ok"}, format="json")
+    # Three of the subject's clips, then the stranger's, then nothing: two of the subject's wait.
+    assert heard == [own[0].id, own[1].id, own[2].id, later.id]
+    # Another annotator gets them.
+    other = client_for(other_annotator)
+    other.post("/api/v1/shifts")
+    assert Assignment.objects.get(pk=other.post("/api/v1/assignments/next").json()["id"]).clip_id == own[3].id
+    # Thirty days on, the first annotator may hear this subject again.
+    Assignment.objects.filter(annotator=annotator).update(created_at=timezone.now() - timedelta(days=31))
+    assert Assignment.objects.get(pk=client.post("/api/v1/assignments/next").json()["id"]).clip_id == own[4].id
