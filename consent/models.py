@@ -84,7 +84,8 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ["seq"]
-        indexes = [models.Index(fields=["account_id", "seq"]), models.Index(fields=["clip_id", "seq"])]
+        indexes = [models.Index(fields=["account_id", "seq"]), models.Index(fields=["clip_id", "seq"]),
+                   models.Index(fields=["actor_id", "action", "seq"])]
         constraints = [models.CheckConstraint(condition=models.Q(seq__gte=1), name="ledger_seq_positive")]
 
     def save(self, *args, **kwargs):

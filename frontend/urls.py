@@ -3,11 +3,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from config.security import LockoutAuthenticationForm
 from frontend import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=LockoutAuthenticationForm), name="login"),
+    path("mfa/", views.second_factor, name="mfa"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("annotate/", views.annotate, name="annotate"),
     path("supervise/", views.supervise, name="supervise"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,7 +12,15 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
+from django_otp import user_has_device
 
+from config.security import (
+    SecondFactorError,
+    needs_second_factor,
+    safe_next,
+    second_factor_verify,
+    totp_device_for_enrolment,
+)
 from consent.models import Account
 from consent.selectors import consent_current, consent_history
 from consent.services import consent_set
@@ -65,4 +76,27 @@ def my_consent(request):
         "granted": bool(current and current.granted),
         "policy_version": settings.REVIEW_POLICY_VERSION,
         "history": consent_history(account_id=account.id),
+        "two_step_on": user_has_device(request.user, confirmed=True),
     })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def second_factor(request):
+    """Enrol an authenticator app (first time: QR code and secret) or enter its current code."""
+    if request.user.is_verified():
+        return redirect(safe_next(request))
+    enrolling = not user_has_device(request.user, confirmed=True)
+    if request.method == "POST":
+        try:
+            second_factor_verify(request=request, token=request.POST.get("code", ""))
+        except SecondFactorError as exc:
+            messages.error(request, str(exc))
+        else:
+            return redirect(safe_next(request))
+    context = {"enrolling": enrolling, "required": needs_second_factor(request.user), "next": safe_next(request)}
+    if enrolling:
+        device = totp_device_for_enrolment(user=request.user)
+        context["qr_svg"] = segno.make(device.config_url, error="m").svg_inline(scale=4, title="Authenticator QR code")
+        context["secret"] = base64.b32encode(device.bin_key).decode()
+    return render(request, "frontend/mfa.html", context)

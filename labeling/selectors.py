@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-
 from datetime import datetime, timedelta
 
 from django.conf import settings

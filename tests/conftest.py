@@ -14,6 +14,8 @@ import soundfile as sf
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from consent.models import Account
@@ -118,9 +120,17 @@ def device_client(device_key) -> APIClient:
     return client
 
 
-def client_for(user: User) -> APIClient:
+def client_for(user: User, *, verified: bool = True) -> APIClient:
+    """A signed-in client; `verified`: the sign-in was confirmed with an authenticator code, as
+    staff must (data subjects without an authenticator need none)."""
     client = APIClient()
     client.force_login(user)
+    if verified:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+            user=user, name="test authenticator", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
     return client
 
 

@@ -4,15 +4,13 @@ import pytest
 from django.test import Client
 
 from consent.selectors import consent_is_active
-from tests.conftest import queued_clip
+from tests.conftest import client_for, queued_clip
 
 pytestmark = pytest.mark.django_db
 
 
 def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return client_for(user)
 
 
 def test_login_page_and_redirects(annotator, supervisor, subject):
@@ -21,16 +19,6 @@ def test_login_page_and_redirects(annotator, supervisor, subject):
     assert login(annotator).get("/").url == "/annotate/"
     assert login(supervisor).get("/").url == "/supervise/"
     assert login(subject.user).get("/").url == "/me/"
-
-
-def test_password_login_works():
-    from tests.conftest import make_user
-
-    make_user("ann-login", "annotator")
-    client = Client()
-    response = client.post("/login/", {"username": "ann-login", "password": "correct horse battery"})
-    assert response.status_code == 302
-    assert client.get("/annotate/").status_code == 200
 
 
 def test_annotator_page_has_no_audio_element_or_url(annotator, subject):

@@ -111,7 +111,9 @@ def test_ending_a_shift_releases_the_open_clip(annotator, subject):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_claimers_never_get_the_same_clip(subject, on_postgres):
     """Twelve annotators in their own threads and connections claim until the queue is empty."""
-    clips = {queued_clip(subject).id for _ in range(60)}
+    # Twenty owners: the linkability limit lets each annotator hear at most three clips of one.
+    owners = [subject] + [make_subject(f"acct-{n}", first_name="Owner") for n in range(19)]
+    clips = {queued_clip(owner).id for owner in owners for _ in range(3)}
     annotators = [make_user(f"worker-{i}", "annotator") for i in range(12)]
     for person in annotators:
         shift_start(annotator=person)

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from consent.models import Account
 from consent.services import account_create, consent_set
@@ -65,6 +66,11 @@ Demo ready at {url}/  (new passwords on every run)
   annotator   username: annotator   password: {logins['annotator']}   -> transcribe clips
   supervisor  username: supervisor  password: {logins['supervisor']}   -> queue overview
   data owner  username: owner       password: {logins['owner']}   -> consent to human review
+  Staff (annotator, supervisor) confirm every login with a 6-digit code. At the first login the page
+  shows a QR code and its key: add it to an authenticator app (FreeOTP, Aegis, Google Authenticator),
+  or on this machine run  oathtool --totp -b KEY  (Debian package oathtool), and enter the code.
+  Five wrong passwords or codes lock the account for 15 min; staff are signed out after 15 idle min.
+  The data owner may turn the same second step on at {url}/mfa/.
   device key  {device_key}
               curl -H 'Authorization: Api-Key {device_key}' -F audio=@clip.wav \\
                    -F 'metadata={{"account":"{DEMO_ACCOUNT}","device_serial":"S1","first_name":"Dana","recorded_at":"2026-01-01T10:00:00Z","wake_word_score":0.9,"locale":"en-US"}}' \\
@@ -77,6 +83,7 @@ Demo ready at {url}/  (new passwords on every run)
         user, _ = User.objects.get_or_create(username=username)
         user.set_password(password)
         user.save()
+        TOTPDevice.objects.filter(user=user).delete()  # new credentials each run: enrol afresh
         if role:
             user.groups.add(Group.objects.get(name=role))
         return password

@@ -1,0 +1,179 @@
+"""Staff sign-in security: a second factor (TOTP) at every login, lockout after repeated failures,
+and an idle timeout. Data subjects may turn the second factor on; once they have, it is required.
+
+The lockout counts failed logins in the access ledger, where every one is recorded anyway.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model, logout
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import redirect, resolve_url
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import login as otp_login
+from django_otp import user_has_device
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from config.errors import error_body
+from consent.models import LedgerEntry
+from consent.services import ledger_append
+
+LAST_SEEN_SESSION_KEY = "staff_last_seen"
+# Paths an authenticated but not yet verified user may reach: the second-factor page itself,
+# logging out, and the static files those pages need.
+MFA_EXEMPT_PREFIXES = ("/mfa/", "/logout/", "/login/", "/static/")
+
+
+def is_staff(user: AbstractBaseUser) -> bool:
+    from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
+
+    return bool(user.is_authenticated and (user.is_staff or user.is_superuser or has_role(user, ANNOTATOR)
+                                           or has_role(user, SUPERVISOR)))
+
+
+def needs_second_factor(user: AbstractBaseUser) -> bool:
+    return is_staff(user) or user_has_device(user, confirmed=True)
+
+
+# ---------------------------------------------------------------- lockout
+
+
+def login_locked_until(*, user: AbstractBaseUser, now: datetime) -> datetime | None:
+    """Locked while LOGIN_LOCKOUT_FAILURES failures (password or code) lie within the last
+    LOGIN_LOCKOUT_MINUTES, counting only those after the last successful login."""
+    window = timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    entries = LedgerEntry.objects.filter(actor_id=user.pk, action__in=[LedgerEntry.Action.LOGIN,
+                                                                       LedgerEntry.Action.LOGIN_FAILED])
+    last_login = entries.filter(action=LedgerEntry.Action.LOGIN).order_by("-seq").values_list("seq", flat=True).first()
+    failures = entries.filter(action=LedgerEntry.Action.LOGIN_FAILED, created_at__gt=now - window)
+    if last_login is not None:
+        failures = failures.filter(seq__gt=last_login)
+    times = list(failures.order_by("-seq").values_list("created_at", flat=True)[: settings.LOGIN_LOCKOUT_FAILURES])
+    if len(times) < settings.LOGIN_LOCKOUT_FAILURES:
+        return None
+    return times[-1] + window
+
+
+def _locked_message(until: datetime, now: datetime) -> str:
+    minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+    return f"Too many failed attempts. Sign-in is locked for this account; try again in {minutes} min."
+
+
+class LockoutModelBackend(ModelBackend):
+    """The password check, refused outright while the account is locked out."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        User = get_user_model()
+        user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first() if username else None
+        if user is not None and login_locked_until(user=user, now=timezone.now()) is not None:
+            raise PermissionDenied  # authenticate() stops here and reports a failed login
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class LockoutAuthenticationForm(AuthenticationForm):
+    """The login form, saying plainly when the account is locked rather than 'wrong password'."""
+
+    def clean(self):
+        User = get_user_model()
+        username = self.cleaned_data.get("username")
+        user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first() if username else None
+        now = timezone.now()
+        until = login_locked_until(user=user, now=now) if user is not None else None
+        if until is not None:
+            raise forms.ValidationError(_locked_message(until, now), code="locked")
+        return super().clean()
+
+
+# ---------------------------------------------------------------- second factor
+
+
+class SecondFactorError(Exception):
+    pass
+
+
+def totp_device_for_enrolment(*, user: AbstractBaseUser) -> TOTPDevice:
+    """The user's unconfirmed authenticator, made on first need; its secret is shown once as a QR code."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+
+
+def second_factor_verify(*, request, token: str) -> TOTPDevice:
+    """Check a code against the user's authenticator (the one being enrolled, if none is confirmed
+    yet) and mark the session verified. Raises SecondFactorError with a message to show."""
+    user = request.user
+    token = "".join(token.split())
+    devices = list(TOTPDevice.objects.filter(user=user, confirmed=True))
+    enrolling = not devices
+    if enrolling:
+        devices = [totp_device_for_enrolment(user=user)]
+    now = timezone.now()
+    until = login_locked_until(user=user, now=now)
+    if until is not None:
+        raise SecondFactorError(_locked_message(until, now))
+    for device in devices:
+        allowed, data = device.verify_is_allowed()
+        if not allowed and data and data.get("locked_until"):
+            wait = max(1, int((data["locked_until"] - now).total_seconds()) + 1)
+            raise SecondFactorError(f"Too many wrong codes: wait {wait} s and try again.")
+        if token.isdigit() and device.verify_token(token):
+            if enrolling:
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            ledger_append(action=LedgerEntry.Action.LOGIN, actor_id=user.pk,
+                          detail={"factor": "totp", "enrolled": enrolling})
+            return device
+    ledger_append(action=LedgerEntry.Action.LOGIN_FAILED, actor_id=user.pk, detail={"factor": "totp"})
+    raise SecondFactorError("That code is not right. Enter the 6 digits your authenticator app shows now.")
+
+
+# ---------------------------------------------------------------- middleware
+
+
+class StaffSecurityMiddleware:
+    """After django_otp's OTPMiddleware: sends a signed-in user who owes a second factor to /mfa/
+    (an API call gets 403 mfa_required), and signs staff out after STAFF_IDLE_MINUTES without a request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if not user.is_authenticated:
+            return self.get_response(request)
+        api = request.path.startswith("/api/")
+        staff = is_staff(user)
+        if staff:
+            now = time.time()
+            last_seen = request.session.get(LAST_SEEN_SESSION_KEY)
+            if last_seen is not None and now - last_seen > settings.STAFF_IDLE_MINUTES * 60:
+                logout(request)
+                if api:
+                    return JsonResponse(error_body("session_expired", "Signed out after inactivity: sign in again."),
+                                        status=401)
+                return redirect(f"{resolve_url(settings.LOGIN_URL)}?next={request.path}")
+            if last_seen is None or now - last_seen > 30:  # write the session at most twice a minute
+                request.session[LAST_SEEN_SESSION_KEY] = now
+        if not request.path.startswith(MFA_EXEMPT_PREFIXES) and needs_second_factor(user) and not user.is_verified():
+            if api:
+                return JsonResponse(error_body("mfa_required", "Confirm your sign-in with your authenticator code."),
+                                    status=403)
+            return redirect(f"/mfa/?next={request.path}")
+        return self.get_response(request)
+
+
+def safe_next(request, fallback: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or fallback
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
