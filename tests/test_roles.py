@@ -1,0 +1,75 @@
+"""Least privilege: every endpoint called as every role answers as the README's role table says,
+including one annotator reaching for another's assignment, audio or transcript."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.conftest import client_for, make_user, metadata, queued_clip, upload
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "subject", "device", "assignee", "other_annotator", "supervisor"]
+
+# (method, path, {role: expected status}); roles left out get 403.
+MATRIX = [
+    # Ingest knows device keys only: a signed-in person is, to it, not authenticated.
+    ("POST", "/api/v1/clips", {role: 401 for role in ROLES} | {"device": 202}),
+    ("GET", "/api/v1/clips/held", {"supervisor": 200}),
+    ("POST", "/api/v1/shifts", {"assignee": 201, "other_annotator": 201}),
+    ("GET", "/api/v1/shifts/current", {"assignee": 200, "other_annotator": 404}),
+    ("POST", "/api/v1/shifts/current/end", {"assignee": 200, "other_annotator": 409}),
+    ("POST", "/api/v1/assignments/next", {"assignee": 200, "other_annotator": 409}),
+    ("GET", "/api/v1/assignments/{id}/audio", {"assignee": 200, "other_annotator": 404}),
+    ("POST", "/api/v1/assignments/{id}/submit", {"assignee": 200, "other_annotator": 404}),
+    ("POST", "/api/v1/assignments/{id}/skip", {"assignee": 200, "other_annotator": 404}),
+    ("GET", "/api/v1/me/consent", {"subject": 200}),
+    ("PUT", "/api/v1/me/consent", {"subject": 200}),
+    ("GET", "/api/schema/", {role: 200 for role in ROLES}),
+    ("GET", "/annotate/", {"assignee": 200, "other_annotator": 200, "anonymous": 302, "device": 302}),
+    ("GET", "/supervise/", {"supervisor": 200, "anonymous": 302, "device": 302}),
+    ("GET", "/me/", {"subject": 200, "anonymous": 302, "device": 302}),
+]
+
+
+@pytest.fixture
+def world(subject, device_key):
+    """A clip claimed by the assignee; every role's client."""
+    queued_clip(subject)
+    assignee, other, supervisor = (make_user("ann-a", "annotator"), make_user("ann-b", "annotator"),
+                                   make_user("sup", "supervisor"))
+    clients = {role: client_for(user) for role, user in (("assignee", assignee), ("other_annotator", other),
+                                                         ("supervisor", supervisor), ("subject", subject.user))}
+    clients["assignee"].post("/api/v1/shifts")
+    claimed = clients["assignee"].post("/api/v1/assignments/next").json()
+    clients["anonymous"] = APIClient()
+    clients["device"] = APIClient()
+    clients["device"].credentials(HTTP_AUTHORIZATION=f"Api-Key {device_key}")
+    return clients, claimed
+
+
+def call(client, method, path, claimed, speech_wav):
+    path = path.format(id=claimed["id"])
+    headers = {"HTTP_X_AUDIO_TOKEN": claimed["audio_token"]}  # a stolen token changes nothing
+    if path == "/api/v1/clips":
+        return upload(client, speech_wav, metadata())
+    body = {"/submit": {"text": "hello"}, "/consent": {"human_review": True}}
+    data = next((value for suffix, value in body.items() if path.endswith(suffix)), None)
+    return getattr(client, method.lower())(path, data, format="json", **headers)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("method,path,allowed", MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
+def test_each_role_gets_exactly_what_the_table_allows(world, speech_wav, role, method, path, allowed):
+    clients, claimed = world
+    response = call(clients[role], method, path, claimed, speech_wav)
+    assert response.status_code == allowed.get(role, 403), response.content[:300]
+
+
+def test_another_annotator_never_reads_the_assignees_transcript(world, speech_wav):
+    clients, claimed = world
+    clients["assignee"].post(f"/api/v1/assignments/{claimed['id']}/submit", {"text": "secret words"}, format="json")
+    other = clients["other_annotator"]
+    other.post("/api/v1/shifts")
+    for response in (other.post("/api/v1/assignments/next"), other.get("/api/v1/shifts/current"),
+                     other.post(f"/api/v1/assignments/{claimed['id']}/submit", {"text": "x"}, format="json")):
+        assert b"secret words" not in response.content
