@@ -78,16 +78,9 @@ class ClipIngestApi(APIView):
         declared = request.META.get("CONTENT_LENGTH")
         if declared and declared.isdigit() and int(declared) > settings.MAX_UPLOAD_BYTES + settings.MAX_METADATA_BYTES + 4096:
             raise _too_large()
-        upload = request.FILES.get("audio")
-        if upload is None:
-            raise ApplicationError("missing_audio", "Send the recording in the multipart field 'audio'.",
-                                   fields={"audio": ["This field is required."]})
-        if upload.size > settings.MAX_UPLOAD_BYTES:
-            raise _too_large()
-        if upload.size == 0:
-            raise ApplicationError("empty_audio", "The audio file is empty.", fields={"audio": ["Empty file."]})
+        audio = _uploaded_audio(request)
         metadata = self._metadata(request.data.get("metadata"))
-        outcome = services.clip_ingest(audio=upload.read(), metadata=services.ClipMetadata(**metadata))
+        outcome = services.clip_ingest(audio=audio, metadata=services.ClipMetadata(**metadata))
         body = {"id": outcome.clip_id, "status": outcome.status}
         if outcome.reason:
             body["reason"] = outcome.reason
@@ -112,6 +105,19 @@ class ClipIngestApi(APIView):
             raise ApplicationError("invalid_metadata", "Some metadata fields are invalid.",
                                    fields={"metadata": serializer.errors})
         return serializer.validated_data
+
+
+def _uploaded_audio(request) -> bytes:
+    """The multipart field 'audio', within the size limit, or the error that says what is wrong."""
+    upload = request.FILES.get("audio")
+    if upload is None:
+        raise ApplicationError("missing_audio", "Send the recording in the multipart field 'audio'.",
+                               fields={"audio": ["This field is required."]})
+    if upload.size > settings.MAX_UPLOAD_BYTES:
+        raise _too_large()
+    if upload.size == 0:
+        raise ApplicationError("empty_audio", "The audio file is empty.", fields={"audio": ["Empty file."]})
+    return upload.read()
 
 
 def _too_large() -> ApplicationError:
@@ -270,3 +276,48 @@ class ClipHeldListApi(APIView):
     @extend_schema(responses={200: OutputSerializer(many=True), 403: ErrorSerializer})
     def get(self, request):
         return Response(self.OutputSerializer(clips_held(), many=True).data)
+
+
+class LeakTraceApi(APIView):
+    """A supervisor uploads a copy found outside the platform; the answer names the assignment,
+    reviewer and shift it was served to, or says no mark was found."""
+
+    permission_classes = [IsSupervisor]
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        audio = serializers.FileField(help_text="The leaked recording: WAV, FLAC, OGG or MP3.")
+
+    class OutputSerializer(serializers.Serializer):
+        found = serializers.BooleanField()
+        message = serializers.CharField()
+        assignment = serializers.UUIDField(allow_null=True)
+        clip = serializers.UUIDField(allow_null=True)
+        reviewer = serializers.CharField(allow_null=True, help_text="The annotator's user name.")
+        shift = serializers.IntegerField(allow_null=True)
+        served_at = serializers.DateTimeField(allow_null=True)
+        score = serializers.FloatField(help_text="Standard deviations above chance; 8 or more names an assignment.")
+        speed = serializers.FloatField(help_text="How much faster the copy plays than the served clip.")
+        offset_seconds = serializers.FloatField(help_text="Seconds of the clip missing at the copy's start.")
+        clips_compared = serializers.IntegerField()
+
+    @extend_schema(request={"multipart/form-data": InputSerializer},
+                   responses={200: OutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 413: ErrorSerializer})
+    def post(self, request):
+        trace = services.leak_trace(audio=_uploaded_audio(request), supervisor=request.user)
+        assignment = trace.assignment
+        body = {
+            "found": trace.found,
+            "message": (f"Served to {assignment.annotator.get_username()} in shift {assignment.shift_id}."
+                        if assignment else "No mark found: no served clip's watermark is in this recording."),
+            "assignment": assignment.id if assignment else None,
+            "clip": assignment.clip_id if assignment else None,
+            "reviewer": assignment.annotator.get_username() if assignment else None,
+            "shift": assignment.shift_id if assignment else None,
+            "served_at": assignment.created_at if assignment else None,
+            "score": round(trace.score, 1),
+            "speed": round(trace.speed, 4),
+            "offset_seconds": round(trace.offset_seconds, 3),
+            "clips_compared": trace.clips_compared,
+        }
+        return Response(self.OutputSerializer(body).data)

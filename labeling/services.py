@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
+import soundfile as sf
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -38,13 +41,20 @@ from labeling.selectors import (
     work_rules_for,
 )
 from labeling.work_rules import ShiftActivity, claim_refusal, shift_start_refusal, stretch_start, worked
-from redaction.audio import AudioError, encode_wav, probe
+from redaction import watermark
+from redaction.audio import AudioError, decode, encode_wav, probe, to_target_rate
 from redaction.pipeline import DeidFailed, DeidParams, deidentify
 from redaction.voice import draw_disguise
 
 logger = logging.getLogger(__name__)
 
 MAX_TRANSCRIPT_CHARS = 5000
+# A leak is read against the clips whose loudness contour it matches this well (0..1), best first.
+TRACE_MIN_LIKENESS = 0.5
+TRACE_CANDIDATES = 3
+# Under "no mark" a payload's score is standard normal: 8 is exceeded by chance once in 10^15 reads,
+# and a wrong assignment must also decode to its exact 32-bit payload with a valid CRC.
+TRACE_MIN_SCORE = 8.0
 # States in which a clip still has audio that a revocation must take away.
 LIVE_STATES = (ClipStatus.RECEIVED, ClipStatus.PROCESSING, ClipStatus.QUEUED, ClipStatus.ASSIGNED)
 
@@ -539,13 +549,21 @@ def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
     if clip.status != ClipStatus.ASSIGNED or not consent_is_active(account_id=clip.account_id):
         raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
     try:
-        key = vault.unwrap_data_key(clip.id, clip.wrapped_key)
-        audio = vault.load_audio(clip.id, key, "deid", clip.deid_path)
+        audio = _deid_samples(clip)
     except (vault.VaultError, FileNotFoundError):
         raise ApplicationError("withdrawn", "This clip's audio no longer exists.", status_code=410) from None
+    # Every served copy carries its assignment in an inaudible mark (redaction.watermark).
+    audio = encode_wav(watermark.embed(audio, vault.watermark_key(clip.id), vault.watermark_payload(assignment.id)))
     ledger_append(action=LedgerEntry.Action.AUDIO_STREAM, actor_id=annotator.pk, account_id=clip.account_id,
                   clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": "transcription"})
     return audio
+
+
+def _deid_samples(clip: Clip) -> np.ndarray:
+    """The clip's de-identified audio as stored (16 kHz mono), unmarked. Raises VaultError when gone."""
+    key = vault.unwrap_data_key(clip.id, clip.wrapped_key)
+    samples, _ = sf.read(io.BytesIO(vault.load_audio(clip.id, key, "deid", clip.deid_path)), dtype="float32")
+    return samples
 
 
 def _shift_active(*, assignment_id: uuid.UUID, now: datetime) -> None:
@@ -606,3 +624,60 @@ def assignment_skip(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) ->
         _shift_active(assignment_id=assignment.pk, now=now)
     assignment.refresh_from_db()
     return assignment
+
+
+# ---------------------------------------------------------------- leak investigations
+
+
+@dataclass(frozen=True)
+class LeakTrace:
+    found: bool
+    assignment: Assignment | None = None
+    score: float = 0.0  # standard deviations; under "no mark" it is standard normal
+    speed: float = 1.0
+    offset_seconds: float = 0.0
+    clips_compared: int = 0
+
+
+def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
+    """Which assignment a leaked copy came from. The leak is compared with every clip that was
+    served and still has its audio; the best-matching few are read, and an assignment is named
+    only if its payload decodes with a valid CRC and its score clears TRACE_MIN_SCORE."""
+    try:
+        samples, rate = decode(audio, max_seconds=settings.MAX_CLIP_SECONDS * 1.1 + 2.0)
+    except AudioError as exc:
+        raise ApplicationError(exc.code, exc.message, fields={"audio": [exc.message]}) from None
+    leak = to_target_rate(samples, rate)
+    profile = watermark.LeakProfile(leak)
+    served = (Clip.objects.filter(assignments__plays__gt=0, wrapped_key__isnull=False).distinct()
+              .only("id", "wrapped_key", "deid_path"))
+    matches = []
+    compared = 0
+    for clip in served.iterator(chunk_size=200):
+        try:
+            clip_audio = _deid_samples(clip)
+        except (vault.VaultError, FileNotFoundError):
+            continue
+        compared += 1
+        _, _, likeness = profile.coarse(clip_audio)
+        if likeness >= TRACE_MIN_LIKENESS:
+            matches.append((likeness, clip, clip_audio))
+    result = LeakTrace(False, clips_compared=compared)
+    for _, clip, clip_audio in sorted(matches, key=lambda m: -m[0])[:TRACE_CANDIDATES]:
+        reading = watermark.read(leak, clip_audio, vault.watermark_key(clip.id), profile)
+        if reading.payload is None:
+            continue
+        for assignment in Assignment.objects.filter(clip=clip, plays__gt=0).select_related("annotator", "shift"):
+            payload = vault.watermark_payload(assignment.id)
+            if payload == reading.payload and reading.score(payload) >= TRACE_MIN_SCORE:
+                result = LeakTrace(True, assignment, reading.score(payload), reading.speed, reading.offset_seconds,
+                                   compared)
+                break
+        if result.found:
+            break
+    ledger_append(action=LedgerEntry.Action.LEAK_TRACE, actor_id=supervisor.pk,
+                  account_id=result.assignment.account_id if result.found else None,
+                  clip_id=result.assignment.clip_id if result.found else None,
+                  assignment_id=result.assignment.id if result.found else None,
+                  detail={"found": result.found, "score": round(result.score, 1), "compared": compared})
+    return result

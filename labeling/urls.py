@@ -14,4 +14,5 @@ urlpatterns = [
     path("assignments/<uuid:assignment_id>/audio", apis.AssignmentAudioApi.as_view(), name="assignment-audio"),
     path("assignments/<uuid:assignment_id>/submit", apis.AssignmentSubmitApi.as_view(), name="assignment-submit"),
     path("assignments/<uuid:assignment_id>/skip", apis.AssignmentSkipApi.as_view(), name="assignment-skip"),
+    path("leaks/trace", apis.LeakTraceApi.as_view(), name="leak-trace"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import uuid
 
@@ -28,6 +30,18 @@ def unwrap_data_key(clip_id: uuid.UUID, wrapped: bytes | memoryview | None) -> b
     if wrapped is None:
         raise VaultError("The clip's data key has been destroyed.")
     return _open(settings.MASTER_KEY, bytes(wrapped), b"key:" + clip_id.bytes)
+
+
+def watermark_key(clip_id: uuid.UUID) -> bytes:
+    """The key of every served copy's watermark for this clip, derived from the master key."""
+    return hmac.new(settings.MASTER_KEY, b"watermark:" + clip_id.bytes, hashlib.sha256).digest()
+
+
+def watermark_payload(assignment_id: uuid.UUID) -> int:
+    """The 32-bit payload that names an assignment inside its clip's watermark. Unique among one
+    clip's few assignments (a collision would need two equal 32-bit keyed hashes), never stored."""
+    digest = hmac.new(settings.MASTER_KEY, b"watermark-payload:" + assignment_id.bytes, hashlib.sha256).digest()
+    return int.from_bytes(digest[:4], "big")
 
 
 def blob_path(clip_id: uuid.UUID, kind: str) -> str:

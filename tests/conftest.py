@@ -163,15 +163,16 @@ def upload(client: APIClient, audio: bytes | None, meta: dict | str | None, file
     return client.post("/api/v1/clips", data, format="multipart")
 
 
-def queued_clip(account: Account, *, seconds: float = 1.0, queued_at=None) -> Clip:
-    """A clip as the pipeline leaves it: encrypted de-identified audio, status queued.
-
-    Tests of claiming and serving use it to skip the pipeline's audio work.
+def queued_clip(account: Account, *, seconds: float = 1.0, queued_at=None, samples: np.ndarray | None = None) -> Clip:
+    """A clip as the pipeline leaves it: encrypted de-identified audio (a tone, or `samples` at
+    16 kHz), status queued. Tests of claiming and serving use it to skip the pipeline's audio work.
     """
     clip_id = uuid.uuid4()
     key, wrapped = vault.new_data_key(clip_id)
-    tone = (0.2 * np.sin(2 * np.pi * 220 * np.arange(int(16000 * seconds)) / 16000)).astype(np.float32)
-    path = vault.store_audio(clip_id, key, "deid", encode(tone, 16000, "WAV", subtype="PCM_16"))
+    if samples is None:
+        samples = (0.2 * np.sin(2 * np.pi * 220 * np.arange(int(16000 * seconds)) / 16000)).astype(np.float32)
+    seconds = len(samples) / 16000
+    path = vault.store_audio(clip_id, key, "deid", encode(samples, 16000, "WAV", subtype="PCM_16"))
     now = timezone.now()
     return Clip.objects.create(
         id=clip_id, account=account, device_serial="SN-Q9X4-77821", recorded_at=now - timedelta(hours=1),

@@ -1,6 +1,8 @@
 """Least privilege: every endpoint called as every role answers as the README's role table says,
 including one annotator reaching for another's assignment, audio or transcript."""
 
+import io
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -22,6 +24,7 @@ MATRIX = [
     ("GET", "/api/v1/assignments/{id}/audio", {"assignee": 200, "other_annotator": 404}),
     ("POST", "/api/v1/assignments/{id}/submit", {"assignee": 200, "other_annotator": 404}),
     ("POST", "/api/v1/assignments/{id}/skip", {"assignee": 200, "other_annotator": 404}),
+    ("POST", "/api/v1/leaks/trace", {"supervisor": 200}),
     ("GET", "/api/v1/me/consent", {"subject": 200}),
     ("PUT", "/api/v1/me/consent", {"subject": 200}),
     ("GET", "/api/schema/", {role: 200 for role in ROLES}),
@@ -52,6 +55,10 @@ def call(client, method, path, claimed, speech_wav):
     headers = {"HTTP_X_AUDIO_TOKEN": claimed["audio_token"]}  # a stolen token changes nothing
     if path == "/api/v1/clips":
         return upload(client, speech_wav, metadata())
+    if path == "/api/v1/leaks/trace":
+        leak = io.BytesIO(speech_wav)
+        leak.name = "leak.wav"
+        return client.post(path, {"audio": leak}, format="multipart")
     body = {"/submit": {"text": "hello"}, "/consent": {"human_review": True}}
     data = next((value for suffix, value in body.items() if path.endswith(suffix)), None)
     return getattr(client, method.lower())(path, data, format="json", **headers)
