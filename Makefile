@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-test migrate bench-assign bench-deid clean
+.PHONY: run test install install-test migrate bench-assign bench-deid bench-watermark clean
 
 $(VENV)/.installed: requirements.txt requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ $(VENV)/.installed-bench: $(VENV)/.installed-test bench/requirements.txt
 
 bench-deid: $(VENV)/.installed-bench
 	$(PY) bench/deid/run.py $(BENCH_ARGS)
+
+bench-watermark: install-test
+	$(PY) bench/watermark/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

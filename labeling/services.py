@@ -49,12 +49,10 @@ from redaction.voice import draw_disguise
 logger = logging.getLogger(__name__)
 
 MAX_TRANSCRIPT_CHARS = 5000
-# A leak is read against the clips whose loudness contour it matches this well (0..1), best first.
+# A leak is read against the clips whose loudness contour it matches this well (0..1), best first;
+# an assignment is named by redaction.watermark.identify.
 TRACE_MIN_LIKENESS = 0.5
 TRACE_CANDIDATES = 3
-# Under "no mark" a payload's score is standard normal: 8 is exceeded by chance once in 10^15 reads,
-# and a wrong assignment must also decode to its exact 32-bit payload with a valid CRC.
-TRACE_MIN_SCORE = 8.0
 # States in which a clip still has audio that a revocation must take away.
 LIVE_STATES = (ClipStatus.RECEIVED, ClipStatus.PROCESSING, ClipStatus.QUEUED, ClipStatus.ASSIGNED)
 
@@ -641,8 +639,8 @@ class LeakTrace:
 
 def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
     """Which assignment a leaked copy came from. The leak is compared with every clip that was
-    served and still has its audio; the best-matching few are read, and an assignment is named
-    only if its payload decodes with a valid CRC and its score clears TRACE_MIN_SCORE."""
+    served and still has its audio; the best-matching few are read, and one of a clip's served
+    assignments is named only as redaction.watermark.identify allows."""
     try:
         samples, rate = decode(audio, max_seconds=settings.MAX_CLIP_SECONDS * 1.1 + 2.0)
     except AudioError as exc:
@@ -665,15 +663,12 @@ def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
     result = LeakTrace(False, clips_compared=compared)
     for _, clip, clip_audio in sorted(matches, key=lambda m: -m[0])[:TRACE_CANDIDATES]:
         reading = watermark.read(leak, clip_audio, vault.watermark_key(clip.id), profile)
-        if reading.payload is None:
-            continue
-        for assignment in Assignment.objects.filter(clip=clip, plays__gt=0).select_related("annotator", "shift"):
-            payload = vault.watermark_payload(assignment.id)
-            if payload == reading.payload and reading.score(payload) >= TRACE_MIN_SCORE:
-                result = LeakTrace(True, assignment, reading.score(payload), reading.speed, reading.offset_seconds,
-                                   compared)
-                break
-        if result.found:
+        served = {vault.watermark_payload(a.id): a
+                  for a in Assignment.objects.filter(clip=clip, plays__gt=0).select_related("annotator")}
+        named = watermark.identify(reading, list(served))
+        if named is not None:
+            result = LeakTrace(True, served[named], reading.score(named), reading.speed, reading.offset_seconds,
+                               compared)
             break
     ledger_append(action=LedgerEntry.Action.LEAK_TRACE, actor_id=supervisor.pk,
                   account_id=result.assignment.account_id if result.found else None,

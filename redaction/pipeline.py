@@ -17,7 +17,8 @@ from redaction.voice import Disguise, disguise
 
 # Whisper puts word boundaries up to 0.3 s off, worst next to numerals: spans timed by Whisper alone
 # get this much more padding each side. Forced alignment put the edges of personal data within 45 ms
-# of the synthesizer's own phone times in bench/deid, well inside the mask's padding: nothing more.
+# of the synthesizer's own phone times for most spans in bench/deid (bench/README.md), well inside
+# the mask's padding: nothing more.
 ASR_TIME_SLACK = 0.25
 ALIGNED_TIME_SLACK = 0.0
 

@@ -32,6 +32,9 @@ ENVELOPE_SECONDS = 0.02
 # Speeds (leak duration / clip duration, inverted) the reader searches: playback changed by up to 3%.
 SPEED_GRID = np.round(np.arange(0.97, 1.0301, 0.0025), 4)
 FRAME = 160  # 10 ms envelope frames for the coarse search
+# Under "no mark" a payload's score is standard normal: 8 is exceeded by chance once in 10^15 reads.
+MIN_SCORE = 8.0
+AGREEMENT = 0.8  # share of the bit evidence a named payload must account for (see identify)
 BLOCK = 4096  # samples per block for the fine alignment
 
 
@@ -149,9 +152,12 @@ class Reading:
 
 
 def _frames(x: np.ndarray) -> np.ndarray:
+    """Loudness contour: log energy per 10 ms, floored at 13 dB under the mean so that noise added
+    in the pauses does not reshape it."""
     count = len(x) // FRAME
-    energy = np.log(np.mean(x[: count * FRAME].reshape(count, FRAME) ** 2, axis=1) + 1e-8)
-    return energy - energy.mean()
+    energy = np.mean(x[: count * FRAME].reshape(count, FRAME) ** 2, axis=1)
+    contour = np.log(energy + 0.05 * energy.mean() + 1e-12)
+    return contour - contour.mean()
 
 
 def _xcorr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -284,3 +290,24 @@ def read(leak: np.ndarray, clip: np.ndarray, key: bytes, profile: LeakProfile | 
     spread = np.sqrt(np.bincount(owner[covered], weights=weighted[covered] ** 2, minlength=CODE_BITS))
     bits = np.where(spread > 0, sums / np.maximum(spread, 1e-30), 0.0)
     return Reading(decode_payload(bits), bits, speed, offset, match, float(covered.mean()))
+
+
+def identify(reading: Reading, payloads: list[int], min_score: float = MIN_SCORE) -> int | None:
+    """Which of the candidate payloads (a clip's served assignments) the reading names, or None.
+
+    The best-scoring candidate is named if it scores at least `min_score` and either is the payload
+    decoded with a valid CRC, or carries at least AGREEMENT of the reading's bit evidence (its score
+    against the score every bit agreeing would give). Under no mark every score is standard normal.
+    Under another payload's mark a candidate's share is its codeword's correlation with that payload:
+    about 0 +- 0.12 for random payloads, so 0.8 would need 63 of 70 bits to agree by chance.
+    """
+    if not payloads:
+        return None
+    scores = {payload: reading.score(payload) for payload in payloads}
+    best = max(scores, key=scores.__getitem__)
+    evidence = float(np.sum(np.abs(reading.bits)) / np.sqrt(CODE_BITS))
+    if scores[best] < min_score:
+        return None
+    if reading.payload == best or scores[best] >= AGREEMENT * evidence:
+        return best
+    return None

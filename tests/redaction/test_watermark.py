@@ -95,3 +95,11 @@ def test_code_corrects_one_error_in_each_seven_bits_and_the_crc_catches_more():
     twice = soft.copy()
     twice[0:2] *= -1  # two errors in one block: corrected wrongly, then refused by the CRC
     assert W.decode_payload(twice) is None
+
+
+def test_identify_names_the_marked_candidate_and_never_another(clip):
+    other = 0x0BADBEEF
+    marked = W.read(mp3_64k(W.embed(clip, KEY, PAYLOAD)), clip, KEY)
+    assert W.identify(marked, [other, PAYLOAD]) == PAYLOAD
+    assert W.identify(marked, [other]) is None
+    assert W.identify(W.read(clip, clip, KEY), [other, PAYLOAD]) is None
