@@ -54,11 +54,11 @@ def login_locked_until(*, user: AbstractBaseUser, now: datetime) -> datetime | N
     window = timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
     entries = LedgerEntry.objects.filter(actor_id=user.pk, action__in=[LedgerEntry.Action.LOGIN,
                                                                        LedgerEntry.Action.LOGIN_FAILED])
-    last_login = entries.filter(action=LedgerEntry.Action.LOGIN).order_by("-seq").values_list("seq", flat=True).first()
+    last_login = entries.filter(action=LedgerEntry.Action.LOGIN).order_by("-id").values_list("id", flat=True).first()
     failures = entries.filter(action=LedgerEntry.Action.LOGIN_FAILED, created_at__gt=now - window)
     if last_login is not None:
-        failures = failures.filter(seq__gt=last_login)
-    times = list(failures.order_by("-seq").values_list("created_at", flat=True)[: settings.LOGIN_LOCKOUT_FAILURES])
+        failures = failures.filter(id__gt=last_login)
+    times = list(failures.order_by("-id").values_list("created_at", flat=True)[: settings.LOGIN_LOCKOUT_FAILURES])
     if len(times) < settings.LOGIN_LOCKOUT_FAILURES:
         return None
     return times[-1] + window

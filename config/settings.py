@@ -166,6 +166,7 @@ ASSIGNMENT_LEASE_SECONDS = env_int("ASSIGNMENT_LEASE_SECONDS", 600, minimum=10)
 # One annotator hears at most this many clips of one data subject within so many days.
 LINKABILITY_MAX_CLIPS = env_int("LINKABILITY_MAX_CLIPS", 3, minimum=1)
 LINKABILITY_DAYS = env_int("LINKABILITY_DAYS", 30, minimum=1)
+LEDGER_CHAINS = env_int("LEDGER_CHAINS", 16, minimum=1)  # fixed once entries exist: an actor's chain depends on it
 AUDIO_MAX_PLAYS = env_int("AUDIO_MAX_PLAYS", 10, minimum=1)  # times one assignment's audio is served
 # Work rules for annotators outside any team (labeling.models.Team overrides them per team).
 WORK_MAX_SHIFT_MINUTES = env_int("WORK_MAX_SHIFT_MINUTES", 8 * 60, minimum=1)

@@ -53,10 +53,15 @@ class ConsentRecord(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """One access to audio or personal data, or one security event. Entries are only ever added;
-    each carries the hash of the one before, so an altered, removed or reordered entry breaks the
-    chain (consent.services.ledger_verify). On PostgreSQL a trigger refuses UPDATE and DELETE.
-    Entries name people only by internal ids, never by what identifies them outside."""
+    """One access to audio or personal data, or one security event. Entries are only ever added.
+
+    The ledger is LEDGER_CHAINS hash chains, an entry going to the chain of its actor (actor id
+    modulo the number of chains, 0 for the system): each entry carries its position in its chain and
+    the hash of the entry before it there, so an altered, removed or reordered entry breaks its chain
+    (consent.services.ledger_verify). Several chains let different people's actions be recorded at
+    the same time; one person's actions stay in one order. On PostgreSQL a trigger refuses UPDATE
+    and DELETE. Entries name people only by internal ids, never by what identifies them outside.
+    """
 
     class Action(models.TextChoices):
         LOGIN = "login"
@@ -71,7 +76,9 @@ class LedgerEntry(models.Model):
         EXPORT = "export"
         LEAK_TRACE = "leak_trace"
 
-    seq = models.PositiveBigIntegerField(primary_key=True)  # 1, 2, 3 ... with no gap
+    id = models.BigAutoField(primary_key=True)  # the order entries were appended in, across chains
+    chain = models.PositiveSmallIntegerField()
+    seq = models.PositiveBigIntegerField()  # 1, 2, 3 ... within its chain, with no gap
     created_at = models.DateTimeField()
     action = models.CharField(max_length=32, choices=Action.choices)
     actor_id = models.BigIntegerField(null=True)  # the staff or portal user; null for the system or a device
@@ -83,10 +90,13 @@ class LedgerEntry(models.Model):
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
-        ordering = ["seq"]
-        indexes = [models.Index(fields=["account_id", "seq"]), models.Index(fields=["clip_id", "seq"]),
-                   models.Index(fields=["actor_id", "action", "seq"])]
-        constraints = [models.CheckConstraint(condition=models.Q(seq__gte=1), name="ledger_seq_positive")]
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account_id", "id"]), models.Index(fields=["clip_id", "id"]),
+                   models.Index(fields=["actor_id", "action", "id"])]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="ledger_one_entry_per_position"),
+            models.CheckConstraint(condition=models.Q(seq__gte=1), name="ledger_seq_positive"),
+        ]
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

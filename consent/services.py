@@ -16,8 +16,8 @@ from django.utils import timezone
 from consent.models import Account, ConsentRecord, LedgerEntry
 
 GENESIS_HASH = "0" * 64
-# pg_advisory_xact_lock key that serializes ledger appends on PostgreSQL ("ledger" in ASCII).
-LEDGER_LOCK_KEY = 0x6C6564676572
+# First key of the pg_advisory_xact_lock(key, chain) pairs that serialize appends to one chain.
+LEDGER_LOCK_KEY = 0x6C656467  # "ledg"
 
 
 def account_create(*, external_id: str, first_name: str = "", user: AbstractBaseUser | None = None) -> Account:
@@ -54,8 +54,9 @@ def consent_set(*, account: Account, granted: bool, channel: str, policy_version
 
 
 def _canonical(entry: LedgerEntry) -> str:
-    """The entry's content as hashed: every field but its own hash, in one fixed text form."""
+    """The entry's content as hashed: every field but its own hash and its global id, in one fixed text form."""
     return json.dumps({
+        "chain": entry.chain,
         "seq": entry.seq,
         "at": entry.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "action": entry.action,
@@ -72,18 +73,25 @@ def entry_hash(entry: LedgerEntry) -> str:
     return hashlib.sha256(_canonical(entry).encode()).hexdigest()
 
 
+def ledger_chain_of(actor_id: int | None) -> int:
+    return (actor_id or 0) % settings.LEDGER_CHAINS
+
+
 def ledger_append(*, action: str, actor_id: int | None = None, account_id: uuid.UUID | None = None,
                   clip_id: uuid.UUID | None = None, assignment_id: uuid.UUID | None = None,
                   detail: dict | None = None) -> LedgerEntry:
-    """Chain one entry onto the ledger, inside the caller's transaction if there is one, so the
-    entry exists exactly when what it records does. Appends are serialized: on PostgreSQL by a
-    transaction-scoped advisory lock, on SQLite by the write lock every transaction takes at BEGIN."""
-    with transaction.atomic():
+    """Chain one entry onto its actor's chain, inside the caller's transaction if there is one, so
+    the entry exists exactly when what it records does. Appends to one chain are serialized: on
+    PostgreSQL by a transaction-scoped advisory lock on that chain, on SQLite by the write lock
+    every transaction takes at BEGIN. Call it last in a transaction: the lock is held until commit."""
+    chain = ledger_chain_of(actor_id)
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK_KEY])
-        last = LedgerEntry.objects.order_by("-seq").only("seq", "hash").first()
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LEDGER_LOCK_KEY, chain])
+        last = LedgerEntry.objects.filter(chain=chain).order_by("-seq").only("seq", "hash").first()
         entry = LedgerEntry(
+            chain=chain,
             seq=(last.seq + 1) if last else 1,
             created_at=timezone.now(),
             action=action,
@@ -101,6 +109,7 @@ def ledger_append(*, action: str, actor_id: int | None = None, account_id: uuid.
 
 @dataclass(frozen=True)
 class LedgerProblem:
+    chain: int
     seq: int
     problem: str
 
@@ -108,8 +117,7 @@ class LedgerProblem:
 @dataclass(frozen=True)
 class LedgerReport:
     entries: int
-    head_seq: int
-    head_hash: str
+    heads: dict[int, tuple[int, str]]  # chain -> (seq, hash) of its newest entry
     problems: list[LedgerProblem]
 
     @property
@@ -118,21 +126,22 @@ class LedgerReport:
 
 
 def ledger_verify(*, batch: int = 5_000) -> LedgerReport:
-    """Walk the chain in order. An edited entry no longer matches its hash; a removed one leaves a
-    gap in seq and a broken link; reordered ones break links. Removing the newest entries leaves a
-    shorter valid chain: compare the head with one kept elsewhere (verify_ledger --expect-head)."""
+    """Walk every chain in order. An edited entry no longer matches its hash; a removed one leaves a
+    gap in its chain's positions and a broken link; reordered ones break links. Removing a chain's
+    newest entries leaves a shorter valid chain: compare the heads with ones kept elsewhere
+    (verify_ledger --expect-head)."""
     problems: list[LedgerProblem] = []
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    last_seq, last_hash = 0, GENESIS_HASH
-    for entry in LedgerEntry.objects.order_by("seq").iterator(chunk_size=batch):
+    heads: dict[int, tuple[int, str]] = {}
+    count = 0
+    for entry in LedgerEntry.objects.order_by("chain", "seq").iterator(chunk_size=batch):
         count += 1
-        if entry.seq != expected_seq:
-            problems.append(LedgerProblem(entry.seq, f"entries {expected_seq} to {entry.seq - 1} are missing"))
+        last_seq, prev_hash = heads.get(entry.chain, (0, GENESIS_HASH))
+        where = (entry.chain, entry.seq)
+        if entry.seq != last_seq + 1:
+            problems.append(LedgerProblem(*where, f"entries {last_seq + 1} to {entry.seq - 1} are missing"))
         if entry.prev_hash != prev_hash:
-            problems.append(LedgerProblem(entry.seq, "does not link to the entry before it"))
+            problems.append(LedgerProblem(*where, "does not link to the entry before it"))
         if entry_hash(entry) != entry.hash:
-            problems.append(LedgerProblem(entry.seq, "content does not match its hash (altered)"))
-        expected_seq, prev_hash = entry.seq + 1, entry.hash
-        last_seq, last_hash = entry.seq, entry.hash
-    return LedgerReport(count, last_seq, last_hash, problems)
-
+            problems.append(LedgerProblem(*where, "content does not match its hash (altered)"))
+        heads[entry.chain] = (entry.seq, entry.hash)
+    return LedgerReport(count, heads, problems)

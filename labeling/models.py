@@ -121,6 +121,8 @@ class Shift(models.Model):
     last_claim_at = models.DateTimeField(null=True, blank=True)
     last_active_at = models.DateTimeField(null=True, blank=True)
     stretch_started_at = models.DateTimeField(null=True, blank=True)  # start of the current stretch without a break
+    clips_claimed = models.PositiveIntegerField(default=0)
+    earlier_worked_seconds = models.PositiveIntegerField(default=0)  # other shifts' time in the 24 h before this one
 
     class Meta:
         constraints = [

@@ -56,10 +56,6 @@ def shifts_in_last_day(*, annotator: AbstractBaseUser, now: datetime) -> list[tu
     )
 
 
-def shift_claimed_count(*, shift: Shift) -> int:
-    return Assignment.objects.filter(shift=shift).count()
-
-
 def shift_progress(*, shift: Shift, now: datetime) -> dict:
     """What the annotator page shows of a shift: clips against the quota, time against the limit,
     when the next break is due."""
@@ -71,7 +67,7 @@ def shift_progress(*, shift: Shift, now: datetime) -> dict:
         "started_at": shift.started_at,
         "ended_at": shift.ended_at,
         "clips_done": shift_done_count(shift=shift),
-        "clips_claimed": shift_claimed_count(shift=shift),
+        "clips_claimed": shift.clips_claimed,
         "max_clips": rules.max_clips,
         "worked_seconds": int(worked(shifts_in_last_day(annotator=shift.annotator, now=now), at=now,
                                      now=now).total_seconds()),

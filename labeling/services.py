@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.errors import ApplicationError
-from consent.models import ConsentRecord, LedgerEntry
+from consent.models import Account, ConsentRecord, LedgerEntry
 from consent.selectors import account_by_external_id, consent_is_active
 from consent.services import ledger_append
 from labeling import vault
@@ -35,7 +35,6 @@ from labeling.models import (
 )
 from labeling.selectors import (
     assignment_for_annotator,
-    shift_claimed_count,
     shift_current,
     shifts_in_last_day,
     work_rules_for,
@@ -354,11 +353,12 @@ def shift_start(*, annotator: AbstractBaseUser) -> Shift:
         if current is not None:
             return current
         now = timezone.now()
-        refusal = shift_start_refusal(work_rules_for(annotator=annotator),
-                                      shifts_in_last_day(annotator=annotator, now=now), now)
+        earlier = shifts_in_last_day(annotator=annotator, now=now)
+        refusal = shift_start_refusal(work_rules_for(annotator=annotator), earlier, now)
         if refusal is not None:
             raise refusal
-        return Shift.objects.create(annotator=annotator, started_at=now)
+        return Shift.objects.create(annotator=annotator, started_at=now,
+                                    earlier_worked_seconds=int(worked(earlier, at=now, now=now).total_seconds()))
 
 
 def shift_end(*, annotator: AbstractBaseUser) -> Shift:
@@ -440,7 +440,7 @@ def _claim_sql() -> str:
             LIMIT 1{lock}
         ) AS picked
         WHERE NOT EXISTS (SELECT 1 FROM {assignment} h WHERE h.annotator_id = %s AND h.state = 'open')
-        RETURNING clip_id"""
+        RETURNING clip_id, account_id"""
 
 
 def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
@@ -449,10 +449,6 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
     A new clip is lent only within the work rules (labeling.work_rules); the shift's row lock
     serializes one annotator's claims, so two requests cannot both pass a limit.
     """
-    held = Assignment.objects.filter(annotator=annotator, state=AssignmentState.OPEN,
-                                     lease_expires_at__gt=timezone.now()).first()
-    if held is not None:
-        return held
     rules = work_rules_for(annotator=annotator)
     for _ in range(2):
         now = timezone.now()
@@ -461,10 +457,17 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
             if shift is None:
                 raise ApplicationError("no_open_shift", "Start a shift before asking for a clip.", status_code=409)
             activity = ShiftActivity(shift.started_at, shift.last_claim_at, shift.last_active_at,
-                                     shift.stretch_started_at, shift_claimed_count(shift=shift))
-            refusal = claim_refusal(rules, activity, worked(shifts_in_last_day(annotator=annotator, now=now),
-                                                            at=now, now=now), now)
+                                     shift.stretch_started_at, shift.clips_claimed)
+            # Earlier shifts' time as it was at this shift's start: some of it may have left the
+            # 24 h window since, so this errs towards rest, and it costs no query.
+            worked_today = timedelta(seconds=shift.earlier_worked_seconds) + (now - shift.started_at)
+            refusal = claim_refusal(rules, activity, worked_today, now)
             if refusal is not None:
+                # A clip already held is returned whatever the pace or the time: it is not a new one.
+                held = Assignment.objects.filter(annotator=annotator, state=AssignmentState.OPEN,
+                                                 lease_expires_at__gt=now).first()
+                if held is not None:
+                    return held
                 raise refusal
             assignment = Assignment(
                 annotator=annotator,
@@ -484,6 +487,7 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                 row = cursor.fetchone()
                 if row is not None:
                     assignment.clip_id = Clip._meta.pk.to_python(row[0])
+                    assignment.account_id = Account._meta.pk.to_python(row[1]) if row[1] is not None else None
                     cursor.execute(
                         f"UPDATE {Clip._meta.db_table} SET status = 'assigned', updated_at = %s "
                         "WHERE id = %s AND status = 'queued'",
@@ -493,9 +497,10 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                         raise RuntimeError("claimed clip changed state under its lock")
                     assignment._state.adding = False
                     Shift.objects.filter(pk=shift.pk).update(
-                        last_claim_at=now, last_active_at=now, stretch_started_at=stretch_start(rules, activity, now))
+                        last_claim_at=now, last_active_at=now, stretch_started_at=stretch_start(rules, activity, now),
+                        clips_claimed=F("clips_claimed") + 1)
                     _ledger_clip(LedgerEntry.Action.CLIP_CLAIM, annotator=annotator, clip_id=assignment.clip_id,
-                                 assignment_id=assignment.id)
+                                 assignment_id=assignment.id, account_id=assignment.account_id)
                     return assignment
             held = list(Assignment.objects.select_for_update().filter(annotator=annotator, state=AssignmentState.OPEN))
             if not held:
@@ -569,9 +574,9 @@ def _shift_active(*, assignment_id: uuid.UUID, now: datetime) -> None:
     Shift.objects.filter(assignments__id=assignment_id).update(last_active_at=now)
 
 
-def _ledger_clip(action: str, *, annotator: AbstractBaseUser, clip_id: uuid.UUID, assignment_id: uuid.UUID) -> None:
-    """Record what an annotator did with a clip; the data subject is found from the clip."""
-    account_id = Clip.objects.filter(pk=clip_id).values_list("account_id", flat=True).first()
+def _ledger_clip(action: str, *, annotator: AbstractBaseUser, clip_id: uuid.UUID, assignment_id: uuid.UUID,
+                 account_id: uuid.UUID | None) -> None:
+    """Record what an annotator did with a clip of this data subject. Last in its transaction."""
     ledger_append(action=action, actor_id=annotator.pk, account_id=account_id, clip_id=clip_id,
                   assignment_id=assignment_id, detail={"purpose": "transcription"})
 
@@ -590,7 +595,8 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Assignment._meta.db_table} SET state = 'submitted', closed_at = %s "
-                "WHERE id = %s AND annotator_id = %s AND state = 'open' AND lease_expires_at > %s RETURNING clip_id",
+                "WHERE id = %s AND annotator_id = %s AND state = 'open' AND lease_expires_at > %s "
+                "RETURNING clip_id, account_id",
                 [_db(Assignment, "closed_at", now), _db(Assignment, "id", assignment_id), annotator.pk,
                  _db(Assignment, "lease_expires_at", now)],
             )
@@ -599,6 +605,7 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
             _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)  # raises the reason
             raise ApplicationError("assignment_closed", "This assignment changed; ask for the next clip.", status_code=409)
         clip_id = Clip._meta.pk.to_python(row[0])
+        account_id = Account._meta.pk.to_python(row[1]) if row[1] is not None else None
         _shift_active(assignment_id=assignment_id, now=now)
         labeled = Clip.objects.filter(pk=clip_id, status=ClipStatus.ASSIGNED).update(
             status=ClipStatus.LABELED, updated_at=now
@@ -609,7 +616,7 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
             assignment_id=assignment_id, clip_id=clip_id, annotator=annotator, text=text, created_at=now
         )
         _ledger_clip(LedgerEntry.Action.TRANSCRIPT_SUBMIT, annotator=annotator, clip_id=clip_id,
-                     assignment_id=assignment_id)
+                     assignment_id=assignment_id, account_id=account_id)
         return transcript
 
 

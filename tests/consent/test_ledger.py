@@ -49,11 +49,15 @@ def test_a_review_leaves_claim_stream_and_submit_in_a_valid_chain(annotator, sub
         (annotator.pk, subject.id, assignment["id"])}
     # The subject's consent came first; every entry links to the one before it.
     assert LedgerEntry.objects.filter(account_id=subject.id).first().action == A.CONSENT_CHANGE
-    chain = list(LedgerEntry.objects.all())
-    assert [e.seq for e in chain] == list(range(1, len(chain) + 1))
-    assert all(b.prev_hash == a.hash for a, b in zip(chain, chain[1:], strict=False))
+    chains = {}
+    for entry in LedgerEntry.objects.order_by("chain", "seq"):
+        chains.setdefault(entry.chain, []).append(entry)
+    assert len({e.chain for e in entries}) == 1  # one person's actions stay in one chain, in order
+    for chain in chains.values():
+        assert [e.seq for e in chain] == list(range(1, len(chain) + 1))
+        assert all(b.prev_hash == a.hash for a, b in zip(chain, chain[1:], strict=False))
     call_command("verify_ledger")
-    assert f"ledger intact: {len(chain)} entries" in capsys.readouterr().out
+    assert f"ledger intact: {LedgerEntry.objects.count()} entries in {len(chains)} chains" in capsys.readouterr().out
 
 
 def test_consent_changes_are_recorded_without_the_subject_identifiers(subject):
@@ -67,44 +71,46 @@ def test_consent_changes_are_recorded_without_the_subject_identifiers(subject):
 def test_an_edited_entry_is_found(annotator, subject):
     clip, _ = review_one_clip(annotator, subject)
     target = LedgerEntry.objects.get(clip_id=clip.id, action=A.AUDIO_STREAM)
-    tamper("UPDATE consent_ledgerentry SET action = %s WHERE seq = %s", [A.LOGIN, target.seq])
+    tamper("UPDATE consent_ledgerentry SET action = %s WHERE id = %s", [A.LOGIN, target.id])
     message = verify_fails()
-    assert "BROKEN" in message
+    assert "BROKEN" in message and f"chain {target.chain} entry {target.seq}" in message
     report = ledger_verify()
-    assert [(p.seq, "altered" in p.problem) for p in report.problems] == [(target.seq, True)]
+    assert [(p.chain, p.seq, "altered" in p.problem) for p in report.problems] == [(target.chain, target.seq, True)]
 
 
 def test_a_removed_entry_is_found(annotator, subject):
     clip, _ = review_one_clip(annotator, subject)
     target = LedgerEntry.objects.get(clip_id=clip.id, action=A.AUDIO_STREAM)
-    tamper("DELETE FROM consent_ledgerentry WHERE seq = %s", [target.seq])
+    tamper("DELETE FROM consent_ledgerentry WHERE id = %s", [target.id])
     verify_fails()
     problems = ledger_verify().problems
-    assert {p.seq for p in problems} == {target.seq + 1}
+    assert {(p.chain, p.seq) for p in problems} == {(target.chain, target.seq + 1)}
     assert any("missing" in p.problem for p in problems) and any("link" in p.problem for p in problems)
 
 
 def test_reordered_entries_are_found(annotator, subject):
     clip, _ = review_one_clip(annotator, subject)
     first, second = LedgerEntry.objects.filter(clip_id=clip.id)[:2]
-    # Swap the two entries' places, hashes and all.
-    tamper("UPDATE consent_ledgerentry SET seq = seq + 1000000 WHERE seq IN (%s, %s)", [first.seq, second.seq])
-    tamper("UPDATE consent_ledgerentry SET seq = CASE WHEN seq = %s THEN %s ELSE %s END WHERE seq > 1000000",
-           [first.seq + 1000000, second.seq, first.seq])
-    assert list(LedgerEntry.objects.filter(seq__in=[first.seq, second.seq]).values_list("hash", flat=True)) == [
-        second.hash, first.hash]
+    assert first.chain == second.chain
+    # Swap the two entries' places in their chain, hashes and all.
+    tamper("UPDATE consent_ledgerentry SET seq = seq + 1000000 WHERE id IN (%s, %s)", [first.id, second.id])
+    tamper("UPDATE consent_ledgerentry SET seq = CASE WHEN id = %s THEN %s ELSE %s END WHERE id IN (%s, %s)",
+           [first.id, second.seq, first.seq, first.id, second.id])
+    assert list(LedgerEntry.objects.filter(chain=first.chain, seq__in=[first.seq, second.seq]).order_by("seq")
+                .values_list("hash", flat=True)) == [second.hash, first.hash]
     verify_fails()
     assert ledger_verify().problems
 
 
 def test_removing_the_newest_entries_is_found_against_a_kept_head(annotator, subject, capsys):
-    review_one_clip(annotator, subject)
+    clip, _ = review_one_clip(annotator, subject)
     call_command("verify_ledger")
-    head = capsys.readouterr().out.split("head ")[1].strip()
-    call_command("verify_ledger", "--expect-head", head)
-    tamper("DELETE FROM consent_ledgerentry WHERE seq = %s", [int(head.split(":")[0])])
+    heads = capsys.readouterr().out.split("heads ")[1].strip()
+    call_command("verify_ledger", "--expect-head", heads)
+    newest = LedgerEntry.objects.filter(clip_id=clip.id).order_by("-id").first()
+    tamper("DELETE FROM consent_ledgerentry WHERE id = %s", [newest.id])
     call_command("verify_ledger")  # what is left is a valid, shorter chain ...
-    assert "expected head is gone" in verify_fails("--expect-head", head)  # ... which the kept head exposes
+    assert "expected head is gone" in verify_fails("--expect-head", heads)  # ... which the kept heads expose
 
 
 def test_logins_and_failed_logins_are_recorded_without_the_typed_name(client, annotator):
@@ -119,9 +125,9 @@ def test_logins_and_failed_logins_are_recorded_without_the_typed_name(client, an
 @pytest.mark.postgres_only
 def test_postgres_refuses_to_change_or_remove_an_entry(on_postgres, subject):
     entry = LedgerEntry.objects.last()
-    for sql in ("UPDATE consent_ledgerentry SET action = 'login' WHERE seq = %s",
-                "DELETE FROM consent_ledgerentry WHERE seq = %s"):
+    for sql in ("UPDATE consent_ledgerentry SET action = 'login' WHERE id = %s",
+                "DELETE FROM consent_ledgerentry WHERE id = %s"):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, [entry.seq])
-    assert LedgerEntry.objects.get(seq=entry.seq).hash == entry.hash
+            cursor.execute(sql, [entry.id])
+    assert LedgerEntry.objects.get(id=entry.id).hash == entry.hash
     call_command("verify_ledger")
