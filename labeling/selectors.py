@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q
 
-from labeling.models import Assignment, AssignmentState, Clip, IngestKey, Shift, TeamMember
+from labeling.models import Assignment, AssignmentState, Clip, IngestKey, Shift, Team, TeamMember
 from labeling.work_rules import DAY, WorkRules, worked
 
 
@@ -34,17 +34,35 @@ def shift_current(*, annotator: AbstractBaseUser) -> Shift | None:
 def work_rules_for(*, annotator: AbstractBaseUser) -> WorkRules:
     """The rules of the annotator's team, or the installation's defaults."""
     member = TeamMember.objects.select_related("team").filter(user=annotator).first()
-    if member is None:
+    return work_rules_of(member.team if member else None)
+
+
+def work_rules_of(team: Team | None) -> WorkRules:
+    if team is None:
         values = (settings.WORK_MAX_SHIFT_MINUTES, settings.WORK_MAX_CLIPS_PER_SHIFT, settings.WORK_BREAK_AFTER_MINUTES,
                   settings.WORK_BREAK_MINUTES, settings.WORK_MIN_CLAIM_INTERVAL_SECONDS)
     else:
-        team = member.team
         values = (team.max_shift_minutes, team.max_clips_per_shift, team.break_after_minutes, team.break_minutes,
                   team.min_claim_interval_seconds)
     shift_minutes, clips, break_after_minutes, break_minutes, interval_seconds = values
     return WorkRules(max_shift=timedelta(minutes=shift_minutes), max_clips=clips,
                      break_after=timedelta(minutes=break_after_minutes), break_length=timedelta(minutes=break_minutes),
                      min_claim_interval=timedelta(seconds=interval_seconds))
+
+
+def shift_for_claim(*, annotator: AbstractBaseUser) -> tuple[Shift | None, WorkRules]:
+    """The annotator's open shift, row-locked (the caller is in a transaction), and their team's
+    rules, read in one query."""
+    shift = (Shift.objects.select_for_update(of=("self",))
+             .select_related("annotator__team_membership__team")
+             .filter(annotator=annotator, ended_at__isnull=True).first())
+    if shift is None:
+        return None, work_rules_of(None)
+    try:
+        team = shift.annotator.team_membership.team
+    except TeamMember.DoesNotExist:
+        team = None
+    return shift, work_rules_of(team)
 
 
 def shifts_in_last_day(*, annotator: AbstractBaseUser, now: datetime) -> list[tuple[datetime, datetime | None]]:

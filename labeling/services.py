@@ -36,6 +36,7 @@ from labeling.models import (
 from labeling.selectors import (
     assignment_for_annotator,
     shift_current,
+    shift_for_claim,
     shifts_in_last_day,
     work_rules_for,
 )
@@ -443,17 +444,43 @@ def _claim_sql() -> str:
         RETURNING clip_id, account_id"""
 
 
+def _lend(claim_params: list, stamp, shift_params: list) -> tuple | None:
+    """Run the claim statement; if it lent a clip, mark the clip assigned and count the claim on the
+    shift. Returns (clip_id, account_id, clip marked?) or None. On PostgreSQL one statement does all
+    three; elsewhere three, in the caller's transaction."""
+    clip, shift = Clip._meta.db_table, Shift._meta.db_table
+    mark = f"UPDATE {clip} SET status = 'assigned', updated_at = %s WHERE id {{}} AND status = 'queued'"
+    count = (f"UPDATE {shift} SET last_claim_at = %s, last_active_at = %s, stretch_started_at = %s, "
+             "clips_claimed = clips_claimed + 1 WHERE id = %s")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH lent AS ({_claim_sql()}), "
+                f"c AS ({mark.format('IN (SELECT clip_id FROM lent)')} RETURNING id), "
+                f"s AS ({count} AND EXISTS (SELECT 1 FROM lent)) "
+                "SELECT lent.clip_id, lent.account_id, EXISTS (SELECT 1 FROM c) FROM lent",
+                [*claim_params, stamp, *shift_params])
+            return cursor.fetchone()
+        cursor.execute(_claim_sql(), claim_params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        cursor.execute(mark.format("= %s"), [stamp, row[0]])
+        marked = cursor.rowcount == 1
+        cursor.execute(count, shift_params)
+        return row[0], row[1], marked
+
+
 def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
     """Lend the oldest queued clip to this annotator, or return the one they already hold.
 
     A new clip is lent only within the work rules (labeling.work_rules); the shift's row lock
     serializes one annotator's claims, so two requests cannot both pass a limit.
     """
-    rules = work_rules_for(annotator=annotator)
     for _ in range(2):
         now = timezone.now()
         with transaction.atomic():
-            shift = Shift.objects.select_for_update().filter(annotator=annotator, ended_at__isnull=True).first()
+            shift, rules = shift_for_claim(annotator=annotator)
             if shift is None:
                 raise ApplicationError("no_open_shift", "Start a shift before asking for a clip.", status_code=409)
             activity = ShiftActivity(shift.started_at, shift.last_claim_at, shift.last_active_at,
@@ -482,26 +509,18 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                 annotator.pk, _db(Assignment, "created_at", now - timedelta(days=settings.LINKABILITY_DAYS)),
                 settings.LINKABILITY_MAX_CLIPS, annotator.pk,
             ]
-            with connection.cursor() as cursor:
-                cursor.execute(_claim_sql(), params)
-                row = cursor.fetchone()
-                if row is not None:
-                    assignment.clip_id = Clip._meta.pk.to_python(row[0])
-                    assignment.account_id = Account._meta.pk.to_python(row[1]) if row[1] is not None else None
-                    cursor.execute(
-                        f"UPDATE {Clip._meta.db_table} SET status = 'assigned', updated_at = %s "
-                        "WHERE id = %s AND status = 'queued'",
-                        [stamp, _db(Clip, "id", assignment.clip_id)],
-                    )
-                    if cursor.rowcount != 1:  # cannot happen while the row lock or writer lock is held
-                        raise RuntimeError("claimed clip changed state under its lock")
-                    assignment._state.adding = False
-                    Shift.objects.filter(pk=shift.pk).update(
-                        last_claim_at=now, last_active_at=now, stretch_started_at=stretch_start(rules, activity, now),
-                        clips_claimed=F("clips_claimed") + 1)
-                    _ledger_clip(LedgerEntry.Action.CLIP_CLAIM, annotator=annotator, clip_id=assignment.clip_id,
-                                 assignment_id=assignment.id, account_id=assignment.account_id)
-                    return assignment
+            shift_params = [_db(Shift, "last_claim_at", now), _db(Shift, "last_active_at", now),
+                            _db(Shift, "stretch_started_at", stretch_start(rules, activity, now)), shift.pk]
+            row = _lend(params, stamp, shift_params)
+            if row is not None:
+                assignment.clip_id = Clip._meta.pk.to_python(row[0])
+                assignment.account_id = Account._meta.pk.to_python(row[1]) if row[1] is not None else None
+                if not row[2]:  # cannot happen while the row lock or writer lock is held
+                    raise RuntimeError("claimed clip changed state under its lock")
+                assignment._state.adding = False
+                _ledger_clip(LedgerEntry.Action.CLIP_CLAIM, annotator=annotator, clip_id=assignment.clip_id,
+                             assignment_id=assignment.id, account_id=assignment.account_id)
+                return assignment
             held = list(Assignment.objects.select_for_update().filter(annotator=annotator, state=AssignmentState.OPEN))
             if not held:
                 return None
@@ -592,25 +611,13 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
         )
     now = timezone.now()
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Assignment._meta.db_table} SET state = 'submitted', closed_at = %s "
-                "WHERE id = %s AND annotator_id = %s AND state = 'open' AND lease_expires_at > %s "
-                "RETURNING clip_id, account_id",
-                [_db(Assignment, "closed_at", now), _db(Assignment, "id", assignment_id), annotator.pk,
-                 _db(Assignment, "lease_expires_at", now)],
-            )
-            row = cursor.fetchone()
+        row = _close_submitted(assignment_id=assignment_id, annotator=annotator, now=now)
         if row is None:
             _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)  # raises the reason
             raise ApplicationError("assignment_closed", "This assignment changed; ask for the next clip.", status_code=409)
         clip_id = Clip._meta.pk.to_python(row[0])
         account_id = Account._meta.pk.to_python(row[1]) if row[1] is not None else None
-        _shift_active(assignment_id=assignment_id, now=now)
-        labeled = Clip.objects.filter(pk=clip_id, status=ClipStatus.ASSIGNED).update(
-            status=ClipStatus.LABELED, updated_at=now
-        )
-        if not labeled:
+        if not row[2]:
             raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
         transcript = Transcript.objects.create(
             assignment_id=assignment_id, clip_id=clip_id, annotator=annotator, text=text, created_at=now
@@ -618,6 +625,37 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
         _ledger_clip(LedgerEntry.Action.TRANSCRIPT_SUBMIT, annotator=annotator, clip_id=clip_id,
                      assignment_id=assignment_id, account_id=account_id)
         return transcript
+
+
+def _close_submitted(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, now: datetime) -> tuple | None:
+    """Close the open, leased assignment as submitted, mark its shift active and its clip labeled.
+    Returns (clip_id, account_id, clip labeled?) or None when the assignment was not open. On
+    PostgreSQL one statement does all three; elsewhere three, in the caller's transaction."""
+    assignment, shift, clip = Assignment._meta.db_table, Shift._meta.db_table, Clip._meta.db_table
+    close = (f"UPDATE {assignment} SET state = 'submitted', closed_at = %s "
+             "WHERE id = %s AND annotator_id = %s AND state = 'open' AND lease_expires_at > %s "
+             "RETURNING clip_id, account_id, shift_id")
+    params = [_db(Assignment, "closed_at", now), _db(Assignment, "id", assignment_id), annotator.pk,
+              _db(Assignment, "lease_expires_at", now)]
+    stamp = _db(Clip, "updated_at", now)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH a AS ({close}), "
+                f"s AS (UPDATE {shift} SET last_active_at = %s WHERE id IN (SELECT shift_id FROM a)), "
+                f"c AS (UPDATE {clip} SET status = 'labeled', updated_at = %s "
+                "WHERE id IN (SELECT clip_id FROM a) AND status = 'assigned' RETURNING id) "
+                "SELECT a.clip_id, a.account_id, EXISTS (SELECT 1 FROM c) FROM a",
+                [*params, stamp, stamp])
+            return cursor.fetchone()
+        cursor.execute(close, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        cursor.execute(f"UPDATE {shift} SET last_active_at = %s WHERE id = %s", [stamp, row[2]])
+        cursor.execute(f"UPDATE {clip} SET status = 'labeled', updated_at = %s WHERE id = %s AND status = 'assigned'",
+                       [stamp, row[0]])
+        return row[0], row[1], cursor.rowcount == 1
 
 
 def assignment_skip(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -> Assignment:
