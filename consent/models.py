@@ -102,3 +102,12 @@ class LedgerEntry(models.Model):
         if not self._state.adding:
             raise ValueError("Ledger entries are append-only.")
         super().save(*args, **kwargs)
+
+
+class LedgerHead(models.Model):
+    """The newest position and hash of each ledger chain, so that an append reserves its place and
+    learns the hash to chain onto in one statement. Only a shortcut: verification reads the entries."""
+
+    chain = models.PositiveSmallIntegerField(primary_key=True)
+    seq = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)

@@ -13,11 +13,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from consent.models import Account, ConsentRecord, LedgerEntry
+from consent.models import Account, ConsentRecord, LedgerEntry, LedgerHead
 
 GENESIS_HASH = "0" * 64
-# First key of the pg_advisory_xact_lock(key, chain) pairs that serialize appends to one chain.
-LEDGER_LOCK_KEY = 0x6C656467  # "ledg"
 
 
 def account_create(*, external_id: str, first_name: str = "", user: AbstractBaseUser | None = None) -> Account:
@@ -81,18 +79,24 @@ def ledger_append(*, action: str, actor_id: int | None = None, account_id: uuid.
                   clip_id: uuid.UUID | None = None, assignment_id: uuid.UUID | None = None,
                   detail: dict | None = None) -> LedgerEntry:
     """Chain one entry onto its actor's chain, inside the caller's transaction if there is one, so
-    the entry exists exactly when what it records does. Appends to one chain are serialized: on
-    PostgreSQL by a transaction-scoped advisory lock on that chain, on SQLite by the write lock
-    every transaction takes at BEGIN. Call it last in a transaction: the lock is held until commit."""
+    the entry exists exactly when what it records does. The update of the chain's head row reserves
+    the position and returns the hash to chain onto; its row lock, held until commit, serializes
+    appends to one chain (on SQLite the write lock every transaction takes at BEGIN does). Call it
+    last in a transaction."""
     chain = ledger_chain_of(actor_id)
-    with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LEDGER_LOCK_KEY, chain])
-        last = LedgerEntry.objects.filter(chain=chain).order_by("-seq").only("seq", "hash").first()
+    head = LedgerHead._meta.db_table
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        reserve = f"UPDATE {head} SET seq = seq + 1 WHERE chain = %s RETURNING seq, hash"
+        cursor.execute(reserve, [chain])
+        row = cursor.fetchone()
+        if row is None:  # the chain's first entry
+            cursor.execute(f"INSERT INTO {head} (chain, seq, hash) VALUES (%s, 0, %s) ON CONFLICT DO NOTHING",
+                           [chain, GENESIS_HASH])
+            cursor.execute(reserve, [chain])
+            row = cursor.fetchone()
         entry = LedgerEntry(
             chain=chain,
-            seq=(last.seq + 1) if last else 1,
+            seq=row[0],
             created_at=timezone.now(),
             action=action,
             actor_id=actor_id,
@@ -100,10 +104,19 @@ def ledger_append(*, action: str, actor_id: int | None = None, account_id: uuid.
             clip_id=clip_id,
             assignment_id=assignment_id,
             detail=detail or {},
-            prev_hash=last.hash if last else GENESIS_HASH,
+            prev_hash=row[1],
         )
         entry.hash = entry_hash(entry)
-        entry.save(force_insert=True)
+        fields = [f for f in LedgerEntry._meta.concrete_fields if f.name != "id"]
+        insert = (f"INSERT INTO {LedgerEntry._meta.db_table} ({', '.join(f.column for f in fields)}) "
+                  f"VALUES ({', '.join(['%s'] * len(fields))})")
+        values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+        set_hash = f"UPDATE {head} SET hash = %s WHERE chain = %s"
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH e AS ({insert}) {set_hash}", [*values, entry.hash, chain])
+        else:
+            cursor.execute(insert, values)
+            cursor.execute(set_hash, [entry.hash, chain])
     return entry
 
 

@@ -192,10 +192,6 @@ class LeakProfile:
         return best
 
 
-def coarse_alignment(leak: np.ndarray, clip: np.ndarray) -> tuple[float, int, float]:
-    return LeakProfile(leak).coarse(clip)
-
-
 def _lag(segment: np.ndarray, block: np.ndarray, search: int) -> float | None:
     """Sub-sample lag of `block` inside `segment` (which has `search` extra samples each side)."""
     corr = _xcorr(segment, block)[len(block) - 1: len(block) - 1 + 2 * search + 1]
@@ -220,6 +216,23 @@ def _shift(x: np.ndarray, delay: float, length: int) -> np.ndarray:
     return np.fft.irfft(spectrum, size)[:length]
 
 
+def _block_lags(stretched: np.ndarray, clip: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """(centre, position in `stretched` minus position in the clip) of every audible block of the
+    clip, searched within 2 frames of `offset`."""
+    search = 2 * FRAME
+    centers, lags = [], []
+    for start in range(0, len(clip) - BLOCK, BLOCK // 2):
+        block = clip[start:start + BLOCK]
+        lo = start + offset - search
+        if np.sqrt(np.mean(block**2)) < 0.01 or lo < 0 or lo + BLOCK + 2 * search > len(stretched):
+            continue
+        lag = _lag(stretched[lo:lo + BLOCK + 2 * search], block, search)
+        if lag is not None:
+            centers.append(start + BLOCK / 2)
+            lags.append(offset + lag)
+    return np.array(centers), np.array(lags)
+
+
 def align(leak: np.ndarray, clip: np.ndarray, profile: LeakProfile | None = None,
           ) -> tuple[np.ndarray, np.ndarray, float, float, float]:
     """The leak on the clip's time base: (aligned samples, mask of clip samples the leak covers,
@@ -230,22 +243,10 @@ def align(leak: np.ndarray, clip: np.ndarray, profile: LeakProfile | None = None
     speed, offset, _ = (profile or LeakProfile(leak)).coarse(clip)
     for _ in range(2):
         stretched = soxr.resample(leak, RATE, RATE * speed, quality="VHQ").astype(np.float64)
-        centers, lags = [], []
-        search = 2 * FRAME
-        for start in range(0, len(clip) - BLOCK, BLOCK // 2):
-            block = clip[start:start + BLOCK]
-            if np.sqrt(np.mean(block**2)) < 0.01:
-                continue
-            lo = start + offset - search
-            if lo < 0 or lo + BLOCK + 2 * search > len(stretched):
-                continue
-            lag = _lag(stretched[lo:lo + BLOCK + 2 * search], block, search)
-            if lag is not None:
-                centers.append(start + BLOCK / 2)
-                lags.append(offset + lag)
+        centers, lags = _block_lags(stretched, clip, offset)
         if len(centers) < 2:
             break
-        slope, intercept = _robust_line(np.array(centers), np.array(lags))
+        slope, intercept = _robust_line(centers, lags)
         # Clip sample n sits at (1 + slope) n + intercept of the stretched leak: stretch it by 1 / (1 + slope).
         speed /= 1.0 + slope
         offset = int(round(intercept))
@@ -253,16 +254,8 @@ def align(leak: np.ndarray, clip: np.ndarray, profile: LeakProfile | None = None
             break
     stretched = soxr.resample(leak, RATE, RATE * speed, quality="VHQ").astype(np.float64)
     # Final fractional offset from the blocks, then the leak shifted onto the clip's samples.
-    lags = []
-    for start in range(0, len(clip) - BLOCK, BLOCK // 2):
-        block = clip[start:start + BLOCK]
-        lo = start + offset - 2 * FRAME
-        if np.sqrt(np.mean(block**2)) < 0.01 or lo < 0 or lo + BLOCK + 4 * FRAME > len(stretched):
-            continue
-        lag = _lag(stretched[lo:lo + BLOCK + 4 * FRAME], block, 2 * FRAME)
-        if lag is not None:
-            lags.append(offset + lag)
-    total = float(np.median(lags)) if lags else float(offset)
+    _, lags = _block_lags(stretched, clip, offset)
+    total = float(np.median(lags)) if len(lags) else float(offset)
     aligned = _shift(stretched, -total, len(clip))
     covered = np.zeros(len(clip), dtype=bool)
     first, last = int(np.ceil(-total)), int(np.floor(len(stretched) - total))
