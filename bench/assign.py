@@ -59,7 +59,7 @@ def seed(clips: int, accounts: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE labeling_transcript, labeling_assignment, labeling_shift, labeling_clip, "
-            "consent_consentrecord, consent_account, consent_ledgerentry CASCADE"
+            "consent_consentrecord, consent_account, consent_ledgerentry, consent_ledgerhead CASCADE"
         )
     now = timezone.now()
     owners = Account.objects.bulk_create(
@@ -88,7 +88,8 @@ def reset_queue() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE labeling_transcript, labeling_assignment, labeling_shift, consent_ledgerentry")
+        cursor.execute("TRUNCATE labeling_transcript, labeling_assignment, labeling_shift, consent_ledgerentry, "
+                       "consent_ledgerhead")
         cursor.execute("UPDATE labeling_clip SET status = 'queued' WHERE status <> 'queued'")
         cursor.execute("VACUUM ANALYZE labeling_clip")
 

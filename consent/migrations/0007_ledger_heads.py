@@ -6,7 +6,7 @@ from django.db import migrations, models
 def heads_from_entries(apps, schema_editor):
     """Each chain's head from the entries already written."""
     Entry, Head = apps.get_model("consent", "LedgerEntry"), apps.get_model("consent", "LedgerHead")
-    for chain in Entry.objects.values_list("chain", flat=True).distinct():
+    for chain in Entry.objects.order_by().values_list("chain", flat=True).distinct():
         last = Entry.objects.filter(chain=chain).order_by("-seq").first()
         Head.objects.create(chain=chain, seq=last.seq, hash=last.hash)
 
