@@ -50,19 +50,24 @@ def work_rules_of(team: Team | None) -> WorkRules:
                      min_claim_interval=timedelta(seconds=interval_seconds))
 
 
+RULE_FIELDS = ("max_shift_minutes", "max_clips_per_shift", "break_after_minutes", "break_minutes",
+               "min_claim_interval_seconds")
+
+
 def shift_for_claim(*, annotator: AbstractBaseUser) -> tuple[Shift | None, WorkRules]:
     """The annotator's open shift, row-locked (the caller is in a transaction), and their team's
-    rules, read in one query."""
-    shift = (Shift.objects.select_for_update(of=("self",))
-             .select_related("annotator__team_membership__team")
-             .filter(annotator=annotator, ended_at__isnull=True).first())
-    if shift is None:
+    rules, read in one query of plain values (this is on every claim)."""
+    team = "annotator__team_membership__team__"
+    row = (Shift.objects.select_for_update(of=("self",)).filter(annotator=annotator, ended_at__isnull=True)
+           .values("id", "started_at", "last_claim_at", "last_active_at", "stretch_started_at", "clips_claimed",
+                   "earlier_worked_seconds", *(team + name for name in RULE_FIELDS)).first())
+    if row is None:
         return None, work_rules_of(None)
-    try:
-        team = shift.annotator.team_membership.team
-    except TeamMember.DoesNotExist:
-        team = None
-    return shift, work_rules_of(team)
+    has_team = row[team + RULE_FIELDS[0]] is not None
+    rules = work_rules_of(Team(**{name: row[team + name] for name in RULE_FIELDS}) if has_team else None)
+    shift = Shift(annotator_id=annotator.pk, **{k: v for k, v in row.items() if not k.startswith(team)})
+    shift._state.adding = False
+    return shift, rules
 
 
 def shifts_in_last_day(*, annotator: AbstractBaseUser, now: datetime) -> list[tuple[datetime, datetime | None]]:
