@@ -48,6 +48,12 @@ def needs_second_factor(user: AbstractBaseUser) -> bool:
 # ---------------------------------------------------------------- lockout
 
 
+def user_named(username: str | None) -> AbstractBaseUser | None:
+    """The account a typed user name names, if any."""
+    User = get_user_model()
+    return User._default_manager.filter(**{User.USERNAME_FIELD: username}).first() if username else None
+
+
 def login_locked_until(*, user: AbstractBaseUser, now: datetime) -> datetime | None:
     """Locked while LOGIN_LOCKOUT_FAILURES failures (password or code) lie within the last
     LOGIN_LOCKOUT_MINUTES, counting only those after the last successful login."""
@@ -73,8 +79,7 @@ class LockoutModelBackend(ModelBackend):
     """The password check, refused outright while the account is locked out."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        User = get_user_model()
-        user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first() if username else None
+        user = user_named(username)
         if user is not None and login_locked_until(user=user, now=timezone.now()) is not None:
             raise PermissionDenied  # authenticate() stops here and reports a failed login
         return super().authenticate(request, username=username, password=password, **kwargs)
@@ -84,9 +89,7 @@ class LockoutAuthenticationForm(AuthenticationForm):
     """The login form, saying plainly when the account is locked rather than 'wrong password'."""
 
     def clean(self):
-        User = get_user_model()
-        username = self.cleaned_data.get("username")
-        user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first() if username else None
+        user = user_named(self.cleaned_data.get("username"))
         now = timezone.now()
         until = login_locked_until(user=user, now=now) if user is not None else None
         if until is not None:

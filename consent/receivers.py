@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
+from config.security import user_named
 from consent.models import LedgerEntry
 from consent.services import ledger_append
 
@@ -18,7 +18,5 @@ def record_login(sender, request, user, **kwargs):
 @receiver(user_login_failed, dispatch_uid="ledger_login_failed")
 def record_login_failed(sender, credentials, request=None, **kwargs):
     # The typed user name may itself be personal data: only the internal id of an account it names.
-    User = get_user_model()
-    actor = User.objects.filter(**{User.USERNAME_FIELD: credentials.get("username", "")}).values_list(
-        "pk", flat=True).first()
-    ledger_append(action=LedgerEntry.Action.LOGIN_FAILED, actor_id=actor)
+    named = user_named(credentials.get("username"))
+    ledger_append(action=LedgerEntry.Action.LOGIN_FAILED, actor_id=named.pk if named else None)

@@ -418,7 +418,9 @@ def _claim_sql() -> str:
     """One statement picks, checks and lends the oldest queued clip this annotator never had.
 
     Linkability limit: the annotator must have had fewer than LINKABILITY_MAX_CLIPS clips of the
-    same owner within LINKABILITY_DAYS, so nobody hears enough of one voice to know it. It inserts nothing when the annotator already holds an open assignment. The owner's newest
+    same owner within LINKABILITY_DAYS, so nobody hears enough of one voice to know it.
+
+    It inserts nothing when the annotator already holds an open assignment. The owner's newest
     consent record is read inside the statement, so a clip whose consent is gone is never lent,
     whatever state its row is in. On PostgreSQL concurrent claimers skip rows another transaction
     has locked; SQLite serializes writers and needs no lock clause. The unique index on open
@@ -588,11 +590,6 @@ def _deid_samples(clip: Clip) -> np.ndarray:
     return samples
 
 
-def _shift_active(*, assignment_id: uuid.UUID, now: datetime) -> None:
-    """The annotator worked at `now` (submitted or skipped): the current stretch without a break goes on."""
-    Shift.objects.filter(assignments__id=assignment_id).update(last_active_at=now)
-
-
 def _ledger_clip(action: str, *, annotator: AbstractBaseUser, clip_id: uuid.UUID, assignment_id: uuid.UUID,
                  account_id: uuid.UUID | None) -> None:
     """Record what an annotator did with a clip of this data subject. Last in its transaction."""
@@ -664,7 +661,8 @@ def assignment_skip(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) ->
         assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=True)
         now = timezone.now()
         _close_and_requeue([assignment.pk], AssignmentState.SKIPPED, now)
-        _shift_active(assignment_id=assignment.pk, now=now)
+        # The annotator worked just now: the current stretch without a break goes on.
+        Shift.objects.filter(pk=assignment.shift_id).update(last_active_at=now)
     assignment.refresh_from_db()
     return assignment
 
@@ -692,11 +690,11 @@ def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
         raise ApplicationError(exc.code, exc.message, fields={"audio": [exc.message]}) from None
     leak = to_target_rate(samples, rate)
     profile = watermark.LeakProfile(leak)
-    served = (Clip.objects.filter(assignments__plays__gt=0, wrapped_key__isnull=False).distinct()
-              .only("id", "wrapped_key", "deid_path"))
-    matches = []
+    served_clips = (Clip.objects.filter(assignments__plays__gt=0, wrapped_key__isnull=False).distinct()
+                    .only("id", "wrapped_key", "deid_path"))
+    best: list[tuple[float, int, Clip, np.ndarray]] = []  # the closest TRACE_CANDIDATES, audio kept for reading
     compared = 0
-    for clip in served.iterator(chunk_size=200):
+    for clip in served_clips.iterator(chunk_size=200):
         try:
             clip_audio = _deid_samples(clip)
         except (vault.VaultError, FileNotFoundError):
@@ -704,16 +702,16 @@ def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
         compared += 1
         _, _, likeness = profile.coarse(clip_audio)
         if likeness >= TRACE_MIN_LIKENESS:
-            matches.append((likeness, clip, clip_audio))
+            best = sorted([*best, (likeness, compared, clip, clip_audio)], key=lambda m: -m[0])[:TRACE_CANDIDATES]
     result = LeakTrace(False, clips_compared=compared)
-    for _, clip, clip_audio in sorted(matches, key=lambda m: -m[0])[:TRACE_CANDIDATES]:
+    for _, _, clip, clip_audio in best:
         reading = watermark.read(leak, clip_audio, vault.watermark_key(clip.id), profile)
-        served = {vault.watermark_payload(a.id): a
-                  for a in Assignment.objects.filter(clip=clip, plays__gt=0).select_related("annotator")}
-        named = watermark.identify(reading, list(served))
+        assignments = {vault.watermark_payload(a.id): a
+                       for a in Assignment.objects.filter(clip=clip, plays__gt=0).select_related("annotator")}
+        named = watermark.identify(reading, list(assignments))
         if named is not None:
-            result = LeakTrace(True, served[named], reading.score(named), reading.speed, reading.offset_seconds,
-                               compared)
+            result = LeakTrace(True, assignments[named], reading.score(named), reading.speed,
+                               reading.offset_seconds, compared)
             break
     ledger_append(action=LedgerEntry.Action.LEAK_TRACE, actor_id=supervisor.pk,
                   account_id=result.assignment.account_id if result.found else None,
