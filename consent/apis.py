@@ -1,4 +1,5 @@
-"""Data-subject API: the signed-in owner reads and changes their consent to human review."""
+"""Data-subject API: the signed-in owner reads and changes their consent to human review and reads
+who did what with their recordings."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rest_framework.views import APIView
 
 from config.errors import ApplicationError
 from consent.models import Account, ConsentRecord
-from consent.selectors import consent_current, consent_history
+from consent.selectors import consent_current, consent_history, ledger_for_account
 from consent.services import consent_set
 
 
@@ -66,3 +67,26 @@ class ConsentApi(APIView):
         account = _own_account(request)
         consent_set(account=account, granted=serializer.validated_data["human_review"], channel="api")
         return Response(self._body(account))
+
+
+class MyLedgerApi(APIView):
+    """Who heard or read which of your clips, when and why; escalations and legal holds included.
+    Reviewers appear under a stable pseudonym, never their name."""
+
+    permission_classes = [IsDataSubject]
+
+    class EntrySerializer(serializers.Serializer):
+        at = serializers.DateTimeField()
+        what = serializers.CharField()
+        purpose = serializers.CharField()
+        reviewer = serializers.CharField()
+        clip = serializers.UUIDField(allow_null=True)
+        until = serializers.CharField(allow_null=True, help_text="When a legal hold ends.")
+
+    class OutputSerializer(serializers.Serializer):
+        entries = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request):
+        lines = ledger_for_account(account=_own_account(request))
+        return Response({"entries": self.EntrySerializer(lines, many=True).data})

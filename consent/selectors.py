@@ -1,10 +1,16 @@
-"""Reads of accounts and their consent."""
+"""Reads of accounts, their consent and their part of the access ledger."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
-from consent.models import Account, ConsentRecord
+from django.conf import settings
+
+from consent.models import Account, ConsentRecord, LedgerEntry
 
 
 def consent_current(*, account_id: uuid.UUID) -> ConsentRecord | None:
@@ -25,3 +31,40 @@ def account_by_external_id(*, external_id: str) -> Account | None:
 
 def consent_history(*, account_id: uuid.UUID) -> list[ConsentRecord]:
     return list(ConsentRecord.objects.filter(account_id=account_id).order_by("-version"))
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """One line of a data subject's own ledger: what happened to their data, when, by whom."""
+
+    at: datetime
+    what: str  # the ledger action; escalation steps as "escalation_<step>", a legal hold as "legal_hold"
+    purpose: str
+    reviewer: str  # "you", "system", or a reviewer's stable pseudonym, never their name
+    clip: uuid.UUID | None
+    until: str | None  # when a legal hold ends
+
+
+def reviewer_pseudonym(actor_id: int) -> str:
+    """Stable per reviewer, meaningless outside the platform."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"reviewer:{actor_id}".encode(), hashlib.sha256).hexdigest()
+    return f"Reviewer {digest[:8]}"
+
+
+def ledger_for_account(*, account: Account, limit: int = 500) -> list[LedgerLine]:
+    """The account's part of the access ledger, newest first."""
+    lines = []
+    for entry in LedgerEntry.objects.filter(account_id=account.id).order_by("-id")[:limit]:
+        step = entry.detail.get("step", "")
+        what = entry.action
+        if entry.action == LedgerEntry.Action.ESCALATION:
+            what = "legal_hold" if step == "legal_hold" else f"escalation_{step}"
+        if entry.actor_id is None:
+            who = "system"
+        elif entry.actor_id == account.user_id:
+            who = "you"
+        else:
+            who = reviewer_pseudonym(entry.actor_id)
+        lines.append(LedgerLine(entry.created_at, what, entry.detail.get("purpose", ""), who, entry.clip_id,
+                                entry.detail.get("expires_at")))
+    return lines

@@ -13,5 +13,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("annotate/", views.annotate, name="annotate"),
     path("supervise/", views.supervise, name="supervise"),
+    path("supervise/escalations/", views.escalations, name="escalations"),
     path("me/", views.my_consent, name="my-consent"),
 ]

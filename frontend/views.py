@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 from django_otp import user_has_device
@@ -24,9 +25,18 @@ from config.security import (
 from consent.models import Account
 from consent.selectors import consent_current, consent_history
 from consent.services import consent_set
+from frontend import charts
 from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
-from labeling.models import ClipStatus
-from labeling.selectors import clip_status_counts, clips_held
+from labeling.models import ClipStatus, EscalationOutcome, FlagCategory
+from labeling.selectors import (
+    clip_status_counts,
+    clips_held,
+    clips_labeled_per_hour,
+    escalations_unresolved,
+    exposure_by_annotator,
+    second_opinions_for_adjudication,
+    wellbeing_checks_requested,
+)
 
 
 @login_required
@@ -45,16 +55,46 @@ def home(request):
 def annotate(request):
     if not has_role(request.user, ANNOTATOR):
         raise PermissionDenied
-    return render(request, "frontend/annotate.html")
+    return render(request, "frontend/annotate.html", {"categories": FlagCategory.choices})
 
 
 @login_required
 def supervise(request):
+    """The supervisors' dashboard: escalations, queue, pace, held clips and exposure; no identifier
+    of any data subject."""
     if not has_role(request.user, SUPERVISOR):
         raise PermissionDenied
+    now = timezone.now()
     counts = clip_status_counts()
     rows = [(label, counts.get(value, 0)) for value, label in ClipStatus.choices]
-    return render(request, "frontend/supervise.html", {"rows": rows, "held": clips_held(limit=50)})
+    escalations = escalations_unresolved(now=now)
+    per_hour = clips_labeled_per_hour(now=now)
+    exposure = exposure_by_annotator(now=now)
+    return render(request, "frontend/supervise.html", {
+        "rows": rows,
+        "queued": counts.get(ClipStatus.QUEUED, 0),
+        "held": clips_held(limit=50),
+        "open_escalations": len(escalations),
+        "overdue_escalations": sum(e.overdue for e in escalations),
+        "escalations": escalations[:10],
+        "per_hour_chart": charts.columns([(f"{hour:%H}", n) for hour, n in per_hour],
+                                         title="Clips transcribed per hour, last 24 hours", label_every=3),
+        "labeled_today": sum(n for _, n in per_hour),
+        "exposure": exposure,
+        "exposure_chart": charts.bars([(row.annotator, row.exposure_minutes, row.budget_minutes) for row in exposure],
+                                      title="Flagged content heard per shift against its budget", unit="min"),
+        "wellbeing": wellbeing_checks_requested(now=now),
+        "adjudications": len(second_opinions_for_adjudication()),
+    })
+
+
+@login_required
+@ensure_csrf_cookie
+def escalations(request):
+    if not has_role(request.user, SUPERVISOR):
+        raise PermissionDenied
+    return render(request, "frontend/escalations.html", {"outcomes": EscalationOutcome.choices,
+                                                         "max_hold_days": settings.LEGAL_HOLD_MAX_DAYS})
 
 
 @login_required

@@ -1,4 +1,5 @@
-"""Labeling API: device ingest and the annotator's shift, claim, audio, submit and skip."""
+"""Labeling API: device ingest; the annotator's shift, claim, audio, submit, skip, flag and second
+opinion; the supervisors' escalations, adjudications and leak traces."""
 
 from __future__ import annotations
 
@@ -18,7 +19,18 @@ from rest_framework.views import APIView
 from config.errors import ApplicationError
 from labeling import services
 from labeling.auth import IngestKeyAuthentication, IsAnnotator, IsDevice, IsSupervisor
-from labeling.selectors import clips_held, shift_current, shift_done_count, shift_progress
+from labeling.models import EscalationOutcome, FlagCategory, Purpose
+from labeling.selectors import (
+    clips_held,
+    escalation_holds,
+    escalations_unresolved,
+    opt_outs_of,
+    second_opinions_asked_by,
+    second_opinions_for_adjudication,
+    shift_current,
+    shift_done_count,
+    shift_progress,
+)
 
 LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 
@@ -180,6 +192,10 @@ class AssignmentOutputSerializer(serializers.Serializer):
     lease_expires_at = serializers.DateTimeField()
     clips_done = serializers.IntegerField(help_text="Clips submitted in the current shift.")
     audio_token = serializers.CharField(help_text="Send as X-Audio-Token to fetch this assignment's audio.")
+    purpose = serializers.ChoiceField(choices=[Purpose.TRANSCRIPTION, Purpose.SECOND_OPINION],
+                                      help_text="second_opinion: transcribe only the stretch in `range`; the draft is empty.")
+    range = serializers.DictField(child=serializers.FloatField(), allow_null=True,
+                                  help_text="{start_seconds, end_seconds} for a second opinion, else null.")
 
 
 class AssignmentNextApi(APIView):
@@ -196,20 +212,26 @@ class AssignmentNextApi(APIView):
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         clip = assignment.clip
+        blind = assignment.purpose == Purpose.SECOND_OPINION
+        opinion = assignment.second_opinion_answered if blind else None
         body = {
             "id": assignment.id,
             "duration_seconds": round(clip.duration_seconds or 0.0, 1),
             "language": clip.locale.split("-")[0],
-            "draft": clip.draft_transcript,
+            "draft": "" if blind else clip.draft_transcript,  # the second reader starts from nothing
             "lease_expires_at": assignment.lease_expires_at,
             "clips_done": shift_done_count(shift=assignment.shift),
             "audio_token": services.assignment_audio_token(assignment_id=assignment.id),
+            "purpose": assignment.purpose,
+            "range": {"start_seconds": opinion.start_seconds, "end_seconds": opinion.end_seconds} if opinion else None,
         }
         return Response(AssignmentOutputSerializer(body).data)
 
 
 class AssignmentAudioApi(APIView):
-    permission_classes = [IsAnnotator]
+    """The audio of an assignment, to its holder: an annotator's claim or a supervisor's listening."""
+
+    permission_classes = [IsAnnotator | IsSupervisor]
 
     @extend_schema(
         parameters=[OpenApiParameter("X-Audio-Token", str, OpenApiParameter.HEADER, required=True,
@@ -321,3 +343,326 @@ class LeakTraceApi(APIView):
             "clips_compared": trace.clips_compared,
         }
         return Response(self.OutputSerializer(body).data)
+
+
+class IdStateSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    state = serializers.CharField()
+
+
+def _reviewer_name(user) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+# ---------------------------------------------------------------- annotators: flags, second opinions, settings
+
+
+class AssignmentEscalateApi(APIView):
+    """Flag the clip in front of you; it goes to the supervisors and you take a pause."""
+
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(serializers.Serializer):
+        category = serializers.ChoiceField(choices=FlagCategory.choices)
+        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=services.MAX_NOTE_CHARS)
+        text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                                     help_text="What you had typed; the supervisor reads it.")
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField()
+        escalation = serializers.UUIDField()
+        pause_until = serializers.DateTimeField(allow_null=True)
+        message = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, 400: ErrorSerializer,
+                                                       404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer})
+    def post(self, request, assignment_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        escalation = services.assignment_flag(assignment_id=assignment_id, annotator=request.user,
+                                              **serializer.validated_data)
+        shift = shift_current(annotator=request.user)
+        pause_until = shift.flag_break_until if shift else None
+        minutes = max(0, round((pause_until - timezone.now()).total_seconds() / 60)) if pause_until else 0
+        message = "Thank you. A supervisor will take it from here."
+        if minutes:
+            message += f" Take a pause: your next clip comes in {minutes} min."
+        body = {"status": "flagged", "escalation": escalation.id, "pause_until": pause_until, "message": message}
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class AssignmentSecondOpinionApi(APIView):
+    """Ask another annotator what is said in a stretch of the clip; they hear it without your reading."""
+
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(serializers.Serializer):
+        start_seconds = serializers.FloatField(min_value=0)
+        end_seconds = serializers.FloatField(min_value=0)
+        text = serializers.CharField(help_text="Your own reading of the stretch; the other annotator never sees it.")
+
+    @extend_schema(request=InputSerializer, responses={201: IdStateSerializer, 400: ErrorSerializer,
+                                                       404: ErrorSerializer, 409: ErrorSerializer})
+    def post(self, request, assignment_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        opinion = services.second_opinion_ask(assignment_id=assignment_id, annotator=request.user,
+                                              **serializer.validated_data)
+        return Response(IdStateSerializer(opinion).data, status=status.HTTP_201_CREATED)
+
+
+class SecondOpinionMineApi(APIView):
+    """The second opinions you asked for and how they ended."""
+
+    permission_classes = [IsAnnotator]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        state = serializers.CharField()
+        start_seconds = serializers.FloatField()
+        end_seconds = serializers.FloatField()
+        your_text = serializers.CharField(source="first_text")
+        settled_text = serializers.SerializerMethodField(help_text="The agreed or adjudicated reading, once settled.")
+        created_at = serializers.DateTimeField()
+
+        def get_settled_text(self, opinion) -> str | None:
+            return {"agreed": opinion.answer_text, "adjudicated": opinion.adjudicated_text}.get(opinion.state)
+
+    @extend_schema(responses={200: OutputSerializer(many=True)})
+    def get(self, request):
+        return Response(self.OutputSerializer(second_opinions_asked_by(annotator=request.user), many=True).data)
+
+
+class AnnotatorSettingsApi(APIView):
+    """Which flagged categories you do not want to hear."""
+
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(serializers.Serializer):
+        opted_out_categories = serializers.ListField(child=serializers.ChoiceField(choices=FlagCategory.choices),
+                                                     max_length=len(FlagCategory.values), allow_empty=True)
+
+    class OutputSerializer(serializers.Serializer):
+        opted_out_categories = serializers.ListField(child=serializers.CharField())
+        categories = serializers.DictField(child=serializers.CharField(), help_text="Every category and its label.")
+
+    def _body(self, chosen):
+        return self.OutputSerializer({"opted_out_categories": chosen, "categories": dict(FlagCategory.choices)}).data
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request):
+        return Response(self._body(opt_outs_of(annotator=request.user)))
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 400: ErrorSerializer})
+    def put(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        chosen = services.annotator_opt_outs_set(annotator=request.user,
+                                                 categories=serializer.validated_data["opted_out_categories"])
+        return Response(self._body(chosen))
+
+
+# ---------------------------------------------------------------- supervisors: escalations
+
+
+class EscalationSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    category = serializers.CharField()
+    category_label = serializers.CharField(source="get_category_display")
+    note = serializers.CharField()
+    state = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    overdue = serializers.BooleanField()
+    on_hold = serializers.BooleanField(help_text="A legal hold freezes the clip's deletion.")
+    claimed_by = serializers.SerializerMethodField()
+
+    def get_claimed_by(self, escalation) -> str | None:
+        return _reviewer_name(escalation.claimed_by)
+
+
+class EscalationListApi(APIView):
+    """Unresolved escalations, most severe first, then oldest; overdue ones marked."""
+
+    permission_classes = [IsSupervisor]
+
+    @extend_schema(responses={200: EscalationSummarySerializer(many=True), 403: ErrorSerializer})
+    def get(self, request):
+        return Response(EscalationSummarySerializer(escalations_unresolved(now=timezone.now()), many=True).data)
+
+
+class EscalationClaimApi(APIView):
+    permission_classes = [IsSupervisor]
+
+    @extend_schema(request=None, responses={200: IdStateSerializer, 404: ErrorSerializer, 409: ErrorSerializer})
+    def post(self, request, escalation_id):
+        escalation = services.escalation_claim(escalation_id=escalation_id, supervisor=request.user)
+        return Response(IdStateSerializer(escalation).data)
+
+
+class EscalationDetailApi(APIView):
+    """The claimant reads the transcript first; the audio stays silent until they ask to listen."""
+
+    permission_classes = [IsSupervisor]
+
+    class HoldSerializer(serializers.Serializer):
+        reason = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        category = serializers.CharField()
+        category_label = serializers.CharField()
+        note = serializers.CharField()
+        draft = serializers.CharField(help_text="The de-identified recognized text.")
+        annotator_text = serializers.CharField(help_text="What the annotator had typed when they flagged.")
+        duration_seconds = serializers.FloatField()
+        created_at = serializers.DateTimeField()
+        due_at = serializers.DateTimeField()
+        holds = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(responses={200: OutputSerializer, 404: ErrorSerializer, 409: ErrorSerializer})
+    def get(self, request, escalation_id):
+        escalation = services.escalation_transcript_view(escalation_id=escalation_id, supervisor=request.user)
+        holds = escalation_holds(escalation=escalation, now=timezone.now())
+        body = {
+            "id": escalation.id, "category": escalation.category, "category_label": escalation.get_category_display(),
+            "note": escalation.note, "draft": escalation.clip.draft_transcript,
+            "annotator_text": escalation.annotator_text,
+            "duration_seconds": round(escalation.clip.duration_seconds or 0.0, 1),
+            "created_at": escalation.created_at, "due_at": escalation.due_at,
+            "holds": self.HoldSerializer(holds, many=True).data,
+        }
+        return Response(self.OutputSerializer(body).data)
+
+
+class ListeningSerializer(serializers.Serializer):
+    assignment = serializers.UUIDField(source="id", help_text="Fetch /api/v1/assignments/<assignment>/audio.")
+    audio_token = serializers.SerializerMethodField()
+    lease_expires_at = serializers.DateTimeField()
+
+    def get_audio_token(self, assignment) -> str:
+        return services.assignment_audio_token(assignment_id=assignment.id)
+
+
+class EscalationListenApi(APIView):
+    """The claimant chose to hear the clip."""
+
+    permission_classes = [IsSupervisor]
+
+    @extend_schema(request=None, responses={200: ListeningSerializer, 404: ErrorSerializer, 409: ErrorSerializer,
+                                            410: ErrorSerializer})
+    def post(self, request, escalation_id):
+        assignment = services.escalation_listen(escalation_id=escalation_id, supervisor=request.user)
+        return Response(ListeningSerializer(assignment).data)
+
+
+class EscalationResolveApi(APIView):
+    permission_classes = [IsSupervisor]
+
+    class InputSerializer(serializers.Serializer):
+        outcome = serializers.ChoiceField(choices=EscalationOutcome.choices)
+        reason = serializers.CharField(max_length=services.MAX_REASON_CHARS)
+        referred_to = serializers.CharField(required=False, allow_blank=True, default="", max_length=200,
+                                            help_text="Required for a referral: who the case goes to under the policy.")
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        state = serializers.CharField()
+        outcome = serializers.CharField()
+        resolved_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 400: ErrorSerializer,
+                                                       404: ErrorSerializer, 409: ErrorSerializer})
+    def post(self, request, escalation_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        escalation = services.escalation_resolve(escalation_id=escalation_id, supervisor=request.user,
+                                                 **serializer.validated_data)
+        return Response(self.OutputSerializer(escalation).data)
+
+
+class EscalationHoldApi(APIView):
+    """Freeze deletion of the escalation's clip for a number of days, with the reason."""
+
+    permission_classes = [IsSupervisor]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=services.MAX_REASON_CHARS)
+        days = serializers.IntegerField()
+
+    class OutputSerializer(serializers.Serializer):
+        reason = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, 400: ErrorSerializer,
+                                                       404: ErrorSerializer, 409: ErrorSerializer})
+    def post(self, request, escalation_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        hold = services.legal_hold_place(escalation_id=escalation_id, supervisor=request.user,
+                                         **serializer.validated_data)
+        return Response(self.OutputSerializer(hold).data, status=status.HTTP_201_CREATED)
+
+
+# ---------------------------------------------------------------- supervisors: second opinions
+
+
+class SecondOpinionListApi(APIView):
+    """Second opinions whose two readings differ too much: a supervisor decides."""
+
+    permission_classes = [IsSupervisor]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        start_seconds = serializers.FloatField()
+        end_seconds = serializers.FloatField()
+        difference = serializers.FloatField(help_text="Word error rate of the second reading against the first.")
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(responses={200: OutputSerializer(many=True), 403: ErrorSerializer})
+    def get(self, request):
+        return Response(self.OutputSerializer(second_opinions_for_adjudication(), many=True).data)
+
+
+class SecondOpinionDetailApi(APIView):
+    permission_classes = [IsSupervisor]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        start_seconds = serializers.FloatField()
+        end_seconds = serializers.FloatField()
+        first_text = serializers.CharField()
+        answer_text = serializers.CharField()
+        difference = serializers.FloatField()
+
+    @extend_schema(responses={200: OutputSerializer, 404: ErrorSerializer, 409: ErrorSerializer})
+    def get(self, request, opinion_id):
+        opinion = services.second_opinion_view(opinion_id=opinion_id, supervisor=request.user)
+        return Response(self.OutputSerializer(opinion).data)
+
+
+class SecondOpinionListenApi(APIView):
+    permission_classes = [IsSupervisor]
+
+    @extend_schema(request=None, responses={200: ListeningSerializer, 404: ErrorSerializer, 409: ErrorSerializer,
+                                            410: ErrorSerializer})
+    def post(self, request, opinion_id):
+        assignment = services.second_opinion_listen(opinion_id=opinion_id, supervisor=request.user)
+        return Response(ListeningSerializer(assignment).data)
+
+
+class SecondOpinionAdjudicateApi(APIView):
+    permission_classes = [IsSupervisor]
+
+    class InputSerializer(serializers.Serializer):
+        text = serializers.CharField(help_text="What is said in the stretch.")
+
+    @extend_schema(request=InputSerializer, responses={200: IdStateSerializer, 400: ErrorSerializer,
+                                                       404: ErrorSerializer, 409: ErrorSerializer})
+    def post(self, request, opinion_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        opinion = services.second_opinion_adjudicate(opinion_id=opinion_id, supervisor=request.user,
+                                                     text=serializer.validated_data["text"])
+        return Response(IdStateSerializer(opinion).data)

@@ -6,7 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from consent.models import Account
@@ -60,6 +60,9 @@ class Clip(models.Model):
     # Recognized text with personal data replaced by [NAME], [NUMBER], [EMAIL], [ADDRESS]; never the raw text.
     draft_transcript = models.TextField(blank=True)
     masked_spans = models.JSONField(default=list, blank=True)  # [{"kind", "start", "end"}] in input seconds
+    # The most severe category an annotator flagged the clip with; such a clip is served again only
+    # to annotators within their exposure budget who did not opt out of the category.
+    flag_category = models.CharField(max_length=16, blank=True, default="", db_default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
@@ -84,6 +87,19 @@ class Clip(models.Model):
         return f"Clip {self.id} ({self.status})"
 
 
+class FlagCategory(models.TextChoices):
+    """What an annotator may flag a clip as, most severe first."""
+
+    CHILD_SAFETY = "child_safety", "Child safety"
+    DANGER = "danger", "Possible crime or someone in danger"
+    SELF_HARM = "self_harm", "Self-harm risk"
+    DISTRESSING = "distressing", "Distressing"
+    OTHER = "other", "Other"
+
+
+FLAG_SEVERITY = {category: rank for rank, category in enumerate(FlagCategory.values)}  # 0 is the most severe
+
+
 class Team(models.Model):
     """Annotators who work under the same rules; an annotator outside any team works under the
     defaults from settings (WORK_*)."""
@@ -94,6 +110,9 @@ class Team(models.Model):
     break_after_minutes = models.PositiveIntegerField(help_text="Continuous work before a break is required.")
     break_minutes = models.PositiveIntegerField(help_text="A pause this long counts as a break.")
     min_claim_interval_seconds = models.PositiveIntegerField()
+    flag_break_minutes = models.PositiveIntegerField(default=5, help_text="Pause after flagging a clip.")
+    exposure_budget_minutes = models.PositiveIntegerField(
+        default=10, help_text="Flagged content an annotator may hear per shift.")
 
     class Meta:
         constraints = [
@@ -123,6 +142,9 @@ class Shift(models.Model):
     stretch_started_at = models.DateTimeField(null=True, blank=True)  # start of the current stretch without a break
     clips_claimed = models.PositiveIntegerField(default=0)
     earlier_worked_seconds = models.PositiveIntegerField(default=0)  # other shifts' time in the 24 h before this one
+    exposure_seconds = models.FloatField(default=0.0, db_default=0.0)  # flagged content heard in this shift
+    last_flag_at = models.DateTimeField(null=True, blank=True)
+    flag_break_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -139,6 +161,19 @@ class AssignmentState(models.TextChoices):
     EXPIRED = "expired"
     RELEASED = "released"  # the shift ended with the clip unfinished
     REVOKED = "revoked"  # the owner withdrew consent
+    ESCALATED = "escalated"  # the clip was flagged and went to the supervisors
+
+
+class Purpose(models.TextChoices):
+    """Why a person was lent a clip; the data subject's ledger shows it."""
+
+    TRANSCRIPTION = "transcription"
+    SECOND_OPINION = "second_opinion"
+    ESCALATION_REVIEW = "escalation_review"
+    ADJUDICATION = "adjudication"  # a supervisor decides between two readings of a second opinion
+
+
+SUPERVISOR_PURPOSES = (Purpose.ESCALATION_REVIEW, Purpose.ADJUDICATION)
 
 
 class Assignment(models.Model):
@@ -147,8 +182,11 @@ class Assignment(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     clip = models.ForeignKey(Clip, on_delete=models.PROTECT, related_name="assignments")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
-    shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="assignments")
+    # None for a supervisor's listening (SUPERVISOR_PURPOSES), which belongs to no shift.
+    shift = models.ForeignKey(Shift, on_delete=models.PROTECT, null=True, related_name="assignments")
     state = models.CharField(max_length=16, choices=AssignmentState.choices, default=AssignmentState.OPEN)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.TRANSCRIPTION,
+                               db_default=Purpose.TRANSCRIPTION)
     created_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -158,10 +196,16 @@ class Assignment(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["clip"], condition=Q(state="open"), name="one_open_assignment_per_clip"),
-            models.UniqueConstraint(
-                fields=["annotator"], condition=Q(state="open"), name="one_open_assignment_per_annotator"
-            ),
+            models.UniqueConstraint(fields=["clip"], condition=Q(state="open", purpose="transcription"),
+                                    name="one_open_transcription_per_clip"),
+            models.UniqueConstraint(fields=["annotator"],
+                                    condition=Q(state="open") & ~Q(purpose__in=SUPERVISOR_PURPOSES),
+                                    name="one_open_assignment_per_annotator"),
+            models.UniqueConstraint(fields=["clip", "annotator", "purpose"],
+                                    condition=Q(state="open", purpose__in=SUPERVISOR_PURPOSES),
+                                    name="one_open_listening_per_supervisor_and_clip"),
+            models.CheckConstraint(condition=Q(shift__isnull=False) | Q(purpose__in=SUPERVISOR_PURPOSES),
+                                   name="annotator_work_belongs_to_a_shift"),
             models.CheckConstraint(condition=Q(state__in=AssignmentState.values), name="assignment_state_valid"),
         ]
         indexes = [
@@ -177,3 +221,119 @@ class Transcript(models.Model):
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="transcripts")
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+
+
+class CategoryOptOut(models.Model):
+    """An annotator who does not want to hear clips flagged with this category."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="category_opt_outs")
+    category = models.CharField(max_length=16, choices=FlagCategory.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "category"], name="one_opt_out_per_category")]
+
+
+class EscalationState(models.TextChoices):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    WITHDRAWN = "withdrawn"  # the owner withdrew consent before a supervisor resolved it
+
+
+class EscalationOutcome(models.TextChoices):
+    NO_ACTION = "no_action", "No action: the clip returns to transcription"
+    REFERRAL = "referral", "Referral under the escalation policy"
+    PURGE = "purge", "Purge the clip"
+    WELLBEING_CHECK = "wellbeing_check", "Wellbeing check for the annotator"
+
+
+class Escalation(models.Model):
+    """A clip an annotator flagged, on its way to a supervisor's recorded outcome."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clip = models.ForeignKey(Clip, on_delete=models.PROTECT, related_name="escalations")
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="escalations")
+    flagged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    category = models.CharField(max_length=16, choices=FlagCategory.choices)
+    severity = models.PositiveSmallIntegerField()  # FLAG_SEVERITY of the category; 0 first
+    note = models.TextField(blank=True)
+    annotator_text = models.TextField(blank=True)  # what the annotator had typed when they flagged
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=EscalationState.choices, default=EscalationState.OPEN)
+    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=EscalationOutcome.choices, blank=True)
+    reason = models.TextField(blank=True)
+    referred_to = models.CharField(max_length=200, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clip"], condition=Q(state__in=["open", "claimed"]),
+                                    name="one_unresolved_escalation_per_clip"),
+            models.CheckConstraint(condition=Q(state__in=EscalationState.values), name="escalation_state_valid"),
+            models.CheckConstraint(
+                condition=~Q(state="resolved") | (~Q(outcome="") & ~Q(reason="") & Q(resolved_by__isnull=False)),
+                name="resolved_escalation_has_outcome_and_reason",
+            ),
+            models.CheckConstraint(condition=~Q(outcome="referral") | ~Q(referred_to=""),
+                                   name="referral_names_its_recipient"),
+        ]
+        indexes = [models.Index(fields=["severity", "created_at"], condition=Q(state__in=["open", "claimed"]),
+                                name="escalation_queue_order")]
+
+
+class LegalHold(models.Model):
+    """Freezes deletion of one clip until it expires, with its reason."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.PROTECT, related_name="legal_holds")
+    escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, null=True, related_name="legal_holds")
+    reason = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="legal_hold_has_reason")]
+
+
+class SecondOpinionState(models.TextChoices):
+    PENDING = "pending"  # waiting for another annotator
+    ANSWERING = "answering"  # lent to another annotator
+    AGREED = "agreed"
+    ADJUDICATION = "adjudication"  # the two readings differ: a supervisor decides
+    ADJUDICATED = "adjudicated"
+    CANCELLED = "cancelled"  # the clip was withdrawn, escalated or deleted
+
+
+class SecondOpinion(models.Model):
+    """An annotator unsure of a stretch of a clip asks another annotator, who hears it blind."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clip = models.ForeignKey(Clip, on_delete=models.PROTECT, related_name="second_opinions")
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    asking_assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="second_opinions_asked")
+    start_seconds = models.FloatField()
+    end_seconds = models.FloatField()
+    first_text = models.TextField()  # the asker's reading of the range; never shown to the other annotator
+    state = models.CharField(max_length=16, choices=SecondOpinionState.choices, default=SecondOpinionState.PENDING)
+    answer_assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, null=True,
+                                             related_name="second_opinion_answered")
+    answer_text = models.TextField(blank=True)
+    difference = models.FloatField(null=True, blank=True)  # word error rate of the answer against the first reading
+    adjudicated_text = models.TextField(blank=True)
+    adjudicated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                       related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(end_seconds__gt=F("start_seconds")) & Q(start_seconds__gte=0),
+                                   name="second_opinion_range_valid"),
+            models.CheckConstraint(condition=Q(state__in=SecondOpinionState.values),
+                                   name="second_opinion_state_valid"),
+        ]
+        indexes = [models.Index(fields=["created_at"], condition=Q(state="pending"), name="second_opinion_waiting")]

@@ -5,13 +5,31 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import TruncHour
 
-from labeling.models import Assignment, AssignmentState, Clip, IngestKey, Shift, Team, TeamMember
+from labeling.models import (
+    Assignment,
+    AssignmentState,
+    CategoryOptOut,
+    Clip,
+    Escalation,
+    EscalationState,
+    FlagCategory,
+    IngestKey,
+    LegalHold,
+    SecondOpinion,
+    SecondOpinionState,
+    Shift,
+    Team,
+    TeamMember,
+    Transcript,
+)
 from labeling.work_rules import DAY, WorkRules, worked
 
 
@@ -40,33 +58,38 @@ def work_rules_for(*, annotator: AbstractBaseUser) -> WorkRules:
 def work_rules_of(team: Team | None) -> WorkRules:
     if team is None:
         values = (settings.WORK_MAX_SHIFT_MINUTES, settings.WORK_MAX_CLIPS_PER_SHIFT, settings.WORK_BREAK_AFTER_MINUTES,
-                  settings.WORK_BREAK_MINUTES, settings.WORK_MIN_CLAIM_INTERVAL_SECONDS)
+                  settings.WORK_BREAK_MINUTES, settings.WORK_MIN_CLAIM_INTERVAL_SECONDS,
+                  settings.WORK_FLAG_BREAK_MINUTES, settings.WORK_EXPOSURE_BUDGET_MINUTES)
     else:
-        values = (team.max_shift_minutes, team.max_clips_per_shift, team.break_after_minutes, team.break_minutes,
-                  team.min_claim_interval_seconds)
-    shift_minutes, clips, break_after_minutes, break_minutes, interval_seconds = values
+        values = tuple(getattr(team, name) for name in RULE_FIELDS)
+    shift_minutes, clips, break_after_minutes, break_minutes, interval_seconds, flag_break, budget = values
     return WorkRules(max_shift=timedelta(minutes=shift_minutes), max_clips=clips,
                      break_after=timedelta(minutes=break_after_minutes), break_length=timedelta(minutes=break_minutes),
-                     min_claim_interval=timedelta(seconds=interval_seconds))
+                     min_claim_interval=timedelta(seconds=interval_seconds),
+                     flag_break=timedelta(minutes=flag_break), exposure_budget=timedelta(minutes=budget))
 
 
 RULE_FIELDS = ("max_shift_minutes", "max_clips_per_shift", "break_after_minutes", "break_minutes",
-               "min_claim_interval_seconds")
+               "min_claim_interval_seconds", "flag_break_minutes", "exposure_budget_minutes")
 
 
 def shift_for_claim(*, annotator: AbstractBaseUser) -> tuple[Shift | None, WorkRules]:
-    """The annotator's open shift, row-locked (the caller is in a transaction), and their team's
-    rules, read in one query of plain values (this is on every claim)."""
+    """The annotator's open shift, row-locked (the caller is in a transaction), their team's rules
+    and whether second opinions are waiting, read in one query of plain values (this is on every claim)."""
     team = "annotator__team_membership__team__"
     row = (Shift.objects.select_for_update(of=("self",)).filter(annotator=annotator, ended_at__isnull=True)
+           .annotate(opinions_waiting=Exists(SecondOpinion.objects.filter(state=SecondOpinionState.PENDING)))
            .values("id", "started_at", "last_claim_at", "last_active_at", "stretch_started_at", "clips_claimed",
-                   "earlier_worked_seconds", *(team + name for name in RULE_FIELDS)).first())
+                   "earlier_worked_seconds", "exposure_seconds", "last_flag_at", "flag_break_until",
+                   "opinions_waiting", *(team + name for name in RULE_FIELDS)).first())
     if row is None:
         return None, work_rules_of(None)
     has_team = row[team + RULE_FIELDS[0]] is not None
     rules = work_rules_of(Team(**{name: row[team + name] for name in RULE_FIELDS}) if has_team else None)
+    waiting = row.pop("opinions_waiting")
     shift = Shift(annotator_id=annotator.pk, **{k: v for k, v in row.items() if not k.startswith(team)})
     shift._state.adding = False
+    shift.opinions_waiting = waiting  # whether any second opinion waits for an answer, read in the same query
     return shift, rules
 
 
@@ -124,3 +147,77 @@ def clips_held(*, limit: int = 200) -> list[Clip]:
 def clip_status_counts() -> dict[str, int]:
     rows = Clip.objects.values("status").annotate(n=Count("id")).order_by()
     return {row["status"]: row["n"] for row in rows}
+
+
+# ---------------------------------------------------------------- escalations and wellbeing
+
+
+def escalations_unresolved(*, now: datetime) -> list[Escalation]:
+    """The supervisors' queue: most severe category first, then oldest; each with `overdue` and
+    `on_hold` set. Nothing that identifies the data subject is loaded."""
+    holds = LegalHold.objects.filter(clip_id=OuterRef("clip_id"), expires_at__gt=now)
+    rows = list(
+        Escalation.objects.filter(state__in=[EscalationState.OPEN, EscalationState.CLAIMED])
+        .select_related("claimed_by").annotate(on_hold=Exists(holds))
+        .defer("annotator_text").order_by("severity", "created_at")
+    )
+    for escalation in rows:
+        escalation.overdue = escalation.due_at <= now
+    return rows
+
+
+def escalation_holds(*, escalation: Escalation, now: datetime) -> list[LegalHold]:
+    return list(LegalHold.objects.filter(clip_id=escalation.clip_id, expires_at__gt=now).order_by("expires_at"))
+
+
+def second_opinions_for_adjudication() -> list[SecondOpinion]:
+    return list(SecondOpinion.objects.filter(state=SecondOpinionState.ADJUDICATION)
+                .only("id", "start_seconds", "end_seconds", "difference", "created_at").order_by("created_at"))
+
+
+def second_opinions_asked_by(*, annotator: AbstractBaseUser, limit: int = 20) -> list[SecondOpinion]:
+    return list(SecondOpinion.objects.filter(asked_by=annotator).order_by("-created_at")[:limit])
+
+
+def opt_outs_of(*, annotator: AbstractBaseUser) -> list[str]:
+    chosen = set(CategoryOptOut.objects.filter(user=annotator).values_list("category", flat=True))
+    return [category for category in FlagCategory.values if category in chosen]
+
+
+@dataclass(frozen=True)
+class ExposureRow:
+    annotator: str
+    shift_started_at: datetime
+    exposure_minutes: float
+    budget_minutes: float
+    flags: int
+
+
+def exposure_by_annotator(*, now: datetime) -> list[ExposureRow]:
+    """Flagged content heard in each shift of the last 24 hours, against its budget, most first."""
+    shifts = (Shift.objects.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=now - DAY))
+              .select_related("annotator").order_by("-exposure_seconds", "-started_at")[:50])
+    flags = dict(Escalation.objects.filter(created_at__gt=now - DAY).values("assignment__shift_id")
+                 .annotate(n=Count("id")).values_list("assignment__shift_id", "n"))
+    rows = []
+    for shift in shifts:
+        rules = work_rules_for(annotator=shift.annotator)
+        rows.append(ExposureRow(shift.annotator.get_username(), shift.started_at, shift.exposure_seconds / 60,
+                                rules.exposure_budget.total_seconds() / 60, flags.get(shift.pk, 0)))
+    return rows
+
+
+def clips_labeled_per_hour(*, now: datetime, hours: int = 24) -> list[tuple[datetime, int]]:
+    """Transcripts submitted in each of the last `hours` whole hours, oldest first."""
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=hours)
+    counts = dict(Transcript.objects.filter(created_at__gte=start).annotate(hour=TruncHour("created_at"))
+                  .values("hour").annotate(n=Count("id")).values_list("hour", "n"))
+    return [(start + timedelta(hours=h), counts.get(start + timedelta(hours=h), 0)) for h in range(hours)]
+
+
+def wellbeing_checks_requested(*, now: datetime, days: int = 7) -> list[Escalation]:
+    return list(Escalation.objects.filter(outcome="wellbeing_check", resolved_at__gt=now - timedelta(days=days))
+                .select_related("flagged_by", "resolved_by").only(
+                    "id", "category", "resolved_at", "flagged_by__username", "resolved_by__username")
+                .order_by("-resolved_at"))

@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -25,11 +25,22 @@ from consent.selectors import account_by_external_id, consent_is_active
 from consent.services import ledger_append
 from labeling import vault
 from labeling.models import (
+    FLAG_SEVERITY,
+    SUPERVISOR_PURPOSES,
     Assignment,
     AssignmentState,
+    CategoryOptOut,
     Clip,
     ClipStatus,
+    Escalation,
+    EscalationOutcome,
+    EscalationState,
+    FlagCategory,
     IngestKey,
+    LegalHold,
+    Purpose,
+    SecondOpinion,
+    SecondOpinionState,
     Shift,
     Transcript,
 )
@@ -45,6 +56,7 @@ from redaction import watermark
 from redaction.audio import AudioError, decode, encode_wav, probe, to_target_rate
 from redaction.pipeline import DeidFailed, DeidParams, deidentify
 from redaction.voice import draw_disguise
+from redaction.wer import word_error_rate
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +67,15 @@ TRACE_MIN_LIKENESS = 0.5
 TRACE_CANDIDATES = 3
 # States in which a clip still has audio that a revocation must take away.
 LIVE_STATES = (ClipStatus.RECEIVED, ClipStatus.PROCESSING, ClipStatus.QUEUED, ClipStatus.ASSIGNED)
+ESCALATION_UNRESOLVED = (EscalationState.OPEN, EscalationState.CLAIMED)
+OPINION_WAITING = (SecondOpinionState.PENDING, SecondOpinionState.ANSWERING)
+# The clip states in which each kind of assignment may hear the clip.
+SERVABLE_STATES = {
+    Purpose.TRANSCRIPTION: {ClipStatus.ASSIGNED},
+    Purpose.SECOND_OPINION: {ClipStatus.ASSIGNED, ClipStatus.LABELED},
+    Purpose.ESCALATION_REVIEW: {ClipStatus.ESCALATED},
+    Purpose.ADJUDICATION: {ClipStatus.ASSIGNED, ClipStatus.LABELED},
+}
 
 
 # ---------------------------------------------------------------- ingest keys
@@ -318,7 +339,11 @@ def _withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
     with transaction.atomic():
         # Clip rows first: a claim that locked one of them finishes before we see it, and we then
         # see its assignment below.
-        rows = list(clips.filter(status__in=LIVE_STATES).select_for_update().values_list("id", "raw_path", "deid_path"))
+        # An escalated clip goes too, unless a legal hold freezes it (it is then never served, as
+        # consent is checked at every stream, and is deleted when the hold expires).
+        held = LegalHold.objects.filter(expires_at__gt=now).values("clip_id")
+        rows = list(clips.filter(Q(status__in=LIVE_STATES) | (Q(status=ClipStatus.ESCALATED) & ~Q(pk__in=held)))
+                    .select_for_update().values_list("id", "raw_path", "deid_path"))
         ids = [row[0] for row in rows]
         if not ids:
             return []
@@ -334,14 +359,22 @@ def _withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
         Assignment.objects.filter(clip_id__in=ids, state=AssignmentState.OPEN).update(
             state=AssignmentState.REVOKED, closed_at=now
         )
+        SecondOpinion.objects.filter(clip_id__in=ids, state__in=OPINION_WAITING).update(
+            state=SecondOpinionState.CANCELLED, closed_at=now)
+        Escalation.objects.filter(clip_id__in=ids, state__in=ESCALATION_UNRESOLVED).update(
+            state=EscalationState.WITHDRAWN)
         paths = [p for _, raw, deid in rows for p in (raw, deid) if p]
         transaction.on_commit(lambda: [vault.delete_audio(p) for p in paths])
     return ids
 
 
 def clips_withdraw_for_account(*, account_id: uuid.UUID) -> int:
-    """Consent was revoked: no clip of this account stays in review, and their audio is shredded."""
-    return len(_withdraw_clips(Clip.objects.filter(account_id=account_id), reason="consent_revoked"))
+    """Consent was revoked: no clip of this account stays in review, and their audio is shredded.
+    Questions about their clips that were already transcribed are cancelled too."""
+    withdrawn = _withdraw_clips(Clip.objects.filter(account_id=account_id), reason="consent_revoked")
+    SecondOpinion.objects.filter(clip__account_id=account_id, state__in=OPINION_WAITING).update(
+        state=SecondOpinionState.CANCELLED, closed_at=timezone.now())
+    return len(withdrawn)
 
 
 # ---------------------------------------------------------------- shifts
@@ -387,13 +420,18 @@ def _close_and_requeue(assignment_ids: list[uuid.UUID], state: str, now: datetim
     """Close open assignments and put their clips back in the queue, keeping their place."""
     if not assignment_ids:
         return 0
-    clip_ids = list(
-        Assignment.objects.filter(pk__in=assignment_ids, state=AssignmentState.OPEN).values_list("clip_id", flat=True)
-    )
+    rows = list(Assignment.objects.filter(pk__in=assignment_ids, state=AssignmentState.OPEN)
+                .values_list("id", "clip_id", "purpose"))
     closed = Assignment.objects.filter(pk__in=assignment_ids, state=AssignmentState.OPEN).update(
         state=state, closed_at=now
     )
-    Clip.objects.filter(pk__in=clip_ids, status=ClipStatus.ASSIGNED).update(status=ClipStatus.QUEUED, updated_at=now)
+    # Only a transcription holds the clip in the queue's sense; a second opinion waits for another answer.
+    transcribed = [clip for _, clip, purpose in rows if purpose == Purpose.TRANSCRIPTION]
+    Clip.objects.filter(pk__in=transcribed, status=ClipStatus.ASSIGNED).update(status=ClipStatus.QUEUED, updated_at=now)
+    answering = [pk for pk, _, purpose in rows if purpose == Purpose.SECOND_OPINION]
+    if answering:
+        SecondOpinion.objects.filter(answer_assignment_id__in=answering, state=SecondOpinionState.ANSWERING).update(
+            state=SecondOpinionState.PENDING, answer_assignment=None)
     return closed
 
 
@@ -418,7 +456,9 @@ def _claim_sql() -> str:
     """One statement picks, checks and lends the oldest queued clip this annotator never had.
 
     Linkability limit: the annotator must have had fewer than LINKABILITY_MAX_CLIPS clips of the
-    same owner within LINKABILITY_DAYS, so nobody hears enough of one voice to know it.
+    same owner within LINKABILITY_DAYS, so nobody hears enough of one voice to know it. A clip an
+    annotator once flagged goes only to someone allowed flagged content now (see _flagged_allowed)
+    who did not opt out of its category.
 
     It inserts nothing when the annotator already holds an open assignment. The owner's newest
     consent record is read inside the statement, so a clip whose consent is gone is never lent,
@@ -428,7 +468,7 @@ def _claim_sql() -> str:
     """
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     clip, assignment = Clip._meta.db_table, Assignment._meta.db_table
-    consent = ConsentRecord._meta.db_table
+    consent, opt_out = ConsentRecord._meta.db_table, CategoryOptOut._meta.db_table
     return f"""
         INSERT INTO {assignment} (id, clip_id, account_id, annotator_id, shift_id, state, created_at, lease_expires_at)
         SELECT %s, picked.id, picked.account_id, %s, %s, 'open', %s, %s FROM (
@@ -439,6 +479,8 @@ def _claim_sql() -> str:
                    ORDER BY r.version DESC LIMIT 1)
               AND (SELECT count(*) FROM {assignment} k WHERE k.annotator_id = %s AND k.account_id = c.account_id
                    AND k.created_at > %s) < %s
+              AND (c.flag_category = '' OR (%s AND NOT EXISTS (
+                   SELECT 1 FROM {opt_out} o WHERE o.user_id = %s AND o.category = c.flag_category)))
             ORDER BY c.queued_at, c.id
             LIMIT 1{lock}
         ) AS picked
@@ -486,7 +528,7 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
             if shift is None:
                 raise ApplicationError("no_open_shift", "Start a shift before asking for a clip.", status_code=409)
             activity = ShiftActivity(shift.started_at, shift.last_claim_at, shift.last_active_at,
-                                     shift.stretch_started_at, shift.clips_claimed)
+                                     shift.stretch_started_at, shift.clips_claimed, shift.flag_break_until)
             # Earlier shifts' time as it was at this shift's start: some of it may have left the
             # 24 h window since, so this errs towards rest, and it costs no query.
             worked_today = timedelta(seconds=shift.earlier_worked_seconds) + (now - shift.started_at)
@@ -498,6 +540,13 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                 if held is not None:
                     return held
                 raise refusal
+            flagged_ok = _flagged_allowed(shift, rules)
+            stretch = stretch_start(rules, activity, now)
+            if shift.opinions_waiting:
+                answering = _lend_second_opinion(annotator=annotator, shift=shift, flagged_ok=flagged_ok, now=now,
+                                                 stretch=stretch)
+                if answering is not None:
+                    return answering
             assignment = Assignment(
                 annotator=annotator,
                 shift=shift,
@@ -509,10 +558,10 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                 _db(Assignment, "id", assignment.id), annotator.pk, shift.pk, stamp,
                 _db(Assignment, "lease_expires_at", assignment.lease_expires_at), annotator.pk,
                 annotator.pk, _db(Assignment, "created_at", now - timedelta(days=settings.LINKABILITY_DAYS)),
-                settings.LINKABILITY_MAX_CLIPS, annotator.pk,
+                settings.LINKABILITY_MAX_CLIPS, flagged_ok, annotator.pk, annotator.pk,
             ]
             shift_params = [_db(Shift, "last_claim_at", now), _db(Shift, "last_active_at", now),
-                            _db(Shift, "stretch_started_at", stretch_start(rules, activity, now)), shift.pk]
+                            _db(Shift, "stretch_started_at", stretch), shift.pk]
             row = _lend(params, stamp, shift_params)
             if row is not None:
                 assignment.clip_id = Clip._meta.pk.to_python(row[0])
@@ -520,8 +569,9 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                 if not row[2]:  # cannot happen while the row lock or writer lock is held
                     raise RuntimeError("claimed clip changed state under its lock")
                 assignment._state.adding = False
-                _ledger_clip(LedgerEntry.Action.CLIP_CLAIM, annotator=annotator, clip_id=assignment.clip_id,
-                             assignment_id=assignment.id, account_id=assignment.account_id)
+                ledger_append(action=LedgerEntry.Action.CLIP_CLAIM, actor_id=annotator.pk,
+                              account_id=assignment.account_id, clip_id=assignment.clip_id,
+                              assignment_id=assignment.id, detail={"purpose": Purpose.TRANSCRIPTION})
                 return assignment
             held = list(Assignment.objects.select_for_update().filter(annotator=annotator, state=AssignmentState.OPEN))
             if not held:
@@ -533,6 +583,55 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
     return None
 
 
+def _flagged_allowed(shift: Shift, rules) -> bool:
+    """May this shift be lent a clip someone flagged? Not over the exposure budget, and never as the
+    next clip after the annotator's own flag."""
+    if shift.exposure_seconds >= rules.exposure_budget.total_seconds():
+        return False
+    return shift.last_flag_at is None or (shift.last_claim_at is not None and shift.last_claim_at > shift.last_flag_at)
+
+
+def _lend_second_opinion(*, annotator: AbstractBaseUser, shift: Shift, flagged_ok: bool, now: datetime,
+                         stretch: datetime) -> Assignment | None:
+    """Lend the oldest waiting second opinion this annotator may answer: never their own, never a
+    clip they had before, within consent and the linkability limit. Caller holds the shift's lock."""
+    waiting = (SecondOpinion.objects.select_for_update(skip_locked=True, of=("self",))
+               .filter(state=SecondOpinionState.PENDING, clip__status__in=[ClipStatus.ASSIGNED, ClipStatus.LABELED])
+               .exclude(asked_by=annotator)
+               .exclude(clip__in=Assignment.objects.filter(annotator=annotator).values("clip_id"))
+               .select_related("clip").only("id", "clip__id", "clip__account_id", "clip__flag_category")
+               .order_by("created_at"))
+    if not flagged_ok:
+        waiting = waiting.filter(clip__flag_category="")
+    else:
+        waiting = waiting.exclude(clip__flag_category__in=CategoryOptOut.objects.filter(user=annotator)
+                                  .values("category"))
+    since = now - timedelta(days=settings.LINKABILITY_DAYS)
+    for opinion in waiting[:5]:
+        clip = opinion.clip
+        if not consent_is_active(account_id=clip.account_id):
+            continue
+        heard = Assignment.objects.filter(annotator=annotator, account_id=clip.account_id, created_at__gt=since)
+        if heard.count() >= settings.LINKABILITY_MAX_CLIPS:
+            continue
+        try:
+            with transaction.atomic():  # the unique index refuses a second open assignment
+                assignment = Assignment.objects.create(
+                    clip_id=clip.id, account_id=clip.account_id, annotator=annotator, shift=shift,
+                    purpose=Purpose.SECOND_OPINION, created_at=now,
+                    lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS))
+        except IntegrityError:
+            return None
+        SecondOpinion.objects.filter(pk=opinion.pk).update(state=SecondOpinionState.ANSWERING,
+                                                           answer_assignment=assignment)
+        Shift.objects.filter(pk=shift.pk).update(last_claim_at=now, last_active_at=now, stretch_started_at=stretch,
+                                                 clips_claimed=F("clips_claimed") + 1)
+        ledger_append(action=LedgerEntry.Action.CLIP_CLAIM, actor_id=annotator.pk, account_id=clip.account_id,
+                      clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": Purpose.SECOND_OPINION})
+        return assignment
+    return None
+
+
 def _live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool) -> Assignment:
     """The annotator's open assignment with a living lease, or the error that explains why not."""
     assignment = assignment_for_annotator(assignment_id=assignment_id, annotator=annotator, lock=lock)
@@ -540,6 +639,8 @@ def _live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, l
         raise ApplicationError("not_found", "No such assignment.", status_code=404)
     if assignment.state == AssignmentState.REVOKED:
         raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+    if assignment.state == AssignmentState.ESCALATED:
+        raise ApplicationError("escalated", "This clip was flagged and is with a supervisor now.", status_code=409)
     if assignment.state != AssignmentState.OPEN:
         raise ApplicationError("assignment_closed", f"This assignment is {assignment.state}.", status_code=409)
     if assignment.lease_expires_at <= timezone.now():
@@ -569,8 +670,9 @@ def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
         raise ApplicationError(
             "plays_used_up", f"This clip was played {settings.AUDIO_MAX_PLAYS} times, the most allowed: "
             "submit what you heard or skip it.", status_code=403)
-    clip = Clip.objects.only("id", "account_id", "status", "wrapped_key", "deid_path").get(pk=assignment.clip_id)
-    if clip.status != ClipStatus.ASSIGNED or not consent_is_active(account_id=clip.account_id):
+    clip = Clip.objects.only("id", "account_id", "status", "wrapped_key", "deid_path", "flag_category",
+                             "duration_seconds").get(pk=assignment.clip_id)
+    if clip.status not in SERVABLE_STATES[assignment.purpose] or not consent_is_active(account_id=clip.account_id):
         raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
     try:
         audio = _deid_samples(clip)
@@ -578,8 +680,12 @@ def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
         raise ApplicationError("withdrawn", "This clip's audio no longer exists.", status_code=410) from None
     # Every served copy carries its assignment in an inaudible mark (redaction.watermark).
     audio = encode_wav(watermark.embed(audio, vault.watermark_key(clip.id), vault.watermark_payload(assignment.id)))
+    if clip.flag_category and assignment.plays == 1 and assignment.shift_id is not None:
+        # Heard once, counted once against the shift's budget of flagged content.
+        Shift.objects.filter(pk=assignment.shift_id).update(
+            exposure_seconds=F("exposure_seconds") + (clip.duration_seconds or 0.0))
     ledger_append(action=LedgerEntry.Action.AUDIO_STREAM, actor_id=annotator.pk, account_id=clip.account_id,
-                  clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": "transcription"})
+                  clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": assignment.purpose})
     return audio
 
 
@@ -588,13 +694,6 @@ def _deid_samples(clip: Clip) -> np.ndarray:
     key = vault.unwrap_data_key(clip.id, clip.wrapped_key)
     samples, _ = sf.read(io.BytesIO(vault.load_audio(clip.id, key, "deid", clip.deid_path)), dtype="float32")
     return samples
-
-
-def _ledger_clip(action: str, *, annotator: AbstractBaseUser, clip_id: uuid.UUID, assignment_id: uuid.UUID,
-                 account_id: uuid.UUID | None) -> None:
-    """Record what an annotator did with a clip of this data subject. Last in its transaction."""
-    ledger_append(action=action, actor_id=annotator.pk, account_id=account_id, clip_id=clip_id,
-                  assignment_id=assignment_id, detail={"purpose": "transcription"})
 
 
 def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, text: str) -> Transcript:
@@ -614,24 +713,29 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
             raise ApplicationError("assignment_closed", "This assignment changed; ask for the next clip.", status_code=409)
         clip_id = Clip._meta.pk.to_python(row[0])
         account_id = Account._meta.pk.to_python(row[1]) if row[1] is not None else None
-        if not row[2]:
+        purpose, marked = row[2], row[3]
+        if purpose == Purpose.SECOND_OPINION:
+            _second_opinion_answer(assignment_id=assignment_id, text=text, now=now)
+        elif not marked:
             raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
-        transcript = Transcript.objects.create(
-            assignment_id=assignment_id, clip_id=clip_id, annotator=annotator, text=text, created_at=now
-        )
-        _ledger_clip(LedgerEntry.Action.TRANSCRIPT_SUBMIT, annotator=annotator, clip_id=clip_id,
-                     assignment_id=assignment_id, account_id=account_id)
+        transcript = Transcript(assignment_id=assignment_id, clip_id=clip_id, annotator=annotator, text=text,
+                                created_at=now)
+        if purpose == Purpose.TRANSCRIPTION:
+            transcript.save()
+        ledger_append(action=LedgerEntry.Action.TRANSCRIPT_SUBMIT, actor_id=annotator.pk, account_id=account_id,
+                      clip_id=clip_id, assignment_id=assignment_id, detail={"purpose": purpose})
         return transcript
 
 
 def _close_submitted(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, now: datetime) -> tuple | None:
-    """Close the open, leased assignment as submitted, mark its shift active and its clip labeled.
-    Returns (clip_id, account_id, clip labeled?) or None when the assignment was not open. On
-    PostgreSQL one statement does all three; elsewhere three, in the caller's transaction."""
+    """Close the open, leased assignment as submitted, mark its shift active and, for a
+    transcription, its clip labeled. Returns (clip_id, account_id, purpose, clip labeled?) or None
+    when the assignment was not open. On PostgreSQL one statement does all three; elsewhere three,
+    in the caller's transaction. A supervisor's review is closed by the escalation's outcome instead."""
     assignment, shift, clip = Assignment._meta.db_table, Shift._meta.db_table, Clip._meta.db_table
     close = (f"UPDATE {assignment} SET state = 'submitted', closed_at = %s "
              "WHERE id = %s AND annotator_id = %s AND state = 'open' AND lease_expires_at > %s "
-             "RETURNING clip_id, account_id, shift_id")
+             "AND purpose IN ('transcription', 'second_opinion') RETURNING clip_id, account_id, shift_id, purpose")
     params = [_db(Assignment, "closed_at", now), _db(Assignment, "id", assignment_id), annotator.pk,
               _db(Assignment, "lease_expires_at", now)]
     stamp = _db(Clip, "updated_at", now)
@@ -641,8 +745,9 @@ def _close_submitted(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, n
                 f"WITH a AS ({close}), "
                 f"s AS (UPDATE {shift} SET last_active_at = %s WHERE id IN (SELECT shift_id FROM a)), "
                 f"c AS (UPDATE {clip} SET status = 'labeled', updated_at = %s "
-                "WHERE id IN (SELECT clip_id FROM a) AND status = 'assigned' RETURNING id) "
-                "SELECT a.clip_id, a.account_id, EXISTS (SELECT 1 FROM c) FROM a",
+                "WHERE id IN (SELECT clip_id FROM a WHERE purpose = 'transcription') AND status = 'assigned' "
+                "RETURNING id) "
+                "SELECT a.clip_id, a.account_id, a.purpose, EXISTS (SELECT 1 FROM c) FROM a",
                 [*params, stamp, stamp])
             return cursor.fetchone()
         cursor.execute(close, params)
@@ -650,9 +755,11 @@ def _close_submitted(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, n
         if row is None:
             return None
         cursor.execute(f"UPDATE {shift} SET last_active_at = %s WHERE id = %s", [stamp, row[2]])
+        if row[3] != Purpose.TRANSCRIPTION:
+            return row[0], row[1], row[3], False
         cursor.execute(f"UPDATE {clip} SET status = 'labeled', updated_at = %s WHERE id = %s AND status = 'assigned'",
                        [stamp, row[0]])
-        return row[0], row[1], cursor.rowcount == 1
+        return row[0], row[1], row[3], cursor.rowcount == 1
 
 
 def assignment_skip(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -> Assignment:
@@ -719,3 +826,322 @@ def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
                   assignment_id=result.assignment.id if result.found else None,
                   detail={"found": result.found, "score": round(result.score, 1), "compared": compared})
     return result
+
+
+# ---------------------------------------------------------------- flags and escalations
+
+MAX_NOTE_CHARS = 1000
+MAX_REASON_CHARS = 2000
+
+
+def _bounded_text(value: str, *, field: str, limit: int, required: bool, what: str) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ApplicationError(f"missing_{field}", f"Give {what}.", fields={field: ["This field is required."]})
+    if len(value) > limit:
+        raise ApplicationError(f"{field}_too_long", f"{what[0].upper()}{what[1:]} holds at most {limit} characters.",
+                               fields={field: ["Too long."]})
+    return value
+
+
+def _flag_category(category: str) -> str:
+    if category not in FlagCategory.values:
+        raise ApplicationError("invalid_category", f"Choose one of: {', '.join(FlagCategory.values)}.",
+                               fields={"category": ["Unknown category."]})
+    return category
+
+
+def assignment_flag(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, category: str, note: str = "",
+                    text: str = "") -> Escalation:
+    """The annotator flags the clip in front of them. It leaves the queue at once for the supervisors'
+    escalation queue; every open assignment of it closes; the annotator's shift pauses
+    (WorkRules.flag_break) and their next clip is never a flagged one."""
+    category = _flag_category(category)
+    note = _bounded_text(note, field="note", limit=MAX_NOTE_CHARS, required=False, what="a note")
+    text = _bounded_text(text, field="text", limit=MAX_TRANSCRIPT_CHARS, required=False, what="the transcript")
+    now = timezone.now()
+    with transaction.atomic():
+        assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=True)
+        if assignment.purpose in SUPERVISOR_PURPOSES:
+            raise ApplicationError("not_flaggable", "Supervisors record an outcome instead of flagging.",
+                                   status_code=409)
+        clip = Clip.objects.select_for_update().get(pk=assignment.clip_id)
+        if clip.status not in SERVABLE_STATES[assignment.purpose]:
+            raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+        newly_heard = assignment.plays > 0 and not clip.flag_category  # a flagged clip was counted when served
+        if not clip.flag_category or FLAG_SEVERITY[category] < FLAG_SEVERITY[clip.flag_category]:
+            clip.flag_category = category
+        Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.ESCALATED, flag_category=clip.flag_category,
+                                               updated_at=now)
+        Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN).exclude(
+            purpose__in=SUPERVISOR_PURPOSES).update(state=AssignmentState.ESCALATED, closed_at=now)
+        SecondOpinion.objects.filter(clip=clip, state__in=OPINION_WAITING).update(
+            state=SecondOpinionState.CANCELLED, closed_at=now)
+        rules = work_rules_for(annotator=annotator)
+        Shift.objects.filter(pk=assignment.shift_id).update(
+            last_flag_at=now, flag_break_until=now + rules.flag_break, last_active_at=now,
+            exposure_seconds=F("exposure_seconds") + ((clip.duration_seconds or 0.0) if newly_heard else 0.0))
+        escalation = Escalation.objects.create(
+            clip=clip, assignment=assignment, flagged_by=annotator, category=category,
+            severity=FLAG_SEVERITY[category], note=note, annotator_text=text, created_at=now,
+            due_at=now + timedelta(hours=settings.ESCALATION_RESPONSE_HOURS[category]))
+        _ledger_escalation(escalation, actor=annotator, step="flag", category=category)
+    return escalation
+
+
+def _ledger_escalation(escalation: Escalation, *, actor: AbstractBaseUser, step: str, **detail) -> None:
+    ledger_append(action=LedgerEntry.Action.ESCALATION, actor_id=actor.pk, account_id=escalation.clip.account_id,
+                  clip_id=escalation.clip_id, assignment_id=escalation.assignment_id,
+                  detail={"step": step, "escalation": str(escalation.id), **detail})
+
+
+def _escalation_locked(escalation_id: uuid.UUID) -> Escalation:
+    escalation = Escalation.objects.select_for_update(of=("self",)).select_related("clip").filter(
+        pk=escalation_id).first()
+    if escalation is None:
+        raise ApplicationError("not_found", "No such escalation.", status_code=404)
+    return escalation
+
+
+def _escalation_of(supervisor: AbstractBaseUser, escalation_id: uuid.UUID) -> Escalation:
+    """The escalation, locked, if this supervisor has claimed it and it is not closed."""
+    escalation = _escalation_locked(escalation_id)
+    if escalation.state not in ESCALATION_UNRESOLVED:
+        raise ApplicationError("escalation_closed", f"This escalation is {escalation.state}.", status_code=409)
+    if escalation.state != EscalationState.CLAIMED or escalation.claimed_by_id != supervisor.pk:
+        raise ApplicationError("not_claimed", "Claim this escalation before working on it.", status_code=409)
+    return escalation
+
+
+def escalation_claim(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser) -> Escalation:
+    """Take an escalation; nobody else works on it until it is resolved. Claiming it twice is harmless."""
+    with transaction.atomic():
+        escalation = _escalation_locked(escalation_id)
+        if escalation.state not in ESCALATION_UNRESOLVED:
+            raise ApplicationError("escalation_closed", f"This escalation is {escalation.state}.", status_code=409)
+        if escalation.state == EscalationState.CLAIMED:
+            if escalation.claimed_by_id != supervisor.pk:
+                raise ApplicationError("claimed_by_another", "Another supervisor is handling this escalation.",
+                                       status_code=409)
+            return escalation
+        escalation.state, escalation.claimed_by, escalation.claimed_at = EscalationState.CLAIMED, supervisor, timezone.now()
+        escalation.save(update_fields=["state", "claimed_by", "claimed_at"])
+        _ledger_escalation(escalation, actor=supervisor, step="claim")
+    return escalation
+
+
+def escalation_transcript_view(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser) -> Escalation:
+    """The claimant reads the clip's transcript before deciding whether to hear it; the reading is
+    in the ledger."""
+    with transaction.atomic():
+        escalation = _escalation_of(supervisor, escalation_id)
+        ledger_append(action=LedgerEntry.Action.TRANSCRIPT_VIEW, actor_id=supervisor.pk,
+                      account_id=escalation.clip.account_id, clip_id=escalation.clip_id,
+                      assignment_id=escalation.assignment_id, detail={"purpose": Purpose.ESCALATION_REVIEW})
+    return escalation
+
+
+def _supervisor_listening(*, clip: Clip, supervisor: AbstractBaseUser, purpose: str) -> Assignment:
+    """An assignment through which a supervisor may hear a clip, watermarked like any other: the
+    open one if its lease lives, else a new one. Consent is checked here and again at every stream."""
+    if clip.status not in SERVABLE_STATES[purpose] or clip.wrapped_key is None:
+        raise ApplicationError("withdrawn", "This clip's audio no longer exists.", status_code=410)
+    if not consent_is_active(account_id=clip.account_id):
+        raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+    now = timezone.now()
+    current = Assignment.objects.select_for_update().filter(
+        clip=clip, annotator=supervisor, purpose=purpose, state=AssignmentState.OPEN).first()
+    if current is not None and current.lease_expires_at > now:
+        return current
+    if current is not None:
+        Assignment.objects.filter(pk=current.pk).update(state=AssignmentState.EXPIRED, closed_at=now)
+    return Assignment.objects.create(
+        clip=clip, account_id=clip.account_id, annotator=supervisor, shift=None, purpose=purpose, created_at=now,
+        lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS))
+
+
+def escalation_listen(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser) -> Assignment:
+    """The claimant chose to hear the clip: an assignment and token for the audio endpoint."""
+    with transaction.atomic():
+        escalation = _escalation_of(supervisor, escalation_id)
+        return _supervisor_listening(clip=escalation.clip, supervisor=supervisor, purpose=Purpose.ESCALATION_REVIEW)
+
+
+def escalation_resolve(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser, outcome: str, reason: str,
+                       referred_to: str = "") -> Escalation:
+    """Record the claimant's decision, with its reason, and carry it out:
+    no_action puts the clip back in the queue (keeping its flag, so exposure budgets and opt-outs
+    apply); purge shreds it unless a legal hold is in force; referral and wellbeing_check keep it
+    out of review. The platform contacts nobody itself."""
+    if outcome not in EscalationOutcome.values:
+        raise ApplicationError("invalid_outcome", f"Choose one of: {', '.join(EscalationOutcome.values)}.",
+                               fields={"outcome": ["Unknown outcome."]})
+    reason = _bounded_text(reason, field="reason", limit=MAX_REASON_CHARS, required=True,
+                           what="the reason for this decision")
+    referred_to = _bounded_text(referred_to, field="referred_to", limit=200, required=outcome == "referral",
+                                what="who the case is referred to")
+    now = timezone.now()
+    with transaction.atomic():
+        escalation = _escalation_of(supervisor, escalation_id)
+        clip = Clip.objects.select_for_update().get(pk=escalation.clip_id)
+        if outcome == EscalationOutcome.PURGE:
+            hold = legal_hold_active(clip_id=clip.id, now=now)
+            if hold is not None:
+                raise ApplicationError("legal_hold", f"A legal hold keeps this clip until {hold.expires_at:%Y-%m-%d %H:%M} "
+                                       "UTC: it cannot be purged before then.", status_code=409)
+            _clip_purge(clip, reason="purged_after_escalation", now=now)
+        elif outcome == EscalationOutcome.NO_ACTION and clip.status == ClipStatus.ESCALATED:
+            Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.QUEUED, updated_at=now)
+        Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN, purpose=Purpose.ESCALATION_REVIEW).update(
+            state=AssignmentState.RELEASED, closed_at=now)
+        escalation.state, escalation.outcome, escalation.reason = EscalationState.RESOLVED, outcome, reason
+        escalation.referred_to, escalation.resolved_by, escalation.resolved_at = referred_to, supervisor, now
+        escalation.save(update_fields=["state", "outcome", "reason", "referred_to", "resolved_by", "resolved_at"])
+        _ledger_escalation(escalation, actor=supervisor, step="resolve", outcome=outcome)
+    return escalation
+
+
+def legal_hold_active(*, clip_id: uuid.UUID, now: datetime) -> LegalHold | None:
+    return LegalHold.objects.filter(clip_id=clip_id, expires_at__gt=now).order_by("-expires_at").first()
+
+
+def legal_hold_place(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser, reason: str, days: int) -> LegalHold:
+    """Freeze deletion of the escalation's clip for `days`, with the reason; any supervisor may, at
+    any stage, while the clip still exists. The data subject's ledger shows that a hold exists."""
+    reason = _bounded_text(reason, field="reason", limit=MAX_REASON_CHARS, required=True, what="the hold's reason")
+    if not 1 <= days <= settings.LEGAL_HOLD_MAX_DAYS:
+        raise ApplicationError("invalid_days", f"A hold lasts 1 to {settings.LEGAL_HOLD_MAX_DAYS} days.",
+                               fields={"days": ["Out of range."]})
+    now = timezone.now()
+    with transaction.atomic():
+        escalation = _escalation_locked(escalation_id)
+        clip = Clip.objects.select_for_update().get(pk=escalation.clip_id)
+        if clip.wrapped_key is None:
+            raise ApplicationError("clip_gone", "This clip no longer exists; there is nothing to hold.",
+                                   status_code=409)
+        hold = LegalHold.objects.create(clip=clip, escalation=escalation, reason=reason, created_by=supervisor,
+                                        created_at=now, expires_at=now + timedelta(days=days))
+        _ledger_escalation(escalation, actor=supervisor, step="legal_hold",
+                           expires_at=hold.expires_at.isoformat(timespec="seconds"))
+    return hold
+
+
+def _clip_purge(clip: Clip, *, reason: str, now: datetime) -> None:
+    """Shred a clip: its data key, audio files, draft, transcripts and the text of second opinions go;
+    the row stays as a tombstone with the reason. Caller holds the clip's row lock."""
+    paths = [p for p in (clip.raw_path, clip.deid_path) if p]
+    Clip.objects.filter(pk=clip.pk).update(
+        status=ClipStatus.DELETED, status_reason=reason, wrapped_key=None, raw_path="", deid_path="",
+        draft_transcript="", masked_spans=[], queued_at=None, updated_at=now)
+    Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN).update(state=AssignmentState.REVOKED,
+                                                                           closed_at=now)
+    Transcript.objects.filter(clip=clip).delete()
+    SecondOpinion.objects.filter(clip=clip, state__in=OPINION_WAITING).update(state=SecondOpinionState.CANCELLED,
+                                                                             closed_at=now)
+    SecondOpinion.objects.filter(clip=clip).update(first_text="", answer_text="", adjudicated_text="")
+    Escalation.objects.filter(clip=clip).update(annotator_text="")
+    transaction.on_commit(lambda: [vault.delete_audio(p) for p in paths])
+
+
+# ---------------------------------------------------------------- second opinions
+
+MAX_OPINION_SECONDS = 30.0
+MAX_OPEN_OPINIONS_PER_ASSIGNMENT = 3
+
+
+def second_opinion_ask(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, start_seconds: float,
+                       end_seconds: float, text: str) -> SecondOpinion:
+    """Ask another annotator, blind, what is said between two times of the clip in front of you;
+    `text` is your own reading, which they never see."""
+    text = _bounded_text(text, field="text", limit=500, required=True, what="your reading of that part")
+    with transaction.atomic():
+        assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=True)
+        if assignment.purpose != Purpose.TRANSCRIPTION:
+            raise ApplicationError("not_askable", "Only a clip you are transcribing can go to a second opinion.",
+                                   status_code=409)
+        duration = Clip.objects.values_list("duration_seconds", flat=True).get(pk=assignment.clip_id) or 0.0
+        if not (0 <= start_seconds < end_seconds <= duration + 0.05):
+            raise ApplicationError("invalid_range", f"Choose a stretch between 0 and {duration:.1f} s, start before end.",
+                                   fields={"start_seconds": ["Out of range."], "end_seconds": ["Out of range."]})
+        if end_seconds - start_seconds > MAX_OPINION_SECONDS:
+            raise ApplicationError("range_too_long", f"Ask about at most {MAX_OPINION_SECONDS:g} s at a time.",
+                                   fields={"end_seconds": ["Too far from the start."]})
+        asked = SecondOpinion.objects.filter(asking_assignment=assignment).count()
+        if asked >= MAX_OPEN_OPINIONS_PER_ASSIGNMENT:
+            raise ApplicationError("too_many_opinions", f"At most {MAX_OPEN_OPINIONS_PER_ASSIGNMENT} second opinions "
+                                   "per clip.", status_code=409)
+        return SecondOpinion.objects.create(
+            clip_id=assignment.clip_id, asked_by=annotator, asking_assignment=assignment,
+            start_seconds=round(start_seconds, 2), end_seconds=round(end_seconds, 2), first_text=text)
+
+
+def _second_opinion_answer(*, assignment_id: uuid.UUID, text: str, now: datetime) -> SecondOpinion:
+    """The other annotator's reading: close agreement settles it, otherwise a supervisor decides."""
+    opinion = SecondOpinion.objects.select_for_update().get(answer_assignment_id=assignment_id)
+    if opinion.state != SecondOpinionState.ANSWERING:
+        raise ApplicationError("opinion_closed", "This second opinion is no longer needed.", status_code=409)
+    opinion.answer_text = text
+    opinion.difference = word_error_rate(opinion.first_text, text)
+    if opinion.difference <= settings.SECOND_OPINION_MAX_DIFFERENCE:
+        opinion.state, opinion.closed_at = SecondOpinionState.AGREED, now
+    else:
+        opinion.state = SecondOpinionState.ADJUDICATION
+    opinion.save(update_fields=["answer_text", "difference", "state", "closed_at"])
+    return opinion
+
+
+def _opinion_in_adjudication(opinion_id: uuid.UUID) -> SecondOpinion:
+    opinion = SecondOpinion.objects.select_for_update(of=("self",)).select_related("clip").filter(
+        pk=opinion_id).first()
+    if opinion is None:
+        raise ApplicationError("not_found", "No such second opinion.", status_code=404)
+    if opinion.state != SecondOpinionState.ADJUDICATION:
+        raise ApplicationError("opinion_closed", f"This second opinion is {opinion.state}.", status_code=409)
+    return opinion
+
+
+def second_opinion_view(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser) -> SecondOpinion:
+    """A supervisor reads both readings to decide between them; the reading is in the ledger."""
+    with transaction.atomic():
+        opinion = _opinion_in_adjudication(opinion_id)
+        ledger_append(action=LedgerEntry.Action.TRANSCRIPT_VIEW, actor_id=supervisor.pk,
+                      account_id=opinion.clip.account_id, clip_id=opinion.clip_id,
+                      detail={"purpose": Purpose.ADJUDICATION})
+    return opinion
+
+
+def second_opinion_listen(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser) -> Assignment:
+    with transaction.atomic():
+        opinion = _opinion_in_adjudication(opinion_id)
+        clip = Clip.objects.select_for_update().get(pk=opinion.clip_id)
+        return _supervisor_listening(clip=clip, supervisor=supervisor, purpose=Purpose.ADJUDICATION)
+
+
+def second_opinion_adjudicate(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser, text: str) -> SecondOpinion:
+    """The supervisor's reading of the stretch settles a second opinion the two annotators disagreed on."""
+    text = _bounded_text(text, field="text", limit=500, required=True, what="your reading of that part")
+    now = timezone.now()
+    with transaction.atomic():
+        opinion = _opinion_in_adjudication(opinion_id)
+        opinion.state, opinion.adjudicated_text, opinion.adjudicated_by = SecondOpinionState.ADJUDICATED, text, supervisor
+        opinion.closed_at = now
+        opinion.save(update_fields=["state", "adjudicated_text", "adjudicated_by", "closed_at"])
+        Assignment.objects.filter(clip_id=opinion.clip_id, annotator=supervisor, purpose=Purpose.ADJUDICATION,
+                                  state=AssignmentState.OPEN).update(state=AssignmentState.SUBMITTED, closed_at=now)
+        ledger_append(action=LedgerEntry.Action.TRANSCRIPT_SUBMIT, actor_id=supervisor.pk,
+                      account_id=opinion.clip.account_id, clip_id=opinion.clip_id,
+                      detail={"purpose": Purpose.ADJUDICATION})
+    return opinion
+
+
+# ---------------------------------------------------------------- annotators' content settings
+
+
+def annotator_opt_outs_set(*, annotator: AbstractBaseUser, categories: list[str]) -> list[str]:
+    """The flagged categories this annotator does not want to hear, replacing the earlier choice."""
+    chosen = sorted({_flag_category(c) for c in categories}, key=FLAG_SEVERITY.get)
+    with transaction.atomic():
+        CategoryOptOut.objects.filter(user=annotator).exclude(category__in=chosen).delete()
+        for category in chosen:
+            CategoryOptOut.objects.get_or_create(user=annotator, category=category)
+    return chosen

@@ -22,6 +22,8 @@ class WorkRules:
     break_after: timedelta  # continuous work before a break is required
     break_length: timedelta  # a pause this long is a break
     min_claim_interval: timedelta
+    flag_break: timedelta = timedelta(minutes=5)  # pause after flagging a clip
+    exposure_budget: timedelta = timedelta(minutes=10)  # flagged content heard per shift
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class ShiftActivity:
     last_active_at: datetime | None
     stretch_started_at: datetime | None
     clips_claimed: int
+    flag_break_until: datetime | None = None
 
 
 def worked(shifts: list[tuple[datetime, datetime | None]], *, at: datetime, now: datetime) -> timedelta:
@@ -94,6 +97,10 @@ def claim_refusal(rules: WorkRules, activity: ShiftActivity, worked_today: timed
             wait = rules.break_length - pause
             return ApplicationError("break_required", f"Break time: next clip in {_minutes(wait)} min.",
                                     status_code=429, headers=_retry_after(wait))
+    if activity.flag_break_until is not None and now < activity.flag_break_until:
+        wait = activity.flag_break_until - now
+        return ApplicationError("flag_pause", f"Take a pause after that clip: next clip in {_minutes(wait)} min. "
+                                "A supervisor has it now.", status_code=429, headers=_retry_after(wait))
     if activity.last_claim_at is not None and now - activity.last_claim_at < rules.min_claim_interval:
         wait = rules.min_claim_interval - (now - activity.last_claim_at)
         return ApplicationError("too_fast", f"Take a moment: next clip in {math.ceil(wait.total_seconds())} s.",

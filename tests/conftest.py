@@ -134,6 +134,14 @@ def client_for(user: User, *, verified: bool = True) -> APIClient:
     return client
 
 
+def claim(client: APIClient) -> dict:
+    """Start a shift if none is open and claim the next clip, which must be there."""
+    client.post("/api/v1/shifts")
+    response = client.post("/api/v1/assignments/next")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
 def fetch_audio(client: APIClient, assignment: dict, token: str | None = None):
     """GET an assignment's audio as the annotator page does, with the token its claim returned."""
     return client.get(f"/api/v1/assignments/{assignment['id']}/audio",

@@ -2,11 +2,14 @@
 including one annotator reaching for another's assignment, audio or transcript."""
 
 import io
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.conftest import client_for, make_user, metadata, queued_clip, upload
+from labeling.models import Assignment, SecondOpinion
+from tests.conftest import claim, client_for, make_user, metadata, queued_clip, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +24,28 @@ MATRIX = [
     ("GET", "/api/v1/shifts/current", {"assignee": 200, "other_annotator": 404}),
     ("POST", "/api/v1/shifts/current/end", {"assignee": 200, "other_annotator": 409}),
     ("POST", "/api/v1/assignments/next", {"assignee": 200, "other_annotator": 409}),
-    ("GET", "/api/v1/assignments/{id}/audio", {"assignee": 200, "other_annotator": 404}),
+    ("GET", "/api/v1/assignments/{id}/audio", {"assignee": 200, "other_annotator": 404, "supervisor": 404}),
     ("POST", "/api/v1/assignments/{id}/submit", {"assignee": 200, "other_annotator": 404}),
     ("POST", "/api/v1/assignments/{id}/skip", {"assignee": 200, "other_annotator": 404}),
+    ("POST", "/api/v1/assignments/{id}/escalate", {"assignee": 201, "other_annotator": 404}),
+    ("POST", "/api/v1/assignments/{id}/second-opinion", {"assignee": 201, "other_annotator": 404}),
+    ("GET", "/api/v1/annotator/settings", {"assignee": 200, "other_annotator": 200}),
+    ("PUT", "/api/v1/annotator/settings", {"assignee": 200, "other_annotator": 200}),
+    ("GET", "/api/v1/second-opinions/mine", {"assignee": 200, "other_annotator": 200}),
+    ("GET", "/api/v1/second-opinions", {"supervisor": 200}),
+    ("GET", "/api/v1/second-opinions/{so}", {"supervisor": 200}),
+    ("POST", "/api/v1/second-opinions/{so}/listen", {"supervisor": 200}),
+    ("POST", "/api/v1/second-opinions/{so}/adjudicate", {"supervisor": 200}),
+    ("GET", "/api/v1/escalations", {"supervisor": 200}),
+    ("POST", "/api/v1/escalations/{esc}/claim", {"supervisor": 200}),
+    ("GET", "/api/v1/escalations/{esc}", {"supervisor": 200}),
+    ("POST", "/api/v1/escalations/{esc}/listen", {"supervisor": 200}),
+    ("POST", "/api/v1/escalations/{esc}/resolve", {"supervisor": 200}),
+    ("POST", "/api/v1/escalations/{esc}/hold", {"supervisor": 201}),
     ("POST", "/api/v1/leaks/trace", {"supervisor": 200}),
     ("GET", "/api/v1/me/consent", {"subject": 200}),
     ("PUT", "/api/v1/me/consent", {"subject": 200}),
+    ("GET", "/api/v1/me/ledger", {"subject": 200}),
     ("GET", "/api/schema/", {role: 200 for role in ROLES}),
     ("GET", "/annotate/", {"assignee": 200, "other_annotator": 200, "anonymous": 302, "device": 302}),
     ("GET", "/supervise/", {"supervisor": 200, "anonymous": 302, "device": 302}),
@@ -36,7 +55,10 @@ MATRIX = [
 
 @pytest.fixture
 def world(subject, device_key):
-    """A clip claimed by the assignee; every role's client."""
+    """A clip claimed by the assignee; another clip flagged by a third annotator, its escalation
+    claimed by the supervisor; a second opinion on the assignee's clip awaiting adjudication;
+    every role's client."""
+    queued_clip(subject, queued_at=timezone.now() - timedelta(minutes=1))
     queued_clip(subject)
     assignee, other, supervisor = (make_user("ann-a", "annotator"), make_user("ann-b", "annotator"),
                                    make_user("sup", "supervisor"))
@@ -44,6 +66,15 @@ def world(subject, device_key):
                                                          ("supervisor", supervisor), ("subject", subject.user))}
     clients["assignee"].post("/api/v1/shifts")
     claimed = clients["assignee"].post("/api/v1/assignments/next").json()
+    flagger = client_for(make_user("ann-c", "annotator"))
+    flagged = claim(flagger)
+    escalation = flagger.post(f"/api/v1/assignments/{flagged['id']}/escalate", {"category": "other"},
+                              format="json").json()["escalation"]
+    clients["supervisor"].post(f"/api/v1/escalations/{escalation}/claim")
+    opinion = SecondOpinion.objects.create(
+        clip=Assignment.objects.get(pk=claimed["id"]).clip, asked_by=assignee, asking_assignment_id=claimed["id"],
+        start_seconds=0.0, end_seconds=0.5, first_text="one", answer_text="two", difference=1.0, state="adjudication")
+    claimed = claimed | {"esc": escalation, "so": str(opinion.id)}
     clients["anonymous"] = APIClient()
     clients["device"] = APIClient()
     clients["device"].credentials(HTTP_AUTHORIZATION=f"Api-Key {device_key}")
@@ -51,7 +82,7 @@ def world(subject, device_key):
 
 
 def call(client, method, path, claimed, speech_wav):
-    path = path.format(id=claimed["id"])
+    path = path.format(id=claimed["id"], esc=claimed["esc"], so=claimed["so"])
     headers = {"HTTP_X_AUDIO_TOKEN": claimed["audio_token"]}  # a stolen token changes nothing
     if path == "/api/v1/clips":
         return upload(client, speech_wav, metadata())
@@ -59,7 +90,11 @@ def call(client, method, path, claimed, speech_wav):
         leak = io.BytesIO(speech_wav)
         leak.name = "leak.wav"
         return client.post(path, {"audio": leak}, format="multipart")
-    body = {"/submit": {"text": "hello"}, "/consent": {"human_review": True}}
+    body = {"/submit": {"text": "hello"}, "/consent": {"human_review": True}, "/escalate": {"category": "other"},
+            "/second-opinion": {"start_seconds": 0, "end_seconds": 0.5, "text": "hi"},
+            "/settings": {"opted_out_categories": ["distressing"]}, "/adjudicate": {"text": "one"},
+            "/resolve": {"outcome": "no_action", "reason": "Nothing of concern."},
+            "/hold": {"reason": "Requested by counsel.", "days": 7}}
     data = next((value for suffix, value in body.items() if path.endswith(suffix)), None)
     return getattr(client, method.lower())(path, data, format="json", **headers)
 

@@ -44,6 +44,7 @@ from redaction.asr import transcribe  # noqa: E402
 from redaction.pipeline import DeidParams, deidentify, input_time  # noqa: E402
 from redaction.tokens import tokenize  # noqa: E402
 from redaction.voice import draw_disguise  # noqa: E402
+from redaction.wer import word_errors, words  # noqa: E402
 
 RATE = 16_000
 VOICES = ("slt", "rms", "awb", "kal16")
@@ -150,10 +151,6 @@ def build_corpus(style: str) -> list[Clip]:
     return clips
 
 
-def words(text: str) -> list[str]:
-    return [w for w in re.sub(r"[^a-z0-9' ]", " ", text.lower()).split() if w]
-
-
 def wav(samples: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, samples, RATE, format="WAV", subtype="PCM_16")
@@ -195,16 +192,6 @@ def sphinx_words(samples: np.ndarray) -> list[tuple[str, float, float]]:
         if word.isalpha() and not word.startswith(("<", "[")):
             found.append((word, seg.start_frame / 100, (seg.end_frame + 1) / 100))
     return found
-
-
-def wer(reference: list[str], hypothesis: list[str]) -> tuple[int, int]:
-    """(edit distance, reference length)."""
-    d = list(range(len(hypothesis) + 1))
-    for i, r in enumerate(reference, 1):
-        previous, d[0] = d[0], i
-        for j, h in enumerate(hypothesis, 1):
-            previous, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, previous + (r != h))
-    return d[len(hypothesis)], len(reference)
 
 
 def eer(same: list[float], different: list[float]) -> float:
@@ -283,7 +270,7 @@ def quality(clips: list[Clip], mode: str) -> dict:
         for key, words_heard in (("original", recognized(clip.audio)), ("masked", recognized(plain.audio)),
                                  ("disguised", heard)):
             hyp = [w for w, _, _ in words_heard if w not in pii_set]  # PII words are scored as leaks
-            e, n = wer(clip.other_words, hyp)
+            e, n = word_errors(clip.other_words, hyp)
             errors[key][0] += e
             errors[key][1] += n
     return {

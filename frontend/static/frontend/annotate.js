@@ -1,34 +1,13 @@
-// Annotator page: shift, claim, play through Web Audio (no audio element, no URL), submit.
+// Annotator page: shift, claim, play through Web Audio (no audio element, no URL), submit, flag,
+// second opinions, content opt-outs.
 
-const $ = (id) => document.getElementById(id);
-const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+import { $, call } from "./api.js";
 
 let audioContext = null;
 let buffer = null;
 let source = null;
 let current = null;
 let retryTimer = null;
-
-async function call(method, path, body, extraHeaders = {}) {
-  const response = await fetch(`/api/v1/${path}`, {
-    method,
-    credentials: "same-origin",
-    cache: "no-store",
-    headers: { "X-CSRFToken": csrf(), "Content-Type": "application/json", ...extraHeaders },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status === 204) return { status: 204, data: null };
-  const isJson = (response.headers.get("Content-Type") || "").includes("json");
-  const data = isJson ? await response.json() : await response.arrayBuffer();
-  if (!response.ok) {
-    const error = new Error(isJson && data.error ? data.error.message : `Request failed (${response.status})`);
-    error.status = response.status;
-    error.code = isJson && data.error ? data.error.code : "";
-    error.retryAfter = parseInt(response.headers.get("Retry-After") || "", 10) || 0;
-    throw error;
-  }
-  return { status: response.status, data };
-}
 
 function say(text) { $("clip-status").textContent = text; }
 
@@ -76,7 +55,8 @@ function waitAndRetry(error) {
     const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
     if (left === 0) { loadNext(); return; }
     const wait = left > 90 ? `${Math.ceil(left / 60)} min` : `${left} s`;
-    say(error.code === "break_required" ? `Break time: next clip in ${wait}.` : `Next clip in ${wait}.`);
+    const why = { break_required: "Break time", flag_pause: "Pause after the flag" }[error.code];
+    say(why ? `${why}: next clip in ${wait}.` : `Next clip in ${wait}.`);
     retryTimer = setTimeout(tick, 1000);
   };
   say(error.message);
@@ -84,7 +64,22 @@ function waitAndRetry(error) {
 }
 
 function setWorking(enabled) {
-  for (const id of ["play", "transcript", "submit", "skip"]) $(id).disabled = !enabled;
+  for (const id of ["play", "transcript", "submit", "skip", "flag", "ask"]) $(id).disabled = !enabled;
+  if (!enabled) { closePanel("flag"); closePanel("ask"); }
+}
+
+function openPanel(name) {
+  if (!current || $(name).disabled) return;
+  closePanel(name === "flag" ? "ask" : "flag");
+  $(`${name}-panel`).hidden = false;
+  $(name).setAttribute("aria-expanded", "true");
+  const first = $(`${name}-panel`).querySelector(name === "flag" ? "input[name=category]:checked" : "#ask-start");
+  first.focus();
+}
+
+function closePanel(name) {
+  $(`${name}-panel`).hidden = true;
+  $(name).setAttribute("aria-expanded", "false");
 }
 
 function stop() {
@@ -121,6 +116,11 @@ async function loadNext() {
     }
     current = next.data;
     showDone(current.clips_done);
+    const opinion = current.purpose === "second_opinion" ? current.range : null;
+    $("opinion-banner").hidden = !opinion;
+    $("opinion-banner").textContent = opinion
+      ? `Second opinion: write only what is said from ${opinion.start_seconds.toFixed(1)} s to ${opinion.end_seconds.toFixed(1)} s.`
+      : "";
     refreshProgress();
     const audio = await call("GET", `assignments/${current.id}/audio`, undefined, { "X-Audio-Token": current.audio_token });
     audioContext = audioContext || new AudioContext();
@@ -154,7 +154,7 @@ async function submit() {
     await loadNext();
   } catch (error) {
     say(error.message);
-    if (error.code === "withdrawn" || error.code === "lease_expired" || error.code === "assignment_closed") {
+    if (["withdrawn", "lease_expired", "assignment_closed", "escalated"].includes(error.code)) {
       retryTimer = setTimeout(loadNext, 1500);
     } else {
       setWorking(true);
@@ -167,6 +167,76 @@ async function skip() {
   setWorking(false);
   try { await call("POST", `assignments/${current.id}/skip`); } catch (error) { say(error.message); }
   await loadNext();
+}
+
+async function sendFlag(event) {
+  event.preventDefault();
+  if (!current) return;
+  const category = $("flag-panel").querySelector("input[name=category]:checked").value;
+  setWorking(false);
+  try {
+    const result = await call("POST", `assignments/${current.id}/escalate`,
+      { category, note: $("flag-note").value, text: $("transcript").value });
+    $("flag-note").value = "";
+    stop();
+    buffer = null;
+    current = null;
+    say(result.data.message);
+    // The pause after a flag is the server's: the next request is answered with when to come back.
+    retryTimer = setTimeout(loadNext, 4000);
+  } catch (error) {
+    say(error.message);
+    setWorking(true);
+  }
+}
+
+async function askOpinion(event) {
+  event.preventDefault();
+  if (!current) return;
+  try {
+    await call("POST", `assignments/${current.id}/second-opinion`, {
+      start_seconds: parseFloat($("ask-start").value), end_seconds: parseFloat($("ask-end").value),
+      text: $("ask-text").value,
+    });
+    closePanel("ask");
+    $("ask-text").value = "";
+    say("Asked. Go on with the clip; the answer appears under “Your second opinions”.");
+    refreshOpinions();
+    $("transcript").focus();
+  } catch (error) {
+    say(error.message);
+  }
+}
+
+async function refreshOpinions() {
+  try {
+    const mine = (await call("GET", "second-opinions/mine")).data;
+    const list = $("opinions");
+    list.replaceChildren();
+    for (const item of mine) {
+      const li = document.createElement("li");
+      const span = `${item.start_seconds.toFixed(1)}–${item.end_seconds.toFixed(1)} s, you heard “${item.your_text}”`;
+      li.textContent = item.settled_text !== null ? `${span}: settled as “${item.settled_text}”` : `${span}: ${item.state}`;
+      list.append(li);
+    }
+    if (!mine.length) list.innerHTML = "<li>None yet.</li>";
+  } catch (error) { /* the list is a convenience; the page works without it */ }
+}
+
+async function loadOptOuts() {
+  try {
+    const chosen = (await call("GET", "annotator/settings")).data.opted_out_categories;
+    for (const box of document.querySelectorAll("input[name=opt-out]")) box.checked = chosen.includes(box.value);
+  } catch (error) { $("opt-outs-status").textContent = error.message; }
+}
+
+async function saveOptOuts(event) {
+  event.preventDefault();
+  const chosen = [...document.querySelectorAll("input[name=opt-out]:checked")].map((box) => box.value);
+  try {
+    await call("PUT", "annotator/settings", { opted_out_categories: chosen });
+    $("opt-outs-status").textContent = "Saved.";
+  } catch (error) { $("opt-outs-status").textContent = error.message; }
 }
 
 async function startShift() {
@@ -208,8 +278,27 @@ $("end-shift").addEventListener("click", endShift);
 $("play").addEventListener("click", togglePlay);
 $("submit").addEventListener("click", submit);
 $("skip").addEventListener("click", skip);
+$("flag").addEventListener("click", () => openPanel("flag"));
+$("ask").addEventListener("click", () => openPanel("ask"));
+$("flag-cancel").addEventListener("click", () => closePanel("flag"));
+$("ask-cancel").addEventListener("click", () => closePanel("ask"));
+$("flag-panel").addEventListener("submit", sendFlag);
+$("ask-panel").addEventListener("submit", askOpinion);
+$("opt-outs").addEventListener("submit", saveOptOuts);
 document.addEventListener("keydown", (event) => {
-  if (event.ctrlKey && event.key === "Enter") { event.preventDefault(); submit(); }
+  const flagging = !$("flag-panel").hidden;
+  if (event.key === "Escape") { closePanel("flag"); closePanel("ask"); }
+  else if (flagging && /^[1-5]$/.test(event.key) && event.target.id !== "flag-note") {
+    event.preventDefault();
+    const boxes = $("flag-panel").querySelectorAll("input[name=category]");
+    boxes[parseInt(event.key, 10) - 1].checked = true;
+    boxes[parseInt(event.key, 10) - 1].focus();
+  }
+  else if (event.ctrlKey && event.key === "Enter" && !flagging) { event.preventDefault(); submit(); }
   else if (event.altKey && event.code === "KeyP") { event.preventDefault(); togglePlay(); }
   else if (event.altKey && event.code === "KeyK") { event.preventDefault(); skip(); }
+  else if (event.altKey && event.code === "KeyF") { event.preventDefault(); openPanel("flag"); }
+  else if (event.altKey && event.code === "KeyO") { event.preventDefault(); openPanel("ask"); }
 });
+loadOptOuts();
+refreshOpinions();
