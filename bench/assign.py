@@ -88,8 +88,9 @@ def reset_queue() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
+        # CASCADE: escalations, legal holds and second opinions refer to assignments.
         cursor.execute("TRUNCATE labeling_transcript, labeling_assignment, labeling_shift, consent_ledgerentry, "
-                       "consent_ledgerhead")
+                       "consent_ledgerhead CASCADE")
         cursor.execute("UPDATE labeling_clip SET status = 'queued' WHERE status <> 'queued'")
         cursor.execute("VACUUM ANALYZE labeling_clip")
 

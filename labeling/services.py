@@ -460,7 +460,8 @@ def _claim_sql() -> str:
     annotator once flagged goes only to someone allowed flagged content now (see _flagged_allowed)
     who did not opt out of its category.
 
-    It inserts nothing when the annotator already holds an open assignment. The owner's newest
+    It inserts nothing when the annotator already holds an open assignment (a supervisor's listening
+    does not count). The owner's newest
     consent record is read inside the statement, so a clip whose consent is gone is never lent,
     whatever state its row is in. On PostgreSQL concurrent claimers skip rows another transaction
     has locked; SQLite serializes writers and needs no lock clause. The unique index on open
@@ -469,6 +470,8 @@ def _claim_sql() -> str:
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     clip, assignment = Clip._meta.db_table, Assignment._meta.db_table
     consent, opt_out = ConsentRecord._meta.db_table, CategoryOptOut._meta.db_table
+    # Written as the partial unique index one_open_assignment_per_annotator is, so that it serves the check.
+    supervisors = ", ".join(f"'{purpose}'" for purpose in SUPERVISOR_PURPOSES)
     return f"""
         INSERT INTO {assignment} (id, clip_id, account_id, annotator_id, shift_id, state, created_at, lease_expires_at)
         SELECT %s, picked.id, picked.account_id, %s, %s, 'open', %s, %s FROM (
@@ -484,7 +487,8 @@ def _claim_sql() -> str:
             ORDER BY c.queued_at, c.id
             LIMIT 1{lock}
         ) AS picked
-        WHERE NOT EXISTS (SELECT 1 FROM {assignment} h WHERE h.annotator_id = %s AND h.state = 'open')
+        WHERE NOT EXISTS (SELECT 1 FROM {assignment} h WHERE h.annotator_id = %s AND h.state = 'open'
+                          AND NOT (h.purpose IN ({supervisors})))
         RETURNING clip_id, account_id"""
 
 

@@ -53,3 +53,13 @@ def test_owner_changes_consent_on_the_page(subject):
 def test_annotate_script_is_served(annotator):
     response = login(annotator).get("/static/frontend/annotate.js")
     assert response.status_code == 200
+
+
+def test_admins_set_team_rules_in_the_admin_and_see_no_clips(db):
+    from django.contrib.auth.models import User
+
+    admin = User.objects.create_superuser("root-admin", password="correct horse battery")
+    client = client_for(admin)
+    page = client.get("/admin/labeling/team/add/").content.decode()
+    assert 'name="exposure_budget_minutes"' in page and 'name="flag_break_minutes"' in page
+    assert client.get("/admin/labeling/clip/").status_code == 404

@@ -1,0 +1,20 @@
+"""Admin: teams and their work rules only. Clips, transcripts and escalations are not shown here;
+they are reached through the supervisors' pages, which record every access."""
+
+from django.contrib import admin
+
+from labeling.models import Team, TeamMember
+
+
+class TeamMemberInline(admin.TabularInline):
+    model = TeamMember
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "max_shift_minutes", "max_clips_per_shift", "break_after_minutes", "break_minutes",
+                    "min_claim_interval_seconds", "flag_break_minutes", "exposure_budget_minutes"]
+    search_fields = ["name"]
+    inlines = [TeamMemberInline]
