@@ -300,6 +300,13 @@ class ClipHeldListApi(APIView):
         return Response(self.OutputSerializer(clips_held(), many=True).data)
 
 
+def _trace_message(assignment) -> str:
+    if assignment is None:
+        return "No mark found: no served clip's watermark is in this recording."
+    where = f"in shift {assignment.shift_id}" if assignment.shift_id else f"for {assignment.get_purpose_display()}"
+    return f"Served to {assignment.annotator.get_username()} {where}."
+
+
 class LeakTraceApi(APIView):
     """A supervisor uploads a copy found outside the platform; the answer names the assignment,
     reviewer and shift it was served to, or says no mark was found."""
@@ -330,8 +337,7 @@ class LeakTraceApi(APIView):
         assignment = trace.assignment
         body = {
             "found": trace.found,
-            "message": (f"Served to {assignment.annotator.get_username()} in shift {assignment.shift_id}."
-                        if assignment else "No mark found: no served clip's watermark is in this recording."),
+            "message": _trace_message(assignment),
             "assignment": assignment.id if assignment else None,
             "clip": assignment.clip_id if assignment else None,
             "reviewer": assignment.annotator.get_username() if assignment else None,

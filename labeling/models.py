@@ -167,10 +167,10 @@ class AssignmentState(models.TextChoices):
 class Purpose(models.TextChoices):
     """Why a person was lent a clip; the data subject's ledger shows it."""
 
-    TRANSCRIPTION = "transcription"
-    SECOND_OPINION = "second_opinion"
-    ESCALATION_REVIEW = "escalation_review"
-    ADJUDICATION = "adjudication"  # a supervisor decides between two readings of a second opinion
+    TRANSCRIPTION = "transcription", "transcription"
+    SECOND_OPINION = "second_opinion", "second opinion"
+    ESCALATION_REVIEW = "escalation_review", "escalation review"
+    ADJUDICATION = "adjudication", "adjudication"  # a supervisor decides between two readings of a second opinion
 
 
 SUPERVISOR_PURPOSES = (Purpose.ESCALATION_REVIEW, Purpose.ADJUDICATION)

@@ -65,6 +65,21 @@ def test_the_trace_tells_apart_two_reviewers_who_heard_the_same_clip(annotator, 
     assert trace(supervisor, as_mp3(first_copy)).json()["assignment"] == first["id"]
 
 
+def test_a_copy_a_supervisor_heard_in_an_escalation_names_the_supervisor(annotator, supervisor, subject):
+    queued_clip(subject, samples=speech())
+    flagged, _ = served_copy(annotator)
+    client_for(annotator).post(f"/api/v1/assignments/{flagged['id']}/escalate", {"category": "distressing"},
+                               format="json")
+    desk = client_for(supervisor)
+    escalation = desk.get("/api/v1/escalations").json()[0]["id"]
+    desk.post(f"/api/v1/escalations/{escalation}/claim")
+    listening = desk.post(f"/api/v1/escalations/{escalation}/listen").json()
+    heard = fetch_audio(desk, {"id": listening["assignment"], "audio_token": listening["audio_token"]})
+    body = trace(supervisor, as_mp3(sf.read(io.BytesIO(heard.content), dtype="float32")[0])).json()
+    assert body["assignment"] == listening["assignment"] and body["reviewer"] == "sup-1"
+    assert body["shift"] is None and body["message"] == "Served to sup-1 for escalation review."
+
+
 def test_an_unmarked_copy_or_another_recording_names_no_one(annotator, supervisor, subject):
     clean = speech()
     queued_clip(subject, samples=clean)
