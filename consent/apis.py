@@ -4,6 +4,7 @@ who did what with their recordings."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
@@ -13,6 +14,8 @@ from config.errors import ApplicationError
 from consent.models import Account, ConsentRecord
 from consent.selectors import consent_current, consent_history, ledger_for_account
 from consent.services import consent_set
+from labeling.selectors import clips_of_account
+from labeling.services import clips_delete
 
 
 class IsDataSubject(permissions.BasePermission):
@@ -90,3 +93,60 @@ class MyLedgerApi(APIView):
     def get(self, request):
         lines = ledger_for_account(account=_own_account(request))
         return Response({"entries": self.EntrySerializer(lines, many=True).data})
+
+
+class ReceiptSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    scope = serializers.CharField()
+    items = serializers.ListField(child=serializers.DictField(),
+                                 help_text="Per clip: deleted, already_deleted, or deleted_when_hold_ends with hold_ends_at.")
+    signature = serializers.CharField(help_text="HMAC-SHA256 of the receipt under the installation's key.")
+    message = serializers.SerializerMethodField()
+
+    def get_message(self, receipt) -> str:
+        deleted = sum(item["status"] == "deleted" for item in receipt.items)
+        held = [item for item in receipt.items if item["status"] == "deleted_when_hold_ends"]
+        text = f"Deleted {deleted} recording{'s' if deleted != 1 else ''}: audio, transcripts and details are gone."
+        if held:
+            text += (f" {len(held)} recording{'s are' if len(held) != 1 else ' is'} under a legal hold: nobody reviews "
+                     "it any more, and it is deleted when the hold ends.")
+        return text
+
+
+class OwnClipSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    received_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField(allow_null=True)
+    duration_seconds = serializers.FloatField(allow_null=True)
+    state = serializers.CharField()
+    state_words = serializers.CharField(help_text="The state in plain words.")
+    reason = serializers.CharField(help_text="Why, for clips not retained, kept from review, withdrawn or deleted.")
+    changed_at = serializers.DateTimeField()
+    hold_ends_at = serializers.DateTimeField(allow_null=True, help_text="A legal hold keeps this clip until then.")
+    deletion_requested = serializers.BooleanField()
+
+
+class MyClipsApi(APIView):
+    """Your recordings and their state; DELETE removes all of them."""
+
+    permission_classes = [IsDataSubject]
+
+    @extend_schema(responses={200: OwnClipSerializer(many=True)})
+    def get(self, request):
+        clips = clips_of_account(account_id=_own_account(request).id, now=timezone.now())
+        return Response(OwnClipSerializer(clips, many=True).data)
+
+    @extend_schema(request=None, responses={200: ReceiptSerializer})
+    def delete(self, request):
+        return Response(ReceiptSerializer(clips_delete(account=_own_account(request))).data)
+
+
+class MyClipApi(APIView):
+    """Delete one of your recordings."""
+
+    permission_classes = [IsDataSubject]
+
+    @extend_schema(request=None, responses={200: ReceiptSerializer, 404: None})
+    def delete(self, request, clip_id):
+        return Response(ReceiptSerializer(clips_delete(account=_own_account(request), clip_id=clip_id)).data)

@@ -111,3 +111,21 @@ class LedgerHead(models.Model):
     chain = models.PositiveSmallIntegerField(primary_key=True)
     seq = models.PositiveBigIntegerField()
     hash = models.CharField(max_length=64)
+
+
+class DeletionReceipt(models.Model):
+    """What a data subject's deletion request did, clip by clip, signed so its text can be checked
+    later (consent.services.receipt_signature)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deletion_receipts")
+    created_at = models.DateTimeField(default=timezone.now)
+    scope = models.CharField(max_length=8, choices=[("clip", "one clip"), ("all", "everything")])
+    # [{"clip": id, "status": "deleted" | "already_deleted" | "deleted_when_hold_ends", "hold_ends_at": iso}]
+    items = models.JSONField(default=list)
+    signature = models.CharField(max_length=64)
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Receipts are never changed.")
+        super().save(*args, **kwargs)

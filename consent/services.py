@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from consent.models import Account, ConsentRecord, LedgerEntry, LedgerHead
+from consent.models import Account, ConsentRecord, DeletionReceipt, LedgerEntry, LedgerHead
 
 GENESIS_HASH = "0" * 64
 
@@ -46,6 +47,15 @@ def consent_set(*, account: Account, granted: bool, channel: str, policy_version
 
             clips_withdraw_for_account(account_id=account.id)
     return record
+
+
+def receipt_signature(receipt: DeletionReceipt) -> str:
+    """HMAC of the receipt's content under the installation's secret: a receipt shown later can be
+    checked against what was issued."""
+    content = json.dumps({"id": str(receipt.id), "account": str(receipt.account_id),
+                          "created_at": receipt.created_at.astimezone(UTC).isoformat(), "scope": receipt.scope,
+                          "items": receipt.items}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(settings.SECRET_KEY.encode(), f"receipt:{content}".encode(), hashlib.sha256).hexdigest()
 
 
 # ---------------------------------------------------------------- access ledger

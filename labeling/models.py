@@ -43,10 +43,11 @@ class Clip(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="clips")
-    device_serial = models.CharField(max_length=64)
-    recorded_at = models.DateTimeField()
-    wake_word_score = models.FloatField()
-    locale = models.CharField(max_length=16)
+    # Blanked when the clip is deleted: the row then stays only as a tombstone (id, time, reason).
+    device_serial = models.CharField(max_length=64, blank=True)
+    recorded_at = models.DateTimeField(null=True)
+    wake_word_score = models.FloatField(null=True)
+    locale = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=16, choices=ClipStatus.choices, default=ClipStatus.RECEIVED)
     status_reason = models.CharField(max_length=200, blank=True)
     audio_format = models.CharField(max_length=8, blank=True)
@@ -66,6 +67,8 @@ class Clip(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # The owner asked for deletion while a legal hold was in force: deleted when the hold ends.
+    deletion_requested_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

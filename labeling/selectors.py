@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import TruncHour
 
 from labeling.models import (
@@ -222,3 +222,46 @@ def wellbeing_checks_requested(*, now: datetime, days: int = 7) -> list[Escalati
                 .select_related("flagged_by", "resolved_by").only(
                     "id", "category", "resolved_at", "flagged_by__username", "resolved_by__username")
                 .order_by("-resolved_at"))
+
+
+# ---------------------------------------------------------------- what a data subject sees of their clips
+
+CLIP_STATE_WORDS = {
+    "received": "being prepared for review",
+    "processing": "being prepared for review",
+    "queued": "waiting for review",
+    "assigned": "being reviewed",
+    "labeled": "reviewed",
+    "discarded": "not retained",
+    "held": "kept from review",
+    "escalated": "with a supervisor",
+    "withdrawn": "withdrawn from review",
+    "deleted": "deleted",
+}
+
+
+@dataclass(frozen=True)
+class OwnClip:
+    id: uuid.UUID
+    received_at: datetime
+    recorded_at: datetime | None
+    duration_seconds: float | None
+    state: str
+    state_words: str
+    reason: str
+    changed_at: datetime
+    hold_ends_at: datetime | None
+    deletion_requested: bool
+
+
+def clips_of_account(*, account_id: uuid.UUID, now: datetime, limit: int = 1000) -> list[OwnClip]:
+    """The owner's clips, newest first, with their state in plain words and why; deleted ones as
+    tombstones."""
+    holds = LegalHold.objects.filter(clip_id=OuterRef("pk"), expires_at__gt=now).order_by("-expires_at")
+    rows = (Clip.objects.filter(account_id=account_id)
+            .annotate(hold_ends_at=Subquery(holds.values("expires_at")[:1]))
+            .only("id", "created_at", "recorded_at", "duration_seconds", "status", "status_reason", "updated_at",
+                  "deletion_requested_at").order_by("-created_at")[:limit])
+    return [OwnClip(clip.id, clip.created_at, clip.recorded_at, clip.duration_seconds, clip.status,
+                    CLIP_STATE_WORDS.get(clip.status, clip.status), clip.status_reason, clip.updated_at,
+                    clip.hold_ends_at, clip.deletion_requested_at is not None) for clip in rows]

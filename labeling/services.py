@@ -20,9 +20,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.errors import ApplicationError
-from consent.models import Account, ConsentRecord, LedgerEntry
+from consent.models import Account, ConsentRecord, DeletionReceipt, LedgerEntry
 from consent.selectors import account_by_external_id, consent_is_active
-from consent.services import ledger_append
+from consent.services import ledger_append, receipt_signature
 from labeling import vault
 from labeling.models import (
     FLAG_SEVERITY,
@@ -993,7 +993,7 @@ def escalation_resolve(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser
             if hold is not None:
                 raise ApplicationError("legal_hold", f"A legal hold keeps this clip until {hold.expires_at:%Y-%m-%d %H:%M} "
                                        "UTC: it cannot be purged before then.", status_code=409)
-            _clip_purge(clip, reason="purged_after_escalation", now=now)
+            _clip_shred(clip, reason="purged_after_escalation", now=now)
         elif outcome == EscalationOutcome.NO_ACTION and clip.status == ClipStatus.ESCALATED:
             Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.QUEUED, updated_at=now)
         Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN, purpose=Purpose.ESCALATION_REVIEW).update(
@@ -1030,20 +1030,23 @@ def legal_hold_place(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser, 
     return hold
 
 
-def _clip_purge(clip: Clip, *, reason: str, now: datetime) -> None:
-    """Shred a clip: its data key, audio files, draft, transcripts and the text of second opinions go;
-    the row stays as a tombstone with the reason. Caller holds the clip's row lock."""
+def _clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
+    """Delete a clip: its data key (so any copy anywhere is unreadable), audio files, draft,
+    metadata, transcripts and the text of second opinions and flags go; the row stays as a
+    tombstone (id, time, reason). Caller holds the clip's row lock."""
     paths = [p for p in (clip.raw_path, clip.deid_path) if p]
     Clip.objects.filter(pk=clip.pk).update(
         status=ClipStatus.DELETED, status_reason=reason, wrapped_key=None, raw_path="", deid_path="",
-        draft_transcript="", masked_spans=[], queued_at=None, updated_at=now)
+        draft_transcript="", masked_spans=[], queued_at=None, updated_at=now, device_serial="", recorded_at=None,
+        wake_word_score=None, locale="", audio_format="", input_seconds=None, duration_seconds=None,
+        trimmed_seconds=None, last_error="", flag_category="", deletion_requested_at=None)
     Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN).update(state=AssignmentState.REVOKED,
                                                                            closed_at=now)
     Transcript.objects.filter(clip=clip).delete()
     SecondOpinion.objects.filter(clip=clip, state__in=OPINION_WAITING).update(state=SecondOpinionState.CANCELLED,
                                                                              closed_at=now)
     SecondOpinion.objects.filter(clip=clip).update(first_text="", answer_text="", adjudicated_text="")
-    Escalation.objects.filter(clip=clip).update(annotator_text="")
+    Escalation.objects.filter(clip=clip).update(annotator_text="", note="")
     transaction.on_commit(lambda: [vault.delete_audio(p) for p in paths])
 
 
@@ -1149,3 +1152,72 @@ def annotator_opt_outs_set(*, annotator: AbstractBaseUser, categories: list[str]
         for category in chosen:
             CategoryOptOut.objects.get_or_create(user=annotator, category=category)
     return chosen
+
+
+# ---------------------------------------------------------------- deletion by the data subject
+
+
+def clips_delete(*, account: Account, clip_id: uuid.UUID | None = None) -> DeletionReceipt:
+    """The owner deletes one clip (clip_id) or all of them. Each clip is shredded at once
+    (_clip_shred), unless a legal hold is in force: then it leaves review now, keeps its audio, and
+    is deleted when the hold ends (clips_delete_after_holds). Returns the signed receipt; a clip
+    deleted before is listed as such. Another account's clip does not exist for this one."""
+    now = timezone.now()
+    with transaction.atomic():
+        clips = Clip.objects.select_for_update().filter(account=account)
+        if clip_id is not None:
+            clips = clips.filter(pk=clip_id)
+            if not clips.exists():
+                raise ApplicationError("not_found", "You have no recording with this id.", status_code=404)
+        items = []
+        for clip in clips.order_by("created_at", "id"):
+            if clip.status == ClipStatus.DELETED:
+                items.append({"clip": str(clip.id), "status": "already_deleted"})
+                continue
+            hold = legal_hold_active(clip_id=clip.id, now=now)
+            if hold is None:
+                _clip_shred(clip, reason="deleted_by_owner", now=now)
+                items.append({"clip": str(clip.id), "status": "deleted"})
+                continue
+            _clip_keep_for_hold(clip, now=now)
+            items.append({"clip": str(clip.id), "status": "deleted_when_hold_ends",
+                          "hold_ends_at": hold.expires_at.isoformat(timespec="seconds")})
+        if clip_id is None and account.first_name:
+            Account.objects.filter(pk=account.pk).update(first_name="")
+        receipt = DeletionReceipt(account=account, created_at=now, scope="clip" if clip_id else "all", items=items)
+        receipt.signature = receipt_signature(receipt)
+        receipt.save()
+        counts = {status: sum(item["status"] == status for item in items)
+                  for status in ("deleted", "already_deleted", "deleted_when_hold_ends")}
+        ledger_append(action=LedgerEntry.Action.DELETION, actor_id=account.user_id, account_id=account.id,
+                      clip_id=clip_id, detail={"receipt": str(receipt.id), "by": "owner", **counts})
+    return receipt
+
+
+def _clip_keep_for_hold(clip: Clip, *, now: datetime) -> None:
+    """The owner asked for deletion while a legal hold is in force: the clip leaves review at once,
+    keeps its audio for the hold, and is deleted when the hold ends."""
+    update = {"deletion_requested_at": now, "updated_at": now}
+    if clip.status in LIVE_STATES:
+        update.update(status=ClipStatus.WITHDRAWN, status_reason="deletion_requested", queued_at=None)
+    Clip.objects.filter(pk=clip.pk).update(**update)
+    Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN).exclude(
+        purpose__in=SUPERVISOR_PURPOSES).update(state=AssignmentState.REVOKED, closed_at=now)
+    SecondOpinion.objects.filter(clip=clip, state__in=OPINION_WAITING).update(state=SecondOpinionState.CANCELLED,
+                                                                             closed_at=now)
+
+
+def clips_delete_after_holds(*, batch: int = 200) -> int:
+    """Delete clips whose owner asked for it while a legal hold was in force, once no hold is.
+    Returns how many."""
+    now = timezone.now()
+    held = LegalHold.objects.filter(expires_at__gt=now).values("clip_id")
+    deleted = 0
+    with transaction.atomic():
+        for clip in (Clip.objects.select_for_update(skip_locked=True)
+                     .filter(deletion_requested_at__isnull=False).exclude(pk__in=held)[:batch]):
+            _clip_shred(clip, reason="deleted_by_owner_after_hold", now=now)
+            ledger_append(action=LedgerEntry.Action.DELETION, account_id=clip.account_id, clip_id=clip.id,
+                          detail={"by": "retention", "after_hold": True})
+            deleted += 1
+    return deleted

@@ -46,6 +46,9 @@ MATRIX = [
     ("GET", "/api/v1/me/consent", {"subject": 200}),
     ("PUT", "/api/v1/me/consent", {"subject": 200}),
     ("GET", "/api/v1/me/ledger", {"subject": 200}),
+    ("GET", "/api/v1/me/clips", {"subject": 200}),
+    ("DELETE", "/api/v1/me/clips/{clip}", {"subject": 200}),
+    ("DELETE", "/api/v1/me/clips", {"subject": 200}),
     ("GET", "/api/schema/", {role: 200 for role in ROLES}),
     ("GET", "/annotate/", {"assignee": 200, "other_annotator": 200, "anonymous": 302, "device": 302}),
     ("GET", "/supervise/", {"supervisor": 200, "anonymous": 302, "device": 302}),
@@ -74,7 +77,7 @@ def world(subject, device_key):
     opinion = SecondOpinion.objects.create(
         clip=Assignment.objects.get(pk=claimed["id"]).clip, asked_by=assignee, asking_assignment_id=claimed["id"],
         start_seconds=0.0, end_seconds=0.5, first_text="one", answer_text="two", difference=1.0, state="adjudication")
-    claimed = claimed | {"esc": escalation, "so": str(opinion.id)}
+    claimed = claimed | {"esc": escalation, "so": str(opinion.id), "clip": str(opinion.clip_id)}
     clients["anonymous"] = APIClient()
     clients["device"] = APIClient()
     clients["device"].credentials(HTTP_AUTHORIZATION=f"Api-Key {device_key}")
@@ -82,7 +85,7 @@ def world(subject, device_key):
 
 
 def call(client, method, path, claimed, speech_wav):
-    path = path.format(id=claimed["id"], esc=claimed["esc"], so=claimed["so"])
+    path = path.format(id=claimed["id"], esc=claimed["esc"], so=claimed["so"], clip=claimed["clip"])
     headers = {"HTTP_X_AUDIO_TOKEN": claimed["audio_token"]}  # a stolen token changes nothing
     if path == "/api/v1/clips":
         return upload(client, speech_wav, metadata())

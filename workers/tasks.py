@@ -37,3 +37,8 @@ def clips_reconcile_task() -> int:
 @app.task(acks_late=True)
 def assignment_expire_leases_task() -> int:
     return services.assignment_expire_leases()
+
+
+@app.task(acks_late=True)
+def clips_delete_after_holds_task() -> int:
+    return services.clips_delete_after_holds()

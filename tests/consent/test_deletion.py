@@ -1,0 +1,188 @@
+"""Deletion by the data subject: every copy goes, a tombstone and a signed receipt stay; a legal
+hold defers it; nobody deletes another's recordings."""
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+import redis
+import soundfile as sf
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from consent.models import DeletionReceipt, LedgerEntry
+from consent.services import receipt_signature
+from labeling.models import Clip, ClipStatus, LegalHold
+from labeling.services import clip_process, clips_delete_after_holds
+from tests.conftest import (
+    AUDIO,
+    claim,
+    client_for,
+    fetch_audio,
+    make_subject,
+    metadata,
+    queued_clip,
+    stored_files,
+    upload,
+)
+
+pytestmark = pytest.mark.django_db
+
+TRANSCRIPT = "remind me to water the quince tree on thursday"
+NOTE = "she sounds frightened of someone called ottoline"
+
+
+def every_value_in_the_database():
+    """Each value of each row of each table, as text (bytes as they are)."""
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')
+            for row in cursor.fetchall():
+                for value in row:
+                    if isinstance(value, memoryview):
+                        value = value.tobytes()
+                    yield table, value if isinstance(value, bytes) else json.dumps(value, default=str)
+
+
+def every_value_in_redis():
+    if not settings.REDIS_URL:
+        return []
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    values = []
+    for key in client.scan_iter():
+        kind = client.type(key)
+        if kind == b"string":
+            values.append(client.get(key))
+        elif kind == b"list":
+            values.extend(client.lrange(key, 0, -1))
+        elif kind == b"hash":
+            values.extend(client.hvals(key))
+        elif kind in (b"set", b"zset"):
+            values.extend(client.smembers(key) if kind == b"set" else client.zrange(key, 0, -1))
+        values.append(key)
+    return values
+
+
+@pytest.fixture
+def lived(annotator, other_annotator, supervisor, device_client, django_capture_on_commit_callbacks):
+    """A clip that went through ingest (its task queued on the broker), the real pipeline, a
+    stream, a second opinion and a transcript; and a clip that was flagged with a note."""
+    subject = make_subject()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(device_client, (AUDIO / "pii_name_number.wav").read_bytes(), metadata())
+    clip = Clip.objects.get(pk=response.json()["id"])
+    assert clip_process(clip_id=clip.id) == ClipStatus.QUEUED
+    clip.refresh_from_db()
+    draft = clip.draft_transcript
+    assert draft
+    client = client_for(annotator)
+    assignment = claim(client)
+    heard = fetch_audio(client, assignment).content
+    pcm = (sf.read(io.BytesIO(heard), dtype="int16")[0]).tobytes()
+    client.post(f"/api/v1/assignments/{assignment['id']}/second-opinion",
+                {"start_seconds": 0.0, "end_seconds": 1.0, "text": "remind me"}, format="json")
+    assert client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": TRANSCRIPT},
+                       format="json").status_code == 200
+
+    flagged = queued_clip(subject)
+    other = client_for(other_annotator)
+    answering = claim(other)  # the second opinion comes first
+    assert answering["purpose"] == "second_opinion"
+    other.post(f"/api/v1/assignments/{answering['id']}/submit", {"text": "remind me please"}, format="json")
+    other_assignment = claim(other)
+    other.post(f"/api/v1/assignments/{other_assignment['id']}/escalate",
+               {"category": "danger", "note": NOTE, "text": "help"}, format="json")
+    assert Clip.objects.get(pk=flagged.pk).status == ClipStatus.ESCALATED
+    return subject, [clip, flagged], {"draft": draft, "pcm_chunk": pcm[len(pcm) // 2: len(pcm) // 2 + 64]}
+
+
+def test_deleting_everything_leaves_only_tombstones_and_a_signed_receipt(lived, media_root,
+                                                                        django_capture_on_commit_callbacks):
+    subject, clips, traces = lived
+    assert stored_files(media_root)
+    # The scans see what is there: the texts before deletion, the queued task on the broker.
+    texts = [value for _, value in every_value_in_the_database() if isinstance(value, str)]
+    assert all(any(text in value for value in texts) for text in (TRANSCRIPT, NOTE, "Marguerite", traces["draft"]))
+    if settings.REDIS_URL:
+        assert any(str(clips[0].id).encode() in value for value in every_value_in_redis())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(subject.user, verified=False).delete("/api/v1/me/clips")
+    assert response.status_code == 200
+    receipt = response.json()
+    assert sorted(item["clip"] for item in receipt["items"]) == sorted(str(c.id) for c in clips)
+    assert {item["status"] for item in receipt["items"]} == {"deleted"}
+    assert "Deleted 2 recordings" in receipt["message"]
+    stored = DeletionReceipt.objects.get(pk=receipt["id"])
+    assert stored.signature == receipt["signature"] == receipt_signature(stored)
+
+    # Nothing of the clips is left anywhere: no file, no audio, no text, no identifier.
+    assert stored_files(media_root) == []
+    forbidden_text = [TRANSCRIPT, NOTE, "remind me", "remind me please", traces["draft"], "Marguerite",
+                      "SN-Q9X4-77821"]
+    for table, value in every_value_in_the_database():
+        if isinstance(value, bytes):
+            assert traces["pcm_chunk"] not in value, table
+            continue
+        for text in forbidden_text:
+            assert text not in value, (table, text)
+    for value in every_value_in_redis():
+        assert traces["pcm_chunk"] not in value
+        for text in forbidden_text:
+            assert text.encode() not in value
+    for clip in clips:
+        clip.refresh_from_db()
+        assert (clip.status, clip.status_reason, clip.wrapped_key) == (ClipStatus.DELETED, "deleted_by_owner", None)
+        assert clip.recorded_at is None and clip.device_serial == "" and clip.duration_seconds is None
+
+    listed = client_for(subject.user, verified=False).get("/api/v1/me/clips").json()
+    assert {item["state_words"] for item in listed} == {"deleted"}
+    entry = LedgerEntry.objects.get(action="deletion")
+    assert entry.account_id == subject.id and entry.detail["deleted"] == 2
+
+
+def test_deleting_one_clip_keeps_the_others(subject, media_root, django_capture_on_commit_callbacks):
+    gone, kept = queued_clip(subject), queued_clip(subject)
+    client = client_for(subject.user, verified=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.delete(f"/api/v1/me/clips/{gone.id}")
+    assert response.json()["items"] == [{"clip": str(gone.id), "status": "deleted"}]
+    assert [p.parent.name for p in stored_files(media_root)] == [str(kept.id)]
+    assert Clip.objects.get(pk=kept.pk).status == ClipStatus.QUEUED
+    again = client.delete(f"/api/v1/me/clips/{gone.id}").json()
+    assert again["items"] == [{"clip": str(gone.id), "status": "already_deleted"}]
+
+
+def test_nobody_deletes_or_lists_another_owners_recordings(subject):
+    mine = queued_clip(subject)
+    stranger = make_subject("acct-other", first_name="Ezra")
+    client = client_for(stranger.user, verified=False)
+    response = client.delete(f"/api/v1/me/clips/{mine.id}")
+    assert response.status_code == 404
+    assert client.get("/api/v1/me/clips").json() == []
+    client.delete("/api/v1/me/clips")
+    assert Clip.objects.get(pk=mine.pk).status == ClipStatus.QUEUED
+
+
+def test_a_held_clip_leaves_review_at_once_and_is_deleted_when_the_hold_ends(subject, supervisor, media_root,
+                                                                           django_capture_on_commit_callbacks):
+    clip = queued_clip(subject)
+    hold = LegalHold.objects.create(clip=clip, reason="Court order 12/2026", created_by=supervisor,
+                                    expires_at=timezone.now() + timedelta(days=3))
+    client = client_for(subject.user, verified=False)
+    receipt = client.delete(f"/api/v1/me/clips/{clip.id}").json()
+    [item] = receipt["items"]
+    assert item["status"] == "deleted_when_hold_ends" and item["hold_ends_at"].startswith(str(hold.expires_at.date()))
+    assert "legal hold" in receipt["message"]
+    clip.refresh_from_db()
+    assert clip.status == ClipStatus.WITHDRAWN and clip.wrapped_key is not None  # out of review, kept for the hold
+    assert client.get("/api/v1/me/clips").json()[0]["deletion_requested"] is True
+
+    assert clips_delete_after_holds() == 0  # the hold still runs
+    LegalHold.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert clips_delete_after_holds() == 1
+    clip.refresh_from_db()
+    assert clip.status == ClipStatus.DELETED and clip.status_reason == "deleted_by_owner_after_hold"
+    assert stored_files(media_root) == []
