@@ -186,6 +186,8 @@ ESCALATION_RESPONSE_HOURS = {
     "other": env_float("ESCALATION_HOURS_OTHER", 24.0, low=0.1, high=720.0),
 }
 LEGAL_HOLD_MAX_DAYS = env_int("LEGAL_HOLD_MAX_DAYS", 365, minimum=1)
+# Revoking consent deletes the owner's stored clips and transcripts too, not only takes them out of review.
+REVOCATION_DELETES = env_bool("REVOCATION_DELETES", True)
 # A second opinion whose answer differs from the first reading by more than this word error rate
 # goes to a supervisor.
 SECOND_OPINION_MAX_DIFFERENCE = env_float("SECOND_OPINION_MAX_DIFFERENCE", 0.2, low=0.0, high=1.0)

@@ -370,8 +370,12 @@ def _withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
 
 def clips_withdraw_for_account(*, account_id: uuid.UUID) -> int:
     """Consent was revoked: no clip of this account stays in review, and their audio is shredded.
-    Questions about their clips that were already transcribed are cancelled too."""
+    Questions about their clips that were already transcribed are cancelled too. With
+    REVOCATION_DELETES (the default) every clip of the account is then deleted (clips_delete), its
+    transcripts included, and a receipt is kept."""
     withdrawn = _withdraw_clips(Clip.objects.filter(account_id=account_id), reason="consent_revoked")
+    if settings.REVOCATION_DELETES:
+        clips_delete(account=Account.objects.get(pk=account_id), reason="consent_revoked", by="revocation")
     SecondOpinion.objects.filter(clip__account_id=account_id, state__in=OPINION_WAITING).update(
         state=SecondOpinionState.CANCELLED, closed_at=timezone.now())
     return len(withdrawn)
@@ -1157,7 +1161,8 @@ def annotator_opt_outs_set(*, annotator: AbstractBaseUser, categories: list[str]
 # ---------------------------------------------------------------- deletion by the data subject
 
 
-def clips_delete(*, account: Account, clip_id: uuid.UUID | None = None) -> DeletionReceipt:
+def clips_delete(*, account: Account, clip_id: uuid.UUID | None = None, reason: str = "deleted_by_owner",
+                 by: str = "owner") -> DeletionReceipt:
     """The owner deletes one clip (clip_id) or all of them. Each clip is shredded at once
     (_clip_shred), unless a legal hold is in force: then it leaves review now, keeps its audio, and
     is deleted when the hold ends (clips_delete_after_holds). Returns the signed receipt; a clip
@@ -1176,7 +1181,7 @@ def clips_delete(*, account: Account, clip_id: uuid.UUID | None = None) -> Delet
                 continue
             hold = legal_hold_active(clip_id=clip.id, now=now)
             if hold is None:
-                _clip_shred(clip, reason="deleted_by_owner", now=now)
+                _clip_shred(clip, reason=reason, now=now)
                 items.append({"clip": str(clip.id), "status": "deleted"})
                 continue
             _clip_keep_for_hold(clip, now=now)
@@ -1190,7 +1195,7 @@ def clips_delete(*, account: Account, clip_id: uuid.UUID | None = None) -> Delet
         counts = {status: sum(item["status"] == status for item in items)
                   for status in ("deleted", "already_deleted", "deleted_when_hold_ends")}
         ledger_append(action=LedgerEntry.Action.DELETION, actor_id=account.user_id, account_id=account.id,
-                      clip_id=clip_id, detail={"receipt": str(receipt.id), "by": "owner", **counts})
+                      clip_id=clip_id, detail={"receipt": str(receipt.id), "by": by, **counts})
     return receipt
 
 

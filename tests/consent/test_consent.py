@@ -33,8 +33,9 @@ def test_records_cannot_be_edited(subject):
     assert ConsentRecord.objects.get(pk=record.pk).granted is True
 
 
-def test_revocation_empties_the_queue_and_revokes_open_work(subject, annotator, media_root,
+def test_revocation_empties_the_queue_and_revokes_open_work(settings, subject, annotator, media_root,
                                                              django_capture_on_commit_callbacks):
+    settings.REVOCATION_DELETES = False  # withdrawal alone; deletion on revocation: tests/consent/test_deletion.py
     other = make_subject("acct-keeps", first_name="Ezra")
     mine = [queued_clip(subject) for _ in range(3)]
     theirs = queued_clip(other)

@@ -186,3 +186,47 @@ def test_a_held_clip_leaves_review_at_once_and_is_deleted_when_the_hold_ends(sub
     clip.refresh_from_db()
     assert clip.status == ClipStatus.DELETED and clip.status_reason == "deleted_by_owner_after_hold"
     assert stored_files(media_root) == []
+
+
+def test_revoking_mid_stream_stops_the_audio_and_deletes_everything_by_default(subject, annotator, other_annotator,
+                                                                              media_root,
+                                                                              django_capture_on_commit_callbacks):
+    from labeling.models import Transcript
+
+    done = queued_clip(subject)
+    client = client_for(annotator)
+    first = claim(client)
+    client.post(f"/api/v1/assignments/{first['id']}/submit", {"text": TRANSCRIPT}, format="json")
+    streaming = queued_clip(subject)
+    waiting = queued_clip(subject)
+    second = claim(client)
+    assert fetch_audio(client, second).status_code == 200  # mid-stream
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(subject.user, verified=False).put("/api/v1/me/consent", {"human_review": False}, format="json")
+
+    refused = fetch_audio(client, second)
+    assert refused.status_code == 410 and refused.json()["error"]["message"] == "This clip was withdrawn by its owner."
+    assert client.post(f"/api/v1/assignments/{second['id']}/submit", {"text": "x"}, format="json").status_code == 410
+    other = client_for(other_annotator)
+    other.post("/api/v1/shifts")
+    assert other.post("/api/v1/assignments/next").status_code == 204
+    for clip in (done, streaming, waiting):
+        clip.refresh_from_db()
+        assert (clip.status, clip.status_reason, clip.wrapped_key) == (ClipStatus.DELETED, "consent_revoked", None)
+    assert not Transcript.objects.filter(clip__account=subject).exists()
+    assert stored_files(media_root) == []
+    receipt = DeletionReceipt.objects.get(account=subject)
+    assert {item["status"] for item in receipt.items} == {"deleted"} and len(receipt.items) == 3
+    assert LedgerEntry.objects.get(action="deletion").detail["by"] == "revocation"
+
+
+def test_without_revocation_deletes_reviewed_clips_stay_and_nothing_is_served(settings, subject, annotator):
+    settings.REVOCATION_DELETES = False
+    done = queued_clip(subject)
+    client = client_for(annotator)
+    first = claim(client)
+    client.post(f"/api/v1/assignments/{first['id']}/submit", {"text": TRANSCRIPT}, format="json")
+    client_for(subject.user, verified=False).put("/api/v1/me/consent", {"human_review": False}, format="json")
+    assert Clip.objects.get(pk=done.pk).status == ClipStatus.LABELED
+    assert not DeletionReceipt.objects.exists()

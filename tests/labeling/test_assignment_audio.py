@@ -97,13 +97,15 @@ def test_expired_lease_stops_the_stream(annotator, subject):
     assert response.status_code == 409 and response.json()["error"]["code"] == "lease_expired"
 
 
-def test_consent_revoked_between_ingest_and_serve_means_not_served(annotator, subject):
+@pytest.mark.parametrize("deletes,state", [(True, ClipStatus.DELETED), (False, ClipStatus.WITHDRAWN)])
+def test_consent_revoked_between_ingest_and_serve_means_not_served(settings, annotator, subject, deletes, state):
+    settings.REVOCATION_DELETES = deletes
     clip = queued_clip(subject)
     consent_set(account=subject, granted=False, channel="portal")
     client = client_for(annotator)
     client.post("/api/v1/shifts")
     assert client.post("/api/v1/assignments/next").status_code == 204
-    assert Clip.objects.get(pk=clip.pk).status == ClipStatus.WITHDRAWN
+    assert Clip.objects.get(pk=clip.pk).status == state
 
 
 def test_consent_revoked_after_claim_stops_the_audio(annotator, subject):

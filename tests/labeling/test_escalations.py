@@ -222,8 +222,9 @@ def test_a_legal_hold_freezes_deletion_and_the_subject_sees_it(annotator, superv
     assert len(holds) == 1 and holds[0]["until"].startswith(str(LegalHold.objects.get().expires_at.date()))
 
 
-def test_withdrawal_takes_an_escalated_clip_without_a_hold(annotator, supervisor, subject, media_root,
+def test_withdrawal_takes_an_escalated_clip_without_a_hold(settings, annotator, supervisor, subject, media_root,
                                                           django_capture_on_commit_callbacks):
+    settings.REVOCATION_DELETES = False  # withdrawal alone; deletion on revocation: tests/consent/test_deletion.py
     escalation_id, clip = flagged(annotator, subject)
     with django_capture_on_commit_callbacks(execute=True):
         consent_set(account=subject, granted=False, channel="portal")

@@ -110,13 +110,15 @@ def test_crash_inside_deidentification_fails_closed(subject, speech_wav, media_r
 
 
 @pytest.mark.django_db
-def test_consent_revoked_before_processing_withdraws_and_shreds(subject, speech_wav, media_root,
-                                                                django_capture_on_commit_callbacks):
+@pytest.mark.parametrize("deletes,state", [(True, ClipStatus.DELETED), (False, ClipStatus.WITHDRAWN)])
+def test_consent_revoked_before_processing_withdraws_and_shreds(settings, subject, speech_wav, media_root,
+                                                                django_capture_on_commit_callbacks, deletes, state):
+    settings.REVOCATION_DELETES = deletes
     clip = ingest(speech_wav)
     with django_capture_on_commit_callbacks(execute=True):
         consent_set(account=subject, granted=False, channel="portal")
     clip.refresh_from_db()
-    assert clip.status == ClipStatus.WITHDRAWN and clip.wrapped_key is None
+    assert clip.status == state and clip.wrapped_key is None
     assert clip_process(clip_id=clip.id) == "skipped"
     assert stored_files(media_root) == []
 
