@@ -3,9 +3,12 @@ who did what with their recordings."""
 
 from __future__ import annotations
 
+import tempfile
+
 from django.conf import settings
+from django.http import FileResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +18,7 @@ from consent.models import Account, ConsentRecord
 from consent.selectors import consent_current, consent_history, ledger_for_account
 from consent.services import consent_set
 from labeling.selectors import clips_of_account
-from labeling.services import clips_delete
+from labeling.services import account_export, clips_delete
 
 
 class IsDataSubject(permissions.BasePermission):
@@ -150,3 +153,19 @@ class MyClipApi(APIView):
     @extend_schema(request=None, responses={200: ReceiptSerializer, 404: None})
     def delete(self, request, clip_id):
         return Response(ReceiptSerializer(clips_delete(account=_own_account(request), clip_id=clip_id)).data)
+
+
+class MyExportApi(APIView):
+    """Everything held about you, as a ZIP: export.json and your recordings' stored audio."""
+
+    permission_classes = [IsDataSubject]
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiResponse(description="export.json and audio/<clip>.wav")})
+    def get(self, request):
+        out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+        account_export(account=_own_account(request), out=out)
+        out.seek(0)
+        response = FileResponse(out, content_type="application/zip", as_attachment=True,
+                                filename=f"voice-review-export-{timezone.now():%Y%m%d}.zip")
+        response["Cache-Control"] = "no-store, private"
+        return response

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import json
 import logging
 import secrets
 import uuid
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -1226,3 +1228,67 @@ def clips_delete_after_holds(*, batch: int = 200) -> int:
                           detail={"by": "retention", "after_hold": True})
             deleted += 1
     return deleted
+
+
+# ---------------------------------------------------------------- export for the data subject
+
+
+def account_export(*, account: Account, out) -> dict:
+    """Write everything held about the account into the open binary file `out` as a ZIP:
+    export.json (account, consent history, clips with their details, transcripts and holds, the
+    account's ledger with reviewers as pseudonyms, deletion receipts) and audio/<clip>.wav (each
+    clip's stored de-identified audio). Nothing of another person: no reviewer's name, no other
+    account. Returns counts; the export is a ledger entry."""
+    from consent.selectors import consent_history, ledger_for_account  # consent's reads, no cycle at import
+
+    now = timezone.now()
+    clips = list(Clip.objects.filter(account=account).order_by("created_at", "id"))
+    transcripts: dict[uuid.UUID, list[dict]] = {}
+    for clip_id, text, created in (Transcript.objects.filter(clip__account=account)
+                                   .values_list("clip_id", "text", "created_at").order_by("created_at")):
+        transcripts.setdefault(clip_id, []).append({"text": text, "submitted_at": created.isoformat()})
+    holds: dict[uuid.UUID, list[dict]] = {}
+    for clip_id, created, expires in (LegalHold.objects.filter(clip__account=account)
+                                      .values_list("clip_id", "created_at", "expires_at")):
+        holds.setdefault(clip_id, []).append({"placed_at": created.isoformat(), "ends_at": expires.isoformat()})
+    iso = lambda value: value.isoformat() if value else None  # noqa: E731
+    audio_files = 0
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        clip_rows = []
+        for clip in clips:
+            audio_name = None
+            if clip.wrapped_key is not None and clip.deid_path:
+                try:
+                    samples = _deid_samples(clip)
+                except (vault.VaultError, FileNotFoundError):
+                    samples = None
+                if samples is not None:
+                    audio_name = f"audio/{clip.id}.wav"
+                    archive.writestr(audio_name, encode_wav(samples))
+                    audio_files += 1
+            clip_rows.append({
+                "id": str(clip.id), "received_at": iso(clip.created_at), "recorded_at": iso(clip.recorded_at),
+                "device_serial": clip.device_serial, "wake_word_score": clip.wake_word_score, "locale": clip.locale,
+                "duration_seconds": clip.duration_seconds, "state": clip.status, "reason": clip.status_reason,
+                "draft_transcript": clip.draft_transcript, "masked_spans": clip.masked_spans,
+                "transcripts": transcripts.get(clip.id, []), "legal_holds": holds.get(clip.id, []),
+                "audio": audio_name,
+            })
+        body = {
+            "generated_at": now.isoformat(),
+            "account": {"id": str(account.id), "external_id": account.external_id, "first_name": account.first_name,
+                        "created_at": iso(account.created_at)},
+            "consent": [{"version": r.version, "granted": r.granted, "policy_version": r.policy_version,
+                         "channel": r.channel, "at": iso(r.created_at)} for r in consent_history(account_id=account.id)],
+            "clips": clip_rows,
+            "ledger": [{"at": iso(line.at), "what": line.what, "purpose": line.purpose, "reviewer": line.reviewer,
+                        "clip": str(line.clip) if line.clip else None, "until": line.until}
+                       for line in ledger_for_account(account=account, limit=100_000)],
+            "deletion_receipts": [{"id": str(r.id), "at": iso(r.created_at), "scope": r.scope, "items": r.items,
+                                   "signature": r.signature} for r in account.deletion_receipts.order_by("created_at")],
+        }
+        archive.writestr("export.json", json.dumps(body, indent=2, ensure_ascii=False))
+    counts = {"clips": len(clips), "audio_files": audio_files}
+    ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=account.user_id, account_id=account.id,
+                  detail={"by": "owner", **counts})
+    return counts

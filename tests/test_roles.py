@@ -47,6 +47,7 @@ MATRIX = [
     ("PUT", "/api/v1/me/consent", {"subject": 200}),
     ("GET", "/api/v1/me/ledger", {"subject": 200}),
     ("GET", "/api/v1/me/clips", {"subject": 200}),
+    ("GET", "/api/v1/me/export", {"subject": 200}),
     ("DELETE", "/api/v1/me/clips/{clip}", {"subject": 200}),
     ("DELETE", "/api/v1/me/clips", {"subject": 200}),
     ("GET", "/api/schema/", {role: 200 for role in ROLES}),
