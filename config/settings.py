@@ -188,6 +188,9 @@ ESCALATION_RESPONSE_HOURS = {
 LEGAL_HOLD_MAX_DAYS = env_int("LEGAL_HOLD_MAX_DAYS", 365, minimum=1)
 # Revoking consent deletes the owner's stored clips and transcripts too, not only takes them out of review.
 REVOCATION_DELETES = env_bool("REVOCATION_DELETES", True)
+# Retention: de-identified audio and transcripts are kept this many days after labeling.
+RETENTION_AUDIO_DAYS = env_int("RETENTION_AUDIO_DAYS", 30, minimum=1)
+RETENTION_TRANSCRIPT_DAYS = env_int("RETENTION_TRANSCRIPT_DAYS", 180, minimum=1)
 # A second opinion whose answer differs from the first reading by more than this word error rate
 # goes to a supervisor.
 SECOND_OPINION_MAX_DIFFERENCE = env_float("SECOND_OPINION_MAX_DIFFERENCE", 0.2, low=0.0, high=1.0)

@@ -1292,3 +1292,56 @@ def account_export(*, account: Account, out) -> dict:
     ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=account.user_id, account_id=account.id,
                   detail={"by": "owner", **counts})
     return counts
+
+
+# ---------------------------------------------------------------- retention
+
+
+def retention_run(*, batch: int = 500) -> dict[str, int]:
+    """What the retention schedule keeps no longer, each purge a ledger entry:
+    - held and discarded clips: their details (device, time, score, locale) at once; the state and
+      its reason stay, so the owner and the supervisors still see why;
+    - de-identified audio RETENTION_AUDIO_DAYS after labeling (and after an escalation was resolved
+      without returning the clip to review);
+    - transcripts RETENTION_TRANSCRIPT_DAYS after labeling, and with them the clip (a tombstone stays).
+    A clip under a legal hold is left alone. Raw audio never reaches this: the pipeline destroys it
+    as soon as the de-identified version is stored (or the clip is held or discarded)."""
+    now = timezone.now()
+    held = LegalHold.objects.filter(expires_at__gt=now).values("clip_id")
+    done = {"details": 0, "audio": 0, "transcripts": 0}
+    with transaction.atomic():
+        for clip in (Clip.objects.select_for_update(skip_locked=True)
+                     .filter(status__in=[ClipStatus.HELD, ClipStatus.DISCARDED]).exclude(device_serial="")
+                     .exclude(pk__in=held).only("id", "account_id")[:batch]):
+            Clip.objects.filter(pk=clip.pk).update(device_serial="", recorded_at=None, wake_word_score=None,
+                                                   locale="", last_error="", updated_at=now)
+            _ledger_retention(clip, "details")
+            done["details"] += 1
+
+        audio_due = now - timedelta(days=settings.RETENTION_AUDIO_DAYS)
+        open_escalations = Escalation.objects.filter(state__in=ESCALATION_UNRESOLVED).values("clip_id")
+        recent_outcomes = Escalation.objects.filter(resolved_at__gt=audio_due).values("clip_id")
+        for clip in (Clip.objects.select_for_update(skip_locked=True)
+                     .filter(Q(status=ClipStatus.LABELED) | Q(status=ClipStatus.ESCALATED),
+                             wrapped_key__isnull=False, updated_at__lte=audio_due)
+                     .exclude(pk__in=held).exclude(pk__in=open_escalations).exclude(pk__in=recent_outcomes)
+                     .only("id", "account_id", "deid_path", "raw_path")[:batch]):
+            paths = [p for p in (clip.deid_path, clip.raw_path) if p]
+            Clip.objects.filter(pk=clip.pk).update(wrapped_key=None, deid_path="", raw_path="", updated_at=now)
+            transaction.on_commit(lambda paths=paths: [vault.delete_audio(p) for p in paths])
+            _ledger_retention(clip, "audio")
+            done["audio"] += 1
+
+        transcripts_due = now - timedelta(days=settings.RETENTION_TRANSCRIPT_DAYS)
+        expired = Transcript.objects.filter(created_at__lte=transcripts_due).values("clip_id")
+        for clip in (Clip.objects.select_for_update(skip_locked=True).filter(pk__in=expired)
+                     .exclude(status=ClipStatus.DELETED).exclude(pk__in=held)[:batch]):
+            _clip_shred(clip, reason="retention", now=now)
+            _ledger_retention(clip, "transcripts")
+            done["transcripts"] += 1
+    return done
+
+
+def _ledger_retention(clip: Clip, what: str) -> None:
+    ledger_append(action=LedgerEntry.Action.DELETION, account_id=clip.account_id, clip_id=clip.id,
+                  detail={"by": "retention", "what": what})

@@ -14,4 +14,5 @@ app.conf.beat_schedule = {
     "reconcile-stuck-clips": {"task": "workers.tasks.clips_reconcile_task", "schedule": 60.0},
     "expire-assignment-leases": {"task": "workers.tasks.assignment_expire_leases_task", "schedule": 30.0},
     "delete-after-legal-holds": {"task": "workers.tasks.clips_delete_after_holds_task", "schedule": 300.0},
+    "retention": {"task": "workers.tasks.retention_task", "schedule": 3600.0},
 }

@@ -42,3 +42,8 @@ def assignment_expire_leases_task() -> int:
 @app.task(acks_late=True)
 def clips_delete_after_holds_task() -> int:
     return services.clips_delete_after_holds()
+
+
+@app.task(acks_late=True)
+def retention_task() -> dict:
+    return services.retention_run()
