@@ -15,4 +15,7 @@ urlpatterns = [
     path("supervise/", views.supervise, name="supervise"),
     path("supervise/escalations/", views.escalations, name="escalations"),
     path("me/", views.my_consent, name="my-consent"),
+    path("me/recordings/", views.my_clips, name="my-clips"),
+    path("me/recordings/receipts/<uuid:receipt_id>/", views.my_receipt, name="my-receipt"),
+    path("me/who-heard/", views.my_ledger, name="my-ledger"),
 ]

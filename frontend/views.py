@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import base64
+import uuid
 
 import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 from django_otp import user_has_device
 
+from config.errors import ApplicationError
 from config.security import (
     SecondFactorError,
     needs_second_factor,
@@ -22,8 +25,8 @@ from config.security import (
     second_factor_verify,
     totp_device_for_enrolment,
 )
-from consent.models import Account
-from consent.selectors import consent_current, consent_history
+from consent.models import Account, DeletionReceipt
+from consent.selectors import consent_current, consent_history, ledger_for_account
 from consent.services import consent_set
 from frontend import charts
 from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
@@ -32,11 +35,13 @@ from labeling.selectors import (
     clip_status_counts,
     clips_held,
     clips_labeled_per_hour,
+    clips_of_account,
     escalations_unresolved,
     exposure_by_annotator,
     second_opinions_for_adjudication,
     wellbeing_checks_requested,
 )
+from labeling.services import clips_delete
 
 
 @login_required
@@ -117,6 +122,7 @@ def my_consent(request):
         "policy_version": settings.REVIEW_POLICY_VERSION,
         "history": consent_history(account_id=account.id),
         "two_step_on": user_has_device(request.user, confirmed=True),
+        "revocation_deletes": settings.REVOCATION_DELETES,
     })
 
 
@@ -140,3 +146,52 @@ def second_factor(request):
         context["qr_svg"] = segno.make(device.config_url, error="m").svg_inline(scale=4, title="Authenticator QR code")
         context["secret"] = base64.b32encode(device.bin_key).decode()
     return render(request, "frontend/mfa.html", context)
+
+
+def _own_account_or_403(request) -> Account:
+    account = Account.objects.filter(user=request.user).first()
+    if account is None:
+        raise PermissionDenied
+    return account
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_clips(request):
+    """The owner's recordings with their state; delete one or all, with a receipt."""
+    account = _own_account_or_403(request)
+    if request.method == "POST":
+        if request.POST.get("clip"):
+            try:
+                clip_id = uuid.UUID(request.POST["clip"])
+            except ValueError:
+                messages.error(request, "That recording was not found.")
+                return redirect("my-clips")
+            try:
+                receipt = clips_delete(account=account, clip_id=clip_id)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+                return redirect("my-clips")
+        elif request.POST.get("everything") == "yes":
+            receipt = clips_delete(account=account)
+        else:
+            messages.error(request, "Tick the box to confirm that everything should be deleted.")
+            return redirect("my-clips")
+        return redirect("my-receipt", receipt_id=receipt.id)
+    return render(request, "frontend/my_clips.html", {"clips": clips_of_account(account_id=account.id, now=timezone.now())})
+
+
+@login_required
+def my_receipt(request, receipt_id):
+    account = _own_account_or_403(request)
+    receipt = DeletionReceipt.objects.filter(pk=receipt_id, account=account).first()
+    if receipt is None:
+        raise Http404
+    return render(request, "frontend/my_receipt.html", {"receipt": receipt})
+
+
+@login_required
+def my_ledger(request):
+    """Who heard or read which of the owner's recordings, when and why."""
+    account = _own_account_or_403(request)
+    return render(request, "frontend/my_ledger.html", {"lines": ledger_for_account(account=account)})

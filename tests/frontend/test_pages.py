@@ -63,3 +63,48 @@ def test_admins_set_team_rules_in_the_admin_and_see_no_clips(db):
     page = client.get("/admin/labeling/team/add/").content.decode()
     assert 'name="exposure_budget_minutes"' in page and 'name="flag_break_minutes"' in page
     assert client.get("/admin/labeling/clip/").status_code == 404
+
+
+def test_owner_sees_their_recordings_deletes_one_and_gets_a_receipt(subject, annotator):
+    clip = queued_clip(subject)
+    client = login(subject.user)
+    page = client.get("/me/recordings/").content.decode()
+    assert "waiting for review" in page and str(clip.id) in page
+    response = client.post("/me/recordings/", {"clip": str(clip.id)}, follow=True)
+    text = response.content.decode()
+    assert "Deletion receipt" in text and "its audio, transcripts and details are gone" in text
+    assert "deleted" in client.get("/me/recordings/").content.decode()
+    assert login(annotator).get("/me/recordings/").status_code == 403
+
+
+def test_deleting_everything_needs_the_box_ticked(subject):
+    clip = queued_clip(subject)
+    client = login(subject.user)
+    response = client.post("/me/recordings/", {}, follow=True)
+    assert "Tick the box" in response.content.decode()
+    from labeling.models import Clip
+
+    assert Clip.objects.get(pk=clip.pk).status == "queued"
+    client.post("/me/recordings/", {"everything": "yes"})
+    assert Clip.objects.get(pk=clip.pk).status == "deleted"
+
+
+def test_another_owners_receipt_does_not_exist(subject):
+    from tests.conftest import make_subject
+
+    queued_clip(subject)
+    client = login(subject.user)
+    receipt_url = client.post("/me/recordings/", {"everything": "yes"}).url
+    stranger = login(make_subject("acct-x", first_name="Ezra").user)
+    assert stranger.get(receipt_url).status_code == 404
+
+
+def test_owner_sees_who_heard_under_a_pseudonym(subject, annotator):
+    from tests.conftest import claim, fetch_audio
+
+    queued_clip(subject)
+    reviewer = login(annotator)
+    fetch_audio(reviewer, claim(reviewer))
+    page = login(subject.user).get("/me/who-heard/").content.decode()
+    assert "audio_stream" in page and "transcription" in page and "Reviewer " in page
+    assert "ann-1" not in page
