@@ -17,7 +17,7 @@ from config.errors import ApplicationError
 from consent.models import Account, ConsentRecord
 from consent.selectors import consent_current, consent_history, ledger_for_account
 from consent.services import consent_set
-from labeling.selectors import clips_of_account
+from labeling.selectors import clips_of_account, hearings_of_account
 from labeling.services import account_export, clips_delete
 
 
@@ -89,13 +89,26 @@ class MyLedgerApi(APIView):
         clip = serializers.UUIDField(allow_null=True)
         until = serializers.CharField(allow_null=True, help_text="When a legal hold ends.")
 
+    class HearingSerializer(serializers.Serializer):
+        clip = serializers.UUIDField()
+        reviewer = serializers.CharField(help_text="Stable per reviewer, never their name.")
+        purpose = serializers.CharField()
+        given_at = serializers.DateTimeField()
+        plays = serializers.IntegerField()
+        heard_seconds = serializers.FloatField(allow_null=True, help_text="Plays times the clip's length.")
+        held_seconds = serializers.FloatField(allow_null=True, help_text="From being given the clip to handing it back.")
+        legal_hold_ends_at = serializers.DateTimeField(allow_null=True)
+
     class OutputSerializer(serializers.Serializer):
+        hearings = serializers.ListField(child=serializers.DictField())
         entries = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request):
-        lines = ledger_for_account(account=_own_account(request))
-        return Response({"entries": self.EntrySerializer(lines, many=True).data})
+        account = _own_account(request)
+        hearings = hearings_of_account(account_id=account.id, now=timezone.now())
+        return Response({"hearings": self.HearingSerializer(hearings, many=True).data,
+                         "entries": self.EntrySerializer(ledger_for_account(account=account), many=True).data})
 
 
 class ReceiptSerializer(serializers.Serializer):

@@ -38,6 +38,7 @@ from labeling.selectors import (
     clips_of_account,
     escalations_unresolved,
     exposure_by_annotator,
+    hearings_of_account,
     second_opinions_for_adjudication,
     wellbeing_checks_requested,
 )
@@ -194,4 +195,7 @@ def my_receipt(request, receipt_id):
 def my_ledger(request):
     """Who heard or read which of the owner's recordings, when and why."""
     account = _own_account_or_403(request)
-    return render(request, "frontend/my_ledger.html", {"lines": ledger_for_account(account=account)})
+    return render(request, "frontend/my_ledger.html", {
+        "hearings": hearings_of_account(account_id=account.id, now=timezone.now()),
+        "lines": ledger_for_account(account=account),
+    })

@@ -265,3 +265,38 @@ def clips_of_account(*, account_id: uuid.UUID, now: datetime, limit: int = 1000)
     return [OwnClip(clip.id, clip.created_at, clip.recorded_at, clip.duration_seconds, clip.status,
                     CLIP_STATE_WORDS.get(clip.status, clip.status), clip.status_reason, clip.updated_at,
                     clip.hold_ends_at, clip.deletion_requested_at is not None) for clip in rows]
+
+
+@dataclass(frozen=True)
+class Hearing:
+    """One person's time with one of the owner's clips."""
+
+    clip: uuid.UUID
+    reviewer: str  # a stable pseudonym, never a name
+    purpose: str
+    given_at: datetime
+    plays: int
+    heard_seconds: float | None  # plays x the clip's length, while the length is known
+    held_seconds: float | None  # from being given the clip to handing it back
+    legal_hold_ends_at: datetime | None
+
+
+def hearings_of_account(*, account_id: uuid.UUID, now: datetime, limit: int = 1000) -> list[Hearing]:
+    """Every time a reviewer or supervisor was given one of the account's clips, newest first."""
+    from consent.selectors import reviewer_pseudonym  # consent's reads; labeling sits above consent
+
+    holds = LegalHold.objects.filter(clip_id=OuterRef("clip_id"), expires_at__gt=now).order_by("-expires_at")
+    rows = (Assignment.objects.filter(clip__account_id=account_id)
+            .annotate(hold_ends_at=Subquery(holds.values("expires_at")[:1]))
+            .select_related("clip").only("clip_id", "annotator_id", "purpose", "created_at", "closed_at", "plays",
+                                         "clip__duration_seconds")
+            .order_by("-created_at")[:limit])
+    hearings = []
+    for row in rows:
+        length = row.clip.duration_seconds
+        hearings.append(Hearing(
+            row.clip_id, reviewer_pseudonym(row.annotator_id), row.purpose, row.created_at, row.plays,
+            round(row.plays * length, 1) if length is not None else None,
+            round((row.closed_at - row.created_at).total_seconds()) if row.closed_at else None,
+            row.hold_ends_at))
+    return hearings

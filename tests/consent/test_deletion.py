@@ -230,3 +230,20 @@ def test_without_revocation_deletes_reviewed_clips_stay_and_nothing_is_served(se
     client_for(subject.user, verified=False).put("/api/v1/me/consent", {"human_review": False}, format="json")
     assert Clip.objects.get(pk=done.pk).status == ClipStatus.LABELED
     assert not DeletionReceipt.objects.exists()
+
+
+def test_the_ledger_says_who_heard_each_clip_for_how_long_and_why(subject, annotator, other_annotator, supervisor):
+    clip = queued_clip(subject, seconds=2.0)
+    client = client_for(annotator)
+    assignment = claim(client)
+    fetch_audio(client, assignment)
+    fetch_audio(client, assignment)
+    client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "ok"}, format="json")
+    LegalHold.objects.create(clip=clip, reason="r", created_by=supervisor,
+                             expires_at=timezone.now() + timedelta(days=2))
+    body = client_for(subject.user, verified=False).get("/api/v1/me/ledger").json()
+    [hearing] = body["hearings"]
+    assert hearing["clip"] == str(clip.id) and hearing["purpose"] == "transcription"
+    assert hearing["plays"] == 2 and hearing["heard_seconds"] == 4.0 and hearing["held_seconds"] is not None
+    assert hearing["reviewer"].startswith("Reviewer ") and "ann-1" not in json.dumps(body)
+    assert hearing["legal_hold_ends_at"] is not None
