@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 from config.errors import ApplicationError
 from consent.models import Account, ConsentRecord
 from consent.selectors import consent_current, consent_history, ledger_for_account
-from consent.services import consent_set
+from consent.services import consent_set, link_code_issue
+from labeling.auth import IngestKeyAuthentication, IsDevice
 from labeling.selectors import clips_of_account, hearings_of_account
 from labeling.services import account_export, clips_delete
 
@@ -182,3 +183,25 @@ class MyExportApi(APIView):
                                 filename=f"voice-review-export-{timezone.now():%Y%m%d}.zip")
         response["Cache-Control"] = "no-store, private"
         return response
+
+
+class LinkCodeIssueApi(APIView):
+    """The device platform asks for a one-time code its user enters at /signup/ to own their
+    device account here (the account is created if new, without consent)."""
+
+    authentication_classes = [IngestKeyAuthentication]
+    permission_classes = [IsDevice]
+
+    class InputSerializer(serializers.Serializer):
+        account = serializers.CharField(max_length=128)
+
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        code, link = link_code_issue(external_id=serializer.validated_data["account"])
+        return Response(self.OutputSerializer({"code": code, "expires_at": link.expires_at}).data, status=201)

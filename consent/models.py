@@ -129,3 +129,14 @@ class DeletionReceipt(models.Model):
         if not self._state.adding:
             raise ValueError("Receipts are never changed.")
         super().save(*args, **kwargs)
+
+
+class LinkCode(models.Model):
+    """A one-time code the device platform gives its user, with which they sign up here and become
+    the owner of their device account. Only the code's SHA-256 is kept."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="link_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)

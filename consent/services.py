@@ -5,16 +5,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from consent.models import Account, ConsentRecord, DeletionReceipt, LedgerEntry, LedgerHead
+from config.errors import ApplicationError
+from consent.models import Account, ConsentRecord, DeletionReceipt, LedgerEntry, LedgerHead, LinkCode
 
 GENESIS_HASH = "0" * 64
 
@@ -168,3 +173,61 @@ def ledger_verify(*, batch: int = 5_000) -> LedgerReport:
             problems.append(LedgerProblem(*where, "content does not match its hash (altered)"))
         heads[entry.chain] = (entry.seq, entry.hash)
     return LedgerReport(count, heads, problems)
+
+
+# ---------------------------------------------------------------- owners signing up
+
+LINK_CODE_MINUTES = 30
+# Unambiguous letters and digits; 10 of them: about 50 bits, tried at most a few times a minute.
+LINK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _link_code_hash(code: str) -> str:
+    normalized = "".join(code.split()).replace("-", "").upper()
+    return hashlib.sha256(f"link:{normalized}".encode()).hexdigest()
+
+
+def link_code_issue(*, external_id: str) -> tuple[str, LinkCode]:
+    """The device platform asks for a code for one of its users (the account is created if new,
+    without consent). The code is shown once and kept only as a hash."""
+    with transaction.atomic():
+        account = Account.objects.filter(external_id=external_id).first() or account_create(external_id=external_id)
+        raw = "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(10))
+        link = LinkCode.objects.create(account=account, code_hash=_link_code_hash(raw),
+                                       expires_at=timezone.now() + timedelta(minutes=LINK_CODE_MINUTES))
+    return f"{raw[:5]}-{raw[5:]}", link
+
+
+def owner_sign_up(*, code: str, username: str, password: str) -> AbstractBaseUser:
+    """Create the owner's login from a valid, unused link code. Consent stays as it was (none for a
+    new account) until the owner chooses."""
+    User = get_user_model()
+    username = username.strip()
+    if not username or len(username) > 150:
+        raise ApplicationError("invalid_username", "Choose a user name of 1 to 150 characters.",
+                               fields={"username": ["Invalid."]})
+    try:
+        validate_password(password, User(username=username))
+    except ValidationError as exc:
+        raise ApplicationError("weak_password", " ".join(exc.messages), fields={"password": exc.messages}) from None
+    now = timezone.now()
+    with transaction.atomic():
+        link = (LinkCode.objects.select_for_update().select_related("account")
+                .filter(code_hash=_link_code_hash(code), used_at__isnull=True, expires_at__gt=now).first())
+        if link is None:
+            raise ApplicationError("invalid_code", "This code is not valid: it may be mistyped, used or expired. "
+                                   "Ask your device app for a new one.", fields={"code": ["Not valid."]})
+        account = Account.objects.select_for_update().get(pk=link.account_id)
+        if account.user_id is not None:
+            raise ApplicationError("already_linked", "This device account already has a login: sign in instead.",
+                                   status_code=409)
+        if User.objects.filter(username__iexact=username).exists():
+            raise ApplicationError("username_taken", "This user name is taken: choose another.",
+                                   fields={"username": ["Taken."]})
+        user = User.objects.create_user(username=username, password=password)
+        account.user = user
+        account.save(update_fields=["user"])
+        LinkCode.objects.filter(pk=link.pk).update(used_at=now)
+        ledger_append(action=LedgerEntry.Action.LOGIN, actor_id=user.pk, account_id=account.id,
+                      detail={"step": "sign_up"})
+    return user

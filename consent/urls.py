@@ -9,5 +9,6 @@ urlpatterns = [
     path("me/ledger", apis.MyLedgerApi.as_view(), name="me-ledger"),
     path("me/clips", apis.MyClipsApi.as_view(), name="me-clips"),
     path("me/export", apis.MyExportApi.as_view(), name="me-export"),
+    path("accounts/link-codes", apis.LinkCodeIssueApi.as_view(), name="link-code-issue"),
     path("me/clips/<uuid:clip_id>", apis.MyClipApi.as_view(), name="me-clip"),
 ]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(authentication_form=LockoutAuthenticationForm), name="login"),
     path("mfa/", views.second_factor, name="mfa"),
+    path("signup/", views.sign_up, name="signup"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("annotate/", views.annotate, name="annotate"),
     path("supervise/", views.supervise, name="supervise"),

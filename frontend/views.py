@@ -8,6 +8,7 @@ import uuid
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -27,7 +28,7 @@ from config.security import (
 )
 from consent.models import Account, DeletionReceipt
 from consent.selectors import consent_current, consent_history, ledger_for_account
-from consent.services import consent_set
+from consent.services import consent_set, owner_sign_up
 from frontend import charts
 from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
 from labeling.models import ClipStatus, EscalationOutcome, FlagCategory
@@ -199,3 +200,25 @@ def my_ledger(request):
         "hearings": hearings_of_account(account_id=account.id, now=timezone.now()),
         "lines": ledger_for_account(account=account),
     })
+
+
+@require_http_methods(["GET", "POST"])
+def sign_up(request):
+    """An owner creates their login with the one-time code their device app shows."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    values = {"code": request.POST.get("code", ""), "username": request.POST.get("username", "")}
+    if request.method == "POST":
+        if request.POST.get("password", "") != request.POST.get("password2", ""):
+            messages.error(request, "The two passwords differ.")
+        else:
+            try:
+                user = owner_sign_up(code=values["code"], username=values["username"],
+                                     password=request.POST.get("password", ""))
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+                messages.success(request, "Welcome. Nobody listens to your recordings unless you say yes below.")
+                return redirect("my-consent")
+    return render(request, "frontend/signup.html", values)

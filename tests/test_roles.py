@@ -19,6 +19,7 @@ ROLES = ["anonymous", "subject", "device", "assignee", "other_annotator", "super
 MATRIX = [
     # Ingest knows device keys only: a signed-in person is, to it, not authenticated.
     ("POST", "/api/v1/clips", {role: 401 for role in ROLES} | {"device": 202}),
+    ("POST", "/api/v1/accounts/link-codes", {role: 401 for role in ROLES} | {"device": 201}),
     ("GET", "/api/v1/clips/held", {"supervisor": 200}),
     ("POST", "/api/v1/shifts", {"assignee": 201, "other_annotator": 201}),
     ("GET", "/api/v1/shifts/current", {"assignee": 200, "other_annotator": 404}),
@@ -98,7 +99,7 @@ def call(client, method, path, claimed, speech_wav):
             "/second-opinion": {"start_seconds": 0, "end_seconds": 0.5, "text": "hi"},
             "/settings": {"opted_out_categories": ["distressing"]}, "/adjudicate": {"text": "one"},
             "/resolve": {"outcome": "no_action", "reason": "Nothing of concern."},
-            "/hold": {"reason": "Requested by counsel.", "days": 7}}
+            "/hold": {"reason": "Requested by counsel.", "days": 7}, "/link-codes": {"account": "acct-new"}}
     data = next((value for suffix, value in body.items() if path.endswith(suffix)), None)
     return getattr(client, method.lower())(path, data, format="json", **headers)
 

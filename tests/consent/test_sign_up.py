@@ -1,0 +1,67 @@
+"""Owners sign up with a one-time code their device platform issues, and own that account."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from consent.models import Account, LinkCode
+from consent.selectors import consent_is_active
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "violet-harbour-1987"
+
+
+def issue(device_client, account="acct-new-1"):
+    response = device_client.post("/api/v1/accounts/link-codes", {"account": account}, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()["code"]
+
+
+def sign_up(code, username="river", password=PASSWORD, password2=None):
+    client = Client()
+    response = client.post("/signup/", {"code": code, "username": username, "password": password,
+                                        "password2": password2 or password}, follow=True)
+    return client, response
+
+
+def test_a_code_from_the_device_platform_makes_a_login_for_that_account(device_client):
+    code = issue(device_client)
+    client, response = sign_up(code.lower().replace("-", " "))  # typed loosely
+    assert response.redirect_chain[-1][0] == "/me/"
+    assert "Nobody listens to your recordings unless you say yes" in response.content.decode()
+    account = Account.objects.get(external_id="acct-new-1")
+    assert account.user == User.objects.get(username="river")
+    assert not consent_is_active(account_id=account.id)  # no consent until the owner chooses
+    assert client.get("/api/v1/me/consent").json()["human_review"] is False
+
+
+@pytest.mark.parametrize("case", ["used", "expired", "wrong", "weak", "mismatch", "taken"])
+def test_bad_codes_and_passwords_are_refused_and_change_nothing(device_client, case):
+    code = issue(device_client)
+    User.objects.create_user("taken", password=PASSWORD)
+    if case == "used":
+        sign_up(code, username="first")
+    if case == "expired":
+        LinkCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    kwargs = {"wrong": {"code": "AAAAA-AAAAA"}, "weak": {"password": "short"},
+              "mismatch": {"password2": "something-else-entirely"}, "taken": {"username": "TAKEN"}}.get(case, {})
+    _, response = sign_up(kwargs.pop("code", code), **kwargs)
+    text = response.content.decode()
+    assert response.redirect_chain == [] and 'class="notice error"' in text
+    expected = {"used": "not valid", "expired": "not valid", "wrong": "not valid", "weak": "too short",
+                "mismatch": "The two passwords differ", "taken": "taken"}[case]
+    assert expected in text
+    account = Account.objects.get(external_id="acct-new-1")
+    assert account.user is None or case == "used"
+
+
+def test_only_device_keys_issue_codes(subject):
+    from tests.conftest import client_for
+
+    assert Client().post("/api/v1/accounts/link-codes", {"account": "x"}).status_code in (401, 403)
+    assert client_for(subject.user).post("/api/v1/accounts/link-codes", {"account": "x"}).status_code in (401, 403)
+    assert not Account.objects.filter(external_id="x").exists()
