@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-test migrate bench-assign bench-deid bench-watermark clean
+.PHONY: run test install install-test migrate bench-assign bench-deid bench-watermark bench-deletion clean
 
 $(VENV)/.installed: requirements.txt requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ $(VENV)/.installed-bench: $(VENV)/.installed-test bench/requirements.txt
 
 bench-deid: $(VENV)/.installed-bench
 	$(PY) bench/deid/run.py $(BENCH_ARGS)
+
+bench-deletion: install-test
+	$(PY) tests/backing.py --run -- $(PY) bench/deletion.py $(BENCH_ARGS)
 
 bench-watermark: install-test
 	$(PY) bench/watermark/run.py $(BENCH_ARGS)

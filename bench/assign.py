@@ -24,18 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "voicereview_bench"
 
 
-def bench_database_url() -> str:
+def bench_database_url(name: str = BENCH_DB) -> str:
+    """DATABASE_URL's PostgreSQL server with a database of the benchmark's own, created if missing."""
     url = os.environ.get("DATABASE_URL", "postgres://127.0.0.1:5432/test")
     parsed = urlparse(url)
     if not parsed.scheme.startswith("postgres"):
-        raise SystemExit("The claim benchmark runs on PostgreSQL: set DATABASE_URL to a postgres:// URL.")
+        raise SystemExit("This benchmark runs on PostgreSQL: set DATABASE_URL to a postgres:// URL.")
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DB,)).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return urlunparse(parsed._replace(path=f"/{BENCH_DB}"))
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunparse(parsed._replace(path=f"/{name}"))
 
 
 def setup_django() -> None:
