@@ -44,3 +44,14 @@ def test_opt_out_see_who_heard_delete_everything(browser, live_server, settings)
     page.wait_for_selector("h1:has-text('Deletion receipt')")
     assert page.locator("text=its audio, transcripts and details are gone").count() == 3
     assert Clip.objects.get(pk=heard.pk).status == ClipStatus.DELETED
+
+
+def test_the_owner_pages_fit_a_phone(browser, live_server):
+    subject = make_subject()
+    for _ in range(3):
+        queued_clip(subject)
+    page = sign_in(browser, live_server, subject.user)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/me/", "/me/recordings/", "/me/who-heard/", "/signup/"):
+        page.goto(f"{live_server.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
