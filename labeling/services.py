@@ -871,11 +871,13 @@ def assignment_flag(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, ca
     text = _bounded_text(text, field="text", limit=MAX_TRANSCRIPT_CHARS, required=False, what="the transcript")
     now = timezone.now()
     with transaction.atomic():
+        # The clip's row first, then the assignment's, in the order withdrawal takes them.
+        clip_id = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False).clip_id
+        clip = Clip.objects.select_for_update().get(pk=clip_id)
         assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=True)
         if assignment.purpose in SUPERVISOR_PURPOSES:
             raise ApplicationError("not_flaggable", "Supervisors record an outcome instead of flagging.",
                                    status_code=409)
-        clip = Clip.objects.select_for_update().get(pk=assignment.clip_id)
         if clip.status not in SERVABLE_STATES[assignment.purpose]:
             raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
         newly_heard = assignment.plays > 0 and not clip.flag_category  # a flagged clip was counted when served
@@ -903,6 +905,14 @@ def _ledger_escalation(escalation: Escalation, *, actor: AbstractBaseUser, step:
     ledger_append(action=LedgerEntry.Action.ESCALATION, actor_id=actor.pk, account_id=escalation.clip.account_id,
                   clip_id=escalation.clip_id, assignment_id=escalation.assignment_id,
                   detail={"step": step, "escalation": str(escalation.id), **detail})
+
+
+def _clip_of_escalation_locked(escalation_id: uuid.UUID) -> Clip:
+    """The escalation's clip, row-locked before the escalation is: the order withdrawal takes them."""
+    clip_id = Escalation.objects.filter(pk=escalation_id).values_list("clip_id", flat=True).first()
+    if clip_id is None:
+        raise ApplicationError("not_found", "No such escalation.", status_code=404)
+    return Clip.objects.select_for_update().get(pk=clip_id)
 
 
 def _escalation_locked(escalation_id: uuid.UUID) -> Escalation:
@@ -992,8 +1002,8 @@ def escalation_resolve(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser
                                 what="who the case is referred to")
     now = timezone.now()
     with transaction.atomic():
+        clip = _clip_of_escalation_locked(escalation_id)
         escalation = _escalation_of(supervisor, escalation_id)
-        clip = Clip.objects.select_for_update().get(pk=escalation.clip_id)
         if outcome == EscalationOutcome.PURGE:
             hold = legal_hold_active(clip_id=clip.id, now=now)
             if hold is not None:
@@ -1024,8 +1034,8 @@ def legal_hold_place(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser, 
                                fields={"days": ["Out of range."]})
     now = timezone.now()
     with transaction.atomic():
+        clip = _clip_of_escalation_locked(escalation_id)
         escalation = _escalation_locked(escalation_id)
-        clip = Clip.objects.select_for_update().get(pk=escalation.clip_id)
         if clip.wrapped_key is None:
             raise ApplicationError("clip_gone", "This clip no longer exists; there is nothing to hold.",
                                    status_code=409)
@@ -1125,8 +1135,10 @@ def second_opinion_view(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser) 
 
 def second_opinion_listen(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser) -> Assignment:
     with transaction.atomic():
-        opinion = _opinion_in_adjudication(opinion_id)
-        clip = Clip.objects.select_for_update().get(pk=opinion.clip_id)
+        # The clip's row before the opinion's, in the order withdrawal takes them.
+        clip_id = SecondOpinion.objects.filter(pk=opinion_id).values_list("clip_id", flat=True).first()
+        clip = Clip.objects.select_for_update().filter(pk=clip_id).first()
+        _opinion_in_adjudication(opinion_id)  # raises unless it awaits a decision
         return _supervisor_listening(clip=clip, supervisor=supervisor, purpose=Purpose.ADJUDICATION)
 
 
