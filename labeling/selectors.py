@@ -240,6 +240,21 @@ CLIP_STATE_WORDS = {
 }
 
 
+# Why a clip is where it is, in the owner's words; anything else is a technical hold reason.
+REASON_WORDS = {
+    "no_review_consent": "you had not agreed to human review",
+    "accidental": "the device probably woke by mistake",
+    "not_sampled": "not picked for review",
+    "no_speech": "no speech in it",
+    "consent_revoked": "you withdrew your consent",
+    "deletion_requested": "you asked for it to be deleted",
+    "deleted_by_owner": "you deleted it",
+    "deleted_by_owner_after_hold": "you deleted it; a legal hold kept it until it ended",
+    "purged_after_escalation": "deleted by a supervisor after a review",
+    "retention": "kept no longer than our retention period",
+}
+
+
 @dataclass(frozen=True)
 class OwnClip:
     id: uuid.UUID
@@ -263,7 +278,9 @@ def clips_of_account(*, account_id: uuid.UUID, now: datetime, limit: int = 1000)
             .only("id", "created_at", "recorded_at", "duration_seconds", "status", "status_reason", "updated_at",
                   "deletion_requested_at").order_by("-created_at")[:limit])
     return [OwnClip(clip.id, clip.created_at, clip.recorded_at, clip.duration_seconds, clip.status,
-                    CLIP_STATE_WORDS.get(clip.status, clip.status), clip.status_reason, clip.updated_at,
+                    CLIP_STATE_WORDS.get(clip.status, clip.status),
+                    REASON_WORDS.get(clip.status_reason, "it could not be prepared safely" if clip.status == "held"
+                                     else clip.status_reason), clip.updated_at,
                     clip.hold_ends_at, clip.deletion_requested_at is not None) for clip in rows]
 
 

@@ -108,3 +108,12 @@ def test_owner_sees_who_heard_under_a_pseudonym(subject, annotator):
     page = login(subject.user).get("/me/who-heard/").content.decode()
     assert "audio_stream" in page and "transcription" in page and "Reviewer " in page
     assert "ann-1" not in page
+
+
+def test_owner_reads_why_in_plain_words(subject):
+    from labeling.models import Clip
+
+    clip = queued_clip(subject)
+    Clip.objects.filter(pk=clip.pk).update(status="discarded", status_reason="accidental")
+    page = login(subject.user).get("/me/recordings/").content.decode()
+    assert "not retained (the device probably woke by mistake)" in page
