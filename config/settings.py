@@ -186,6 +186,8 @@ ESCALATION_RESPONSE_HOURS = {
     "other": env_float("ESCALATION_HOURS_OTHER", 24.0, low=0.1, high=720.0),
 }
 LEGAL_HOLD_MAX_DAYS = env_int("LEGAL_HOLD_MAX_DAYS", 365, minimum=1)
+# A claimed escalation left unresolved this long may be taken over by another supervisor.
+ESCALATION_TAKE_OVER_MINUTES = env_int("ESCALATION_TAKE_OVER_MINUTES", 30, minimum=1)
 # Revoking consent deletes the owner's stored clips and transcripts too, not only takes them out of review.
 REVOCATION_DELETES = env_bool("REVOCATION_DELETES", True)
 # Retention: de-identified audio and transcripts are kept this many days after labeling.

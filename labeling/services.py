@@ -934,19 +934,33 @@ def _escalation_of(supervisor: AbstractBaseUser, escalation_id: uuid.UUID) -> Es
 
 
 def escalation_claim(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser) -> Escalation:
-    """Take an escalation; nobody else works on it until it is resolved. Claiming it twice is harmless."""
+    """Take an escalation; nobody else works on it until it is resolved, unless it stays unresolved
+    with its claimant for ESCALATION_TAKE_OVER_MINUTES: then another supervisor may take it over.
+    Claiming it twice is harmless."""
     with transaction.atomic():
         escalation = _escalation_locked(escalation_id)
         if escalation.state not in ESCALATION_UNRESOLVED:
             raise ApplicationError("escalation_closed", f"This escalation is {escalation.state}.", status_code=409)
+        now = timezone.now()
+        previous = None
         if escalation.state == EscalationState.CLAIMED:
-            if escalation.claimed_by_id != supervisor.pk:
-                raise ApplicationError("claimed_by_another", "Another supervisor is handling this escalation.",
-                                       status_code=409)
-            return escalation
-        escalation.state, escalation.claimed_by, escalation.claimed_at = EscalationState.CLAIMED, supervisor, timezone.now()
+            if escalation.claimed_by_id == supervisor.pk:
+                return escalation
+            held_for = now - escalation.claimed_at
+            if held_for < timedelta(minutes=settings.ESCALATION_TAKE_OVER_MINUTES):
+                wait = settings.ESCALATION_TAKE_OVER_MINUTES - int(held_for.total_seconds() // 60)
+                raise ApplicationError("claimed_by_another", "Another supervisor is handling this escalation; "
+                                       f"if it stays with them, you can take it over in {wait} min.", status_code=409)
+            previous = escalation.claimed_by_id  # left unresolved too long: another supervisor takes it over
+        escalation.state, escalation.claimed_by, escalation.claimed_at = EscalationState.CLAIMED, supervisor, now
         escalation.save(update_fields=["state", "claimed_by", "claimed_at"])
-        _ledger_escalation(escalation, actor=supervisor, step="claim")
+        if previous is None:
+            _ledger_escalation(escalation, actor=supervisor, step="claim")
+        else:
+            Assignment.objects.filter(clip_id=escalation.clip_id, annotator_id=previous, state=AssignmentState.OPEN,
+                                      purpose=Purpose.ESCALATION_REVIEW).update(state=AssignmentState.RELEASED,
+                                                                               closed_at=now)
+            _ledger_escalation(escalation, actor=supervisor, step="take_over", previous=previous)
     return escalation
 
 

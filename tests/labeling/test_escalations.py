@@ -260,3 +260,19 @@ def test_a_clip_flagged_again_keeps_its_most_severe_category(annotator, other_an
     flag(client, claim(client), "distressing")
     clip.refresh_from_db()
     assert clip.flag_category == "danger" and clip.status == ClipStatus.ESCALATED
+
+
+def test_an_escalation_left_with_its_claimant_can_be_taken_over(annotator, supervisor, subject):
+    escalation_id, clip = flagged(annotator, subject)
+    first = client_for(supervisor)
+    first.post(f"/api/v1/escalations/{escalation_id}/claim")
+    listening = first.post(f"/api/v1/escalations/{escalation_id}/listen").json()
+    second = client_for(make_user("sup-2", "supervisor"))
+    refused = second.post(f"/api/v1/escalations/{escalation_id}/claim").json()["error"]["message"]
+    assert "take it over in 30 min" in refused
+    Escalation.objects.filter(pk=escalation_id).update(claimed_at=timezone.now() - timedelta(minutes=31))
+    assert second.post(f"/api/v1/escalations/{escalation_id}/claim").status_code == 200
+    assert second.get(f"/api/v1/escalations/{escalation_id}").status_code == 200
+    assert first.get(f"/api/v1/escalations/{escalation_id}").json()["error"]["code"] == "not_claimed"
+    assert Assignment.objects.get(pk=listening["assignment"]).state == AssignmentState.RELEASED
+    assert ("escalation", "take_over", None) in ledger_steps(clip.id)
