@@ -7,6 +7,7 @@ import json
 import re
 from datetime import timedelta
 
+import numpy as np
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
@@ -246,6 +247,33 @@ class AssignmentAudioApi(APIView):
         response["Cache-Control"] = "no-store, private"
         response["Pragma"] = "no-cache"
         response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class AssignmentPeaksApi(APIView):
+    """The waveform envelope the editor draws, under the audio's own conditions; not a play."""
+
+    permission_classes = [IsAnnotator | IsSupervisor]
+
+    class OutputSerializer(serializers.Serializer):
+        duration_seconds = serializers.FloatField()
+        peaks = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()),
+                                      help_text="[min, max] per bin, left to right, samples in -1..1.")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("X-Audio-Token", str, OpenApiParameter.HEADER, required=True),
+                    OpenApiParameter("bins", int, OpenApiParameter.QUERY, description="1 to 4000; 800 if left out.")],
+        responses={200: OutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer,
+                   409: ErrorSerializer, 410: ErrorSerializer},
+    )
+    def get(self, request, assignment_id):
+        raw = request.query_params.get("bins", "800")
+        if not raw.isdigit():
+            raise ApplicationError("invalid_bins", "bins must be a whole number.", fields={"bins": ["Not a number."]})
+        values, seconds = services.assignment_peaks(assignment_id=assignment_id, annotator=request.user,
+                                                    token=request.headers.get("X-Audio-Token", ""), bins=int(raw))
+        response = Response({"duration_seconds": round(seconds, 3), "peaks": np.round(values, 4).tolist()})
+        response["Cache-Control"] = "no-store, private"
         return response
 
 

@@ -54,7 +54,7 @@ from labeling.selectors import (
     work_rules_for,
 )
 from labeling.work_rules import ShiftActivity, claim_refusal, shift_start_refusal, stretch_start, worked
-from redaction import watermark
+from redaction import watermark, waveform
 from redaction.audio import AudioError, decode, encode_wav, probe, to_target_rate
 from redaction.pipeline import DeidFailed, DeidParams, deidentify
 from redaction.voice import draw_disguise
@@ -697,6 +697,27 @@ def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
     ledger_append(action=LedgerEntry.Action.AUDIO_STREAM, actor_id=annotator.pk, account_id=clip.account_id,
                   clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": assignment.purpose})
     return audio
+
+
+def assignment_peaks(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, token: str,
+                     bins: int) -> tuple[np.ndarray, float]:
+    """The waveform envelope of the assignment's de-identified audio for the editor to draw, under
+    the same conditions as the audio itself (token, assignee, lease, consent now); it does not count
+    as a play: an envelope of `bins` (min, max) pairs carries no voice. Returns (peaks, seconds)."""
+    if not hmac.compare_digest(token or "", assignment_audio_token(assignment_id=assignment_id)):
+        raise ApplicationError("bad_audio_token", "This audio is served only to the page that claimed the clip.",
+                               status_code=403)
+    if not 1 <= bins <= waveform.MAX_BINS:
+        raise ApplicationError("invalid_bins", f"Ask for 1 to {waveform.MAX_BINS} bins.", fields={"bins": ["Out of range."]})
+    assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)
+    clip = Clip.objects.only("id", "account_id", "status", "wrapped_key", "deid_path").get(pk=assignment.clip_id)
+    if clip.status not in SERVABLE_STATES[assignment.purpose] or not consent_is_active(account_id=clip.account_id):
+        raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+    try:
+        samples = _deid_samples(clip)
+    except (vault.VaultError, FileNotFoundError):
+        raise ApplicationError("withdrawn", "This clip's audio no longer exists.", status_code=410) from None
+    return waveform.peaks(samples, bins), len(samples) / 16_000
 
 
 def _deid_samples(clip: Clip) -> np.ndarray:

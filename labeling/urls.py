@@ -12,6 +12,7 @@ urlpatterns = [
     path("shifts/current/end", apis.ShiftEndApi.as_view(), name="shift-end"),
     path("assignments/next", apis.AssignmentNextApi.as_view(), name="assignment-next"),
     path("assignments/<uuid:assignment_id>/audio", apis.AssignmentAudioApi.as_view(), name="assignment-audio"),
+    path("assignments/<uuid:assignment_id>/peaks", apis.AssignmentPeaksApi.as_view(), name="assignment-peaks"),
     path("assignments/<uuid:assignment_id>/submit", apis.AssignmentSubmitApi.as_view(), name="assignment-submit"),
     path("assignments/<uuid:assignment_id>/skip", apis.AssignmentSkipApi.as_view(), name="assignment-skip"),
     path("assignments/<uuid:assignment_id>/escalate", apis.AssignmentEscalateApi.as_view(), name="assignment-escalate"),

@@ -26,6 +26,7 @@ MATRIX = [
     ("POST", "/api/v1/shifts/current/end", {"assignee": 200, "other_annotator": 409}),
     ("POST", "/api/v1/assignments/next", {"assignee": 200, "other_annotator": 409}),
     ("GET", "/api/v1/assignments/{id}/audio", {"assignee": 200, "other_annotator": 404, "supervisor": 404}),
+    ("GET", "/api/v1/assignments/{id}/peaks", {"assignee": 200, "other_annotator": 404, "supervisor": 404}),
     ("POST", "/api/v1/assignments/{id}/submit", {"assignee": 200, "other_annotator": 404}),
     ("POST", "/api/v1/assignments/{id}/skip", {"assignee": 200, "other_annotator": 404}),
     ("POST", "/api/v1/assignments/{id}/escalate", {"assignee": 201, "other_annotator": 404}),

@@ -144,3 +144,21 @@ def test_revoking_another_subject_does_not_touch_this_clip(annotator, subject):
 def test_data_owner_without_role_gets_403_on_shift(subject):
     assert client_for(subject.user).post("/api/v1/shifts").status_code == 403
     assert client_for(make_user("nobody")).post("/api/v1/assignments/next").status_code == 403
+
+
+def test_the_editor_gets_the_waveform_envelope_without_using_a_play(annotator, other_annotator, subject):
+    queued_clip(subject, seconds=2.0)  # a 0.2-amplitude tone
+    client = client_for(annotator)
+    assignment = claim(client)
+    url = f"/api/v1/assignments/{assignment['id']}/peaks"
+    body = client.get(url, {"bins": 100}, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).json()
+    assert body["duration_seconds"] == 2.0 and len(body["peaks"]) == 100
+    assert all(low == pytest.approx(-0.2, abs=0.01) and high == pytest.approx(0.2, abs=0.01)
+               for low, high in body["peaks"])
+    assert Assignment.objects.get(pk=assignment["id"]).plays == 0
+    assert client.get(url, HTTP_X_AUDIO_TOKEN="forged").status_code == 403
+    assert client.get(url, {"bins": "lots"}, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 400
+    assert client.get(url, {"bins": 0}, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 400
+    assert client_for(other_annotator).get(url, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 404
+    consent_set(account=subject, granted=False, channel="portal")
+    assert client.get(url, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 410
