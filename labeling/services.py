@@ -667,9 +667,7 @@ def assignment_audio_token(*, assignment_id: uuid.UUID) -> str:
 def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, token: str) -> bytes:
     """The de-identified audio, only to its assignee presenting the assignment's token, while the
     lease lives, consent holds right now and the assignment has plays left."""
-    if not hmac.compare_digest(token or "", assignment_audio_token(assignment_id=assignment_id)):
-        raise ApplicationError("bad_audio_token", "This audio is served only to the page that claimed the clip.",
-                               status_code=403)
+    _check_audio_token(assignment_id, token)
     now = timezone.now()
     played = Assignment.objects.filter(
         pk=assignment_id, annotator=annotator, state=AssignmentState.OPEN, lease_expires_at__gt=now,
@@ -680,14 +678,7 @@ def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
         raise ApplicationError(
             "plays_used_up", f"This clip was played {settings.AUDIO_MAX_PLAYS} times, the most allowed: "
             "submit what you heard or skip it.", status_code=403)
-    clip = Clip.objects.only("id", "account_id", "status", "wrapped_key", "deid_path", "flag_category",
-                             "duration_seconds").get(pk=assignment.clip_id)
-    if clip.status not in SERVABLE_STATES[assignment.purpose] or not consent_is_active(account_id=clip.account_id):
-        raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
-    try:
-        audio = _deid_samples(clip)
-    except (vault.VaultError, FileNotFoundError):
-        raise ApplicationError("withdrawn", "This clip's audio no longer exists.", status_code=410) from None
+    clip, audio = _servable_audio(assignment)
     # Every served copy carries its assignment in an inaudible mark (redaction.watermark).
     audio = encode_wav(watermark.embed(audio, vault.watermark_key(clip.id), vault.watermark_payload(assignment.id)))
     if clip.flag_category and assignment.plays == 1 and assignment.shift_id is not None:
@@ -704,20 +695,30 @@ def assignment_peaks(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
     """The waveform envelope of the assignment's de-identified audio for the editor to draw, under
     the same conditions as the audio itself (token, assignee, lease, consent now); it does not count
     as a play: an envelope of `bins` (min, max) pairs carries no voice. Returns (peaks, seconds)."""
+    _check_audio_token(assignment_id, token)
+    if not 1 <= bins <= waveform.MAX_BINS:
+        raise ApplicationError("invalid_bins", f"Ask for 1 to {waveform.MAX_BINS} bins.", fields={"bins": ["Out of range."]})
+    _, samples = _servable_audio(_live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False))
+    return waveform.peaks(samples, bins), len(samples) / 16_000
+
+
+def _check_audio_token(assignment_id: uuid.UUID, token: str) -> None:
     if not hmac.compare_digest(token or "", assignment_audio_token(assignment_id=assignment_id)):
         raise ApplicationError("bad_audio_token", "This audio is served only to the page that claimed the clip.",
                                status_code=403)
-    if not 1 <= bins <= waveform.MAX_BINS:
-        raise ApplicationError("invalid_bins", f"Ask for 1 to {waveform.MAX_BINS} bins.", fields={"bins": ["Out of range."]})
-    assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)
-    clip = Clip.objects.only("id", "account_id", "status", "wrapped_key", "deid_path").get(pk=assignment.clip_id)
+
+
+def _servable_audio(assignment: Assignment) -> tuple[Clip, np.ndarray]:
+    """The clip of a live assignment and its de-identified samples, if its state lets this kind of
+    assignment hear it and its owner's consent holds right now; otherwise the 410 that says why."""
+    clip = Clip.objects.only("id", "account_id", "status", "wrapped_key", "deid_path", "flag_category",
+                             "duration_seconds").get(pk=assignment.clip_id)
     if clip.status not in SERVABLE_STATES[assignment.purpose] or not consent_is_active(account_id=clip.account_id):
         raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
     try:
-        samples = _deid_samples(clip)
+        return clip, _deid_samples(clip)
     except (vault.VaultError, FileNotFoundError):
         raise ApplicationError("withdrawn", "This clip's audio no longer exists.", status_code=410) from None
-    return waveform.peaks(samples, bins), len(samples) / 16_000
 
 
 def _deid_samples(clip: Clip) -> np.ndarray:
