@@ -288,8 +288,15 @@ class Escalation(models.Model):
                                 name="escalation_queue_order")]
 
 
+class LegalHoldQuerySet(models.QuerySet):
+    def in_force(self, now):
+        return self.filter(expires_at__gt=now)
+
+
 class LegalHold(models.Model):
     """Freezes deletion of one clip until it expires, with its reason."""
+
+    objects = LegalHoldQuerySet.as_manager()
 
     clip = models.ForeignKey(Clip, on_delete=models.PROTECT, related_name="legal_holds")
     escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, null=True, related_name="legal_holds")

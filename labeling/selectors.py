@@ -156,7 +156,7 @@ def clip_status_counts() -> dict[str, int]:
 def escalations_unresolved(*, now: datetime) -> list[Escalation]:
     """The supervisors' queue: most severe category first, then oldest; each with `overdue` and
     `on_hold` set. Nothing that identifies the data subject is loaded."""
-    holds = LegalHold.objects.filter(clip_id=OuterRef("clip_id"), expires_at__gt=now)
+    holds = LegalHold.objects.in_force(now).filter(clip_id=OuterRef("clip_id"))
     rows = list(
         Escalation.objects.filter(state__in=[EscalationState.OPEN, EscalationState.CLAIMED])
         .select_related("claimed_by").annotate(on_hold=Exists(holds))
@@ -168,7 +168,7 @@ def escalations_unresolved(*, now: datetime) -> list[Escalation]:
 
 
 def escalation_holds(*, escalation: Escalation, now: datetime) -> list[LegalHold]:
-    return list(LegalHold.objects.filter(clip_id=escalation.clip_id, expires_at__gt=now).order_by("expires_at"))
+    return list(LegalHold.objects.in_force(now).filter(clip_id=escalation.clip_id).order_by("expires_at"))
 
 
 def second_opinions_for_adjudication() -> list[SecondOpinion]:
@@ -272,7 +272,7 @@ class OwnClip:
 def clips_of_account(*, account_id: uuid.UUID, now: datetime, limit: int = 1000) -> list[OwnClip]:
     """The owner's clips, newest first, with their state in plain words and why; deleted ones as
     tombstones."""
-    holds = LegalHold.objects.filter(clip_id=OuterRef("pk"), expires_at__gt=now).order_by("-expires_at")
+    holds = LegalHold.objects.in_force(now).filter(clip_id=OuterRef("pk")).order_by("-expires_at")
     rows = (Clip.objects.filter(account_id=account_id)
             .annotate(hold_ends_at=Subquery(holds.values("expires_at")[:1]))
             .only("id", "created_at", "recorded_at", "duration_seconds", "status", "status_reason", "updated_at",
@@ -302,7 +302,7 @@ def hearings_of_account(*, account_id: uuid.UUID, now: datetime, limit: int = 10
     """Every time a reviewer or supervisor was given one of the account's clips, newest first."""
     from consent.selectors import reviewer_pseudonym  # consent's reads; labeling sits above consent
 
-    holds = LegalHold.objects.filter(clip_id=OuterRef("clip_id"), expires_at__gt=now).order_by("-expires_at")
+    holds = LegalHold.objects.in_force(now).filter(clip_id=OuterRef("clip_id")).order_by("-expires_at")
     rows = (Assignment.objects.filter(clip__account_id=account_id)
             .annotate(hold_ends_at=Subquery(holds.values("expires_at")[:1]))
             .select_related("clip").only("clip_id", "annotator_id", "purpose", "created_at", "closed_at", "plays",

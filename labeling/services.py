@@ -335,6 +335,12 @@ def clips_reconcile() -> int:
 # ---------------------------------------------------------------- withdrawal
 
 
+def _opinions_cancel(*, now: datetime, **clips) -> None:
+    """Second opinions still waiting on these clips (a filter on SecondOpinion's clip) are no longer needed."""
+    SecondOpinion.objects.filter(state__in=OPINION_WAITING, **clips).update(
+        state=SecondOpinionState.CANCELLED, closed_at=now)
+
+
 def _withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
     """Take clips out of review and destroy their audio and keys. Caller holds a transaction or not."""
     now = timezone.now()
@@ -343,7 +349,7 @@ def _withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
         # see its assignment below.
         # An escalated clip goes too, unless a legal hold freezes it (it is then never served, as
         # consent is checked at every stream, and is deleted when the hold expires).
-        held = LegalHold.objects.filter(expires_at__gt=now).values("clip_id")
+        held = LegalHold.objects.in_force(now).values("clip_id")
         rows = list(clips.filter(Q(status__in=LIVE_STATES) | (Q(status=ClipStatus.ESCALATED) & ~Q(pk__in=held)))
                     .select_for_update().values_list("id", "raw_path", "deid_path"))
         ids = [row[0] for row in rows]
@@ -361,8 +367,7 @@ def _withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
         Assignment.objects.filter(clip_id__in=ids, state=AssignmentState.OPEN).update(
             state=AssignmentState.REVOKED, closed_at=now
         )
-        SecondOpinion.objects.filter(clip_id__in=ids, state__in=OPINION_WAITING).update(
-            state=SecondOpinionState.CANCELLED, closed_at=now)
+        _opinions_cancel(clip_id__in=ids, now=now)
         Escalation.objects.filter(clip_id__in=ids, state__in=ESCALATION_UNRESOLVED).update(
             state=EscalationState.WITHDRAWN)
         paths = [p for _, raw, deid in rows for p in (raw, deid) if p]
@@ -378,8 +383,7 @@ def clips_withdraw_for_account(*, account_id: uuid.UUID) -> int:
     withdrawn = _withdraw_clips(Clip.objects.filter(account_id=account_id), reason="consent_revoked")
     if settings.REVOCATION_DELETES:
         clips_delete(account=Account.objects.get(pk=account_id), reason="consent_revoked", by="revocation")
-    SecondOpinion.objects.filter(clip__account_id=account_id, state__in=OPINION_WAITING).update(
-        state=SecondOpinionState.CANCELLED, closed_at=timezone.now())
+    _opinions_cancel(clip__account_id=account_id, now=timezone.now())
     return len(withdrawn)
 
 
@@ -909,8 +913,7 @@ def assignment_flag(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, ca
                                                updated_at=now)
         Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN).exclude(
             purpose__in=SUPERVISOR_PURPOSES).update(state=AssignmentState.ESCALATED, closed_at=now)
-        SecondOpinion.objects.filter(clip=clip, state__in=OPINION_WAITING).update(
-            state=SecondOpinionState.CANCELLED, closed_at=now)
+        _opinions_cancel(clip=clip, now=now)
         rules = work_rules_for(annotator=annotator)
         Shift.objects.filter(pk=assignment.shift_id).update(
             last_flag_at=now, flag_break_until=now + rules.flag_break, last_active_at=now,
@@ -1058,7 +1061,7 @@ def escalation_resolve(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser
 
 
 def legal_hold_active(*, clip_id: uuid.UUID, now: datetime) -> LegalHold | None:
-    return LegalHold.objects.filter(clip_id=clip_id, expires_at__gt=now).order_by("-expires_at").first()
+    return LegalHold.objects.in_force(now).filter(clip_id=clip_id).order_by("-expires_at").first()
 
 
 def legal_hold_place(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser, reason: str, days: int) -> LegalHold:
@@ -1095,8 +1098,7 @@ def _clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
     Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN).update(state=AssignmentState.REVOKED,
                                                                            closed_at=now)
     Transcript.objects.filter(clip=clip).delete()
-    SecondOpinion.objects.filter(clip=clip, state__in=OPINION_WAITING).update(state=SecondOpinionState.CANCELLED,
-                                                                             closed_at=now)
+    _opinions_cancel(clip=clip, now=now)
     SecondOpinion.objects.filter(clip=clip).update(first_text="", answer_text="", adjudicated_text="")
     Escalation.objects.filter(clip=clip).update(annotator_text="", note="")
     transaction.on_commit(lambda: [vault.delete_audio(p) for p in paths])
@@ -1258,15 +1260,14 @@ def _clip_keep_for_hold(clip: Clip, *, now: datetime) -> None:
     Clip.objects.filter(pk=clip.pk).update(**update)
     Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN).exclude(
         purpose__in=SUPERVISOR_PURPOSES).update(state=AssignmentState.REVOKED, closed_at=now)
-    SecondOpinion.objects.filter(clip=clip, state__in=OPINION_WAITING).update(state=SecondOpinionState.CANCELLED,
-                                                                             closed_at=now)
+    _opinions_cancel(clip=clip, now=now)
 
 
 def clips_delete_after_holds(*, batch: int = 200) -> int:
     """Delete clips whose owner asked for it while a legal hold was in force, once no hold is.
     Returns how many."""
     now = timezone.now()
-    held = LegalHold.objects.filter(expires_at__gt=now).values("clip_id")
+    held = LegalHold.objects.in_force(now).values("clip_id")
     deleted = 0
     with transaction.atomic():
         for clip in (Clip.objects.select_for_update(skip_locked=True)
@@ -1355,7 +1356,7 @@ def retention_run(*, batch: int = 500) -> dict[str, int]:
     A clip under a legal hold is left alone. Raw audio never reaches this: the pipeline destroys it
     as soon as the de-identified version is stored (or the clip is held or discarded)."""
     now = timezone.now()
-    held = LegalHold.objects.filter(expires_at__gt=now).values("clip_id")
+    held = LegalHold.objects.in_force(now).values("clip_id")
     done = {"details": 0, "audio": 0, "transcripts": 0}
     with transaction.atomic():
         for clip in (Clip.objects.select_for_update(skip_locked=True)
