@@ -1100,6 +1100,7 @@ def _clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
     Transcript.objects.filter(clip=clip).delete()
     _opinions_cancel(clip=clip, now=now)
     SecondOpinion.objects.filter(clip=clip).update(first_text="", answer_text="", adjudicated_text="")
+    Escalation.objects.filter(clip=clip, state__in=ESCALATION_UNRESOLVED).update(state=EscalationState.WITHDRAWN)
     Escalation.objects.filter(clip=clip).update(annotator_text="", note="")
     transaction.on_commit(lambda: [vault.delete_audio(p) for p in paths])
 

@@ -276,3 +276,11 @@ def test_an_escalation_left_with_its_claimant_can_be_taken_over(annotator, super
     assert first.get(f"/api/v1/escalations/{escalation_id}").json()["error"]["code"] == "not_claimed"
     assert Assignment.objects.get(pk=listening["assignment"]).state == AssignmentState.RELEASED
     assert ("escalation", "take_over", None) in ledger_steps(clip.id)
+
+
+def test_an_escalated_clip_its_owner_deletes_leaves_the_supervisors_queue(annotator, supervisor, subject):
+    escalation_id, clip = flagged(annotator, subject)
+    client_for(subject.user, verified=False).delete(f"/api/v1/me/clips/{clip.id}")
+    assert Clip.objects.get(pk=clip.pk).status == ClipStatus.DELETED
+    assert Escalation.objects.get(pk=escalation_id).state == "withdrawn"
+    assert client_for(supervisor).get("/api/v1/escalations").json() == []
