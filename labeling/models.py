@@ -25,6 +25,70 @@ class IngestKey(models.Model):
         return f"{self.name} ({self.prefix})"
 
 
+class TranscriptFlag(models.TextChoices):
+    """What an annotator may say of a clip besides its words; a project chooses which it offers."""
+
+    NO_SPEECH = "no_speech", "No speech"
+    UNINTELLIGIBLE = "unintelligible", "Unintelligible"
+    NOT_DIRECTED = "not_directed", "Not directed at the device"
+
+
+SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
+
+
+def all_transcript_flags() -> list[str]:
+    return list(TranscriptFlag.values)
+
+
+class Project(models.Model):
+    """Clips that belong together and the label schema their transcripts follow. Annotators are
+    lent clips only of their projects; supervisors check quality and export the projects they are
+    members of."""
+
+    slug = models.SlugField(max_length=50, unique=True, help_text="Devices name the project by this in the metadata.")
+    name = models.CharField(max_length=100)
+    locale = models.CharField(max_length=16, default="en",
+                              help_text="Language tag; clips in another language are refused at ingest.")
+    sample_rate = models.PositiveIntegerField(default=16000, help_text="Sample rate of exported audio (Hz).")
+    intents = models.JSONField(default=list, blank=True, help_text="Intent labels annotators choose from.")
+    entity_types = models.JSONField(default=list, blank=True, help_text="Entity types annotators tag spans with.")
+    flags = models.JSONField(default=all_transcript_flags, blank=True,
+                             help_text=f"Flags offered, of: {', '.join(TranscriptFlag.values)}.")
+    clip_quota = models.PositiveIntegerField(null=True, blank=True,
+                                             help_text="Clips the project takes for review; none: no limit.")
+    gold_share = models.FloatField(default=0.05, help_text="Share of served clips that are gold clips.")
+    agreement_share = models.FloatField(default=0.10, help_text="Share of clips transcribed twice, blind.")
+    agreement_max_difference = models.FloatField(
+        default=0.2, help_text="Word error rate between the two readings above which a supervisor adjudicates.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(sample_rate__in=SAMPLE_RATES), name="project_sample_rate_known"),
+            models.CheckConstraint(condition=Q(gold_share__gte=0, gold_share__lte=0.5, agreement_share__gte=0,
+                                               agreement_share__lte=1, agreement_max_difference__gte=0),
+                                   name="project_shares_sane"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectRole(models.TextChoices):
+    ANNOTATOR = "annotator"
+    SUPERVISOR = "supervisor"
+
+
+class ProjectMember(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships")
+    role = models.CharField(max_length=16, choices=ProjectRole.choices, default=ProjectRole.ANNOTATOR)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user", "role"], name="one_membership_per_role")]
+        indexes = [models.Index(fields=["user", "role"], name="project_member_user_role")]
+
+
 class ClipStatus(models.TextChoices):
     RECEIVED = "received"
     PROCESSING = "processing"
@@ -43,6 +107,7 @@ class Clip(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="clips")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="clips")
     # Blanked when the clip is deleted: the row then stays only as a tombstone (id, time, reason).
     device_serial = models.CharField(max_length=64, blank=True)
     recorded_at = models.DateTimeField(null=True)
@@ -194,6 +259,10 @@ class Assignment(models.Model):
     lease_expires_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     plays = models.PositiveSmallIntegerField(default=0, db_default=0, help_text="Times the audio was served.")
+    # The editor's work so far ({text, intent, entities, flags}), saved as the annotator types so a
+    # reload loses nothing; dropped with the clip.
+    draft = models.JSONField(null=True, blank=True)
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
     # The clip's owner, copied at claim so the linkability limit is one index range per candidate.
     account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, related_name="+")
 
@@ -222,7 +291,10 @@ class Transcript(models.Model):
     assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="transcript")
     clip = models.ForeignKey(Clip, on_delete=models.PROTECT, related_name="transcripts")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="transcripts")
-    text = models.TextField()
+    text = models.TextField(blank=True)  # empty only with the no_speech flag
+    intent = models.CharField(max_length=100, blank=True)
+    entities = models.JSONField(default=list, blank=True)  # [{"start", "end", "type"}]: character offsets in text
+    flags = models.JSONField(default=list, blank=True)  # TranscriptFlag values
     created_at = models.DateTimeField(default=timezone.now)
 
 

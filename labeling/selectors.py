@@ -24,12 +24,14 @@ from labeling.models import (
     FlagCategory,
     IngestKey,
     LegalHold,
+    Project,
     SecondOpinion,
     SecondOpinionState,
     Shift,
     Team,
     TeamMember,
     Transcript,
+    TranscriptFlag,
 )
 from labeling.work_rules import DAY, WorkRules, worked
 
@@ -317,3 +319,10 @@ def hearings_of_account(*, account_id: uuid.UUID, now: datetime, limit: int = 10
             round((row.closed_at - row.created_at).total_seconds()) if row.closed_at else None,
             row.hold_ends_at))
     return hearings
+
+
+def project_schema(*, project_id: int) -> dict:
+    """What the editor offers for a project's clips: intents, entity types, flags."""
+    project = Project.objects.only("name", "intents", "entity_types", "flags").get(pk=project_id)
+    return {"name": project.name, "intents": project.intents, "entity_types": project.entity_types,
+            "flags": [flag for flag in TranscriptFlag.values if flag in project.flags]}

@@ -40,11 +40,15 @@ from labeling.models import (
     FlagCategory,
     IngestKey,
     LegalHold,
+    Project,
+    ProjectMember,
+    ProjectRole,
     Purpose,
     SecondOpinion,
     SecondOpinionState,
     Shift,
     Transcript,
+    TranscriptFlag,
 )
 from labeling.selectors import (
     assignment_for_annotator,
@@ -70,6 +74,8 @@ TRACE_CANDIDATES = 3
 # States in which a clip still has audio that a revocation must take away.
 LIVE_STATES = (ClipStatus.RECEIVED, ClipStatus.PROCESSING, ClipStatus.QUEUED, ClipStatus.ASSIGNED)
 ESCALATION_UNRESOLVED = (EscalationState.OPEN, EscalationState.CLAIMED)
+# Clips that do not count against a project's quota: nobody will review them.
+QUOTA_FREE_STATES = (ClipStatus.DISCARDED, ClipStatus.WITHDRAWN, ClipStatus.DELETED)
 OPINION_WAITING = (SecondOpinionState.PENDING, SecondOpinionState.ANSWERING)
 # The clip states in which each kind of assignment may hear the clip.
 SERVABLE_STATES = {
@@ -91,6 +97,18 @@ def ingest_key_create(*, name: str) -> tuple[IngestKey, str]:
     return key, raw
 
 
+# ---------------------------------------------------------------- projects
+
+
+def project_member_add(*, user: AbstractBaseUser, role: str, project: Project | None = None) -> ProjectMember:
+    """Make the user an annotator or supervisor of the project (the default project if none)."""
+    if role not in ProjectRole.values:
+        raise ApplicationError("unknown_role", f"A project member is one of {', '.join(ProjectRole.values)}.")
+    project = project or Project.objects.get(slug=settings.DEFAULT_PROJECT)
+    member, _ = ProjectMember.objects.get_or_create(project=project, user=user, role=role)
+    return member
+
+
 # ---------------------------------------------------------------- ingest
 
 
@@ -102,6 +120,7 @@ class ClipMetadata:
     recorded_at: datetime
     wake_word_score: float
     locale: str
+    project: str = ""  # a project's slug; empty: settings.DEFAULT_PROJECT
 
 
 @dataclass(frozen=True)
@@ -133,6 +152,7 @@ def clip_ingest(*, audio: bytes, metadata: ClipMetadata) -> IngestOutcome:
             exc.code, exc.message, status_code=status_code, fields={"audio": [exc.message]}
         ) from None
 
+    project = _project_for_ingest(metadata)
     account = account_by_external_id(external_id=metadata.account)
     if account is None:
         return IngestOutcome(None, "not_retained", "no_review_consent")
@@ -145,6 +165,7 @@ def clip_ingest(*, audio: bytes, metadata: ClipMetadata) -> IngestOutcome:
         reason = "not_sampled"
     common = dict(
         account=account,
+        project=project,
         device_serial=metadata.device_serial,
         recorded_at=metadata.recorded_at,
         wake_word_score=metadata.wake_word_score,
@@ -175,6 +196,24 @@ def clip_ingest(*, audio: bytes, metadata: ClipMetadata) -> IngestOutcome:
         vault.delete_audio(path)
         raise
     return IngestOutcome(clip.id, ClipStatus.RECEIVED)
+
+
+def _project_for_ingest(metadata: ClipMetadata) -> Project:
+    """The project the metadata names, if it exists, speaks the clip's language and has room."""
+    slug = metadata.project or settings.DEFAULT_PROJECT
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        raise ApplicationError("unknown_project", f"There is no project '{slug}'.",
+                               fields={"metadata": {"project": ["Unknown project."]}})
+    if metadata.locale.split("-")[0].lower() != project.locale.split("-")[0].lower():
+        raise ApplicationError("wrong_language", f"Project '{slug}' reviews clips in '{project.locale}', not "
+                               f"'{metadata.locale}'.", fields={"metadata": {"locale": ["Not the project's language."]}})
+    if project.clip_quota is not None:
+        taken = Clip.objects.filter(project=project).exclude(status__in=QUOTA_FREE_STATES).count()
+        if taken >= project.clip_quota:
+            raise ApplicationError("project_full", f"Project '{slug}' has all the {project.clip_quota} clips it takes; "
+                                   "keep the recording and send it to another project.", status_code=409)
+    return project
 
 
 class _ConsentGone(Exception):
@@ -433,7 +472,7 @@ def _close_and_requeue(assignment_ids: list[uuid.UUID], state: str, now: datetim
     rows = list(Assignment.objects.filter(pk__in=assignment_ids, state=AssignmentState.OPEN)
                 .values_list("id", "clip_id", "purpose"))
     closed = Assignment.objects.filter(pk__in=assignment_ids, state=AssignmentState.OPEN).update(
-        state=state, closed_at=now
+        state=state, closed_at=now, draft=None
     )
     # Only a transcription holds the clip in the queue's sense; a second opinion waits for another answer.
     transcribed = [clip for _, clip, purpose in rows if purpose == Purpose.TRANSCRIPTION]
@@ -466,7 +505,8 @@ def _claim_sql() -> str:
     """One statement picks, checks and lends the oldest queued clip this annotator never had.
 
     Linkability limit: the annotator must have had fewer than LINKABILITY_MAX_CLIPS clips of the
-    same owner within LINKABILITY_DAYS, so nobody hears enough of one voice to know it. A clip an
+    same owner within LINKABILITY_DAYS, so nobody hears enough of one voice to know it. Only clips of
+    the annotator's projects are lent. A clip an
     annotator once flagged goes only to someone allowed flagged content now (see _flagged_allowed)
     who did not opt out of its category.
 
@@ -480,6 +520,7 @@ def _claim_sql() -> str:
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     clip, assignment = Clip._meta.db_table, Assignment._meta.db_table
     consent, opt_out = ConsentRecord._meta.db_table, CategoryOptOut._meta.db_table
+    member = ProjectMember._meta.db_table
     # Written as the partial unique index one_open_assignment_per_annotator is, so that it serves the check.
     supervisors = ", ".join(f"'{purpose}'" for purpose in SUPERVISOR_PURPOSES)
     return f"""
@@ -487,6 +528,7 @@ def _claim_sql() -> str:
         SELECT %s, picked.id, picked.account_id, %s, %s, 'open', %s, %s FROM (
             SELECT c.id, c.account_id FROM {clip} c
             WHERE c.status = 'queued'
+              AND c.project_id IN (SELECT m.project_id FROM {member} m WHERE m.user_id = %s AND m.role = 'annotator')
               AND NOT EXISTS (SELECT 1 FROM {assignment} a WHERE a.clip_id = c.id AND a.annotator_id = %s)
               AND (SELECT r.granted FROM {consent} r WHERE r.account_id = c.account_id
                    ORDER BY r.version DESC LIMIT 1)
@@ -570,7 +612,7 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
             stamp = _db(Assignment, "created_at", now)
             params = [
                 _db(Assignment, "id", assignment.id), annotator.pk, shift.pk, stamp,
-                _db(Assignment, "lease_expires_at", assignment.lease_expires_at), annotator.pk,
+                _db(Assignment, "lease_expires_at", assignment.lease_expires_at), annotator.pk, annotator.pk,
                 annotator.pk, _db(Assignment, "created_at", now - timedelta(days=settings.LINKABILITY_DAYS)),
                 settings.LINKABILITY_MAX_CLIPS, flagged_ok, annotator.pk, annotator.pk,
             ]
@@ -612,6 +654,7 @@ def _lend_second_opinion(*, annotator: AbstractBaseUser, shift: Shift, flagged_o
     waiting = (SecondOpinion.objects.select_for_update(skip_locked=True, of=("self",))
                .filter(state=SecondOpinionState.PENDING, clip__status__in=[ClipStatus.ASSIGNED, ClipStatus.LABELED])
                .exclude(asked_by=annotator)
+               .filter(clip__project__in=_projects_of(annotator, ProjectRole.ANNOTATOR))
                .exclude(clip__in=Assignment.objects.filter(annotator=annotator).values("clip_id"))
                .select_related("clip").only("id", "clip__id", "clip__account_id", "clip__flag_category")
                .order_by("created_at"))
@@ -644,6 +687,10 @@ def _lend_second_opinion(*, annotator: AbstractBaseUser, shift: Shift, flagged_o
                       clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": Purpose.SECOND_OPINION})
         return assignment
     return None
+
+
+def _projects_of(user: AbstractBaseUser, role: str):
+    return ProjectMember.objects.filter(user=user, role=role).values("project_id")
 
 
 def _live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool) -> Assignment:
@@ -732,15 +779,93 @@ def _deid_samples(clip: Clip) -> np.ndarray:
     return samples
 
 
-def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, text: str) -> Transcript:
-    text = text.strip()
-    if not text:
-        raise ApplicationError("empty_transcript", "Type what you heard before submitting.", fields={"text": ["Empty."]})
+MAX_ENTITIES = 100
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What an annotator says of a clip: its words and, as the project's schema offers them, an
+    intent, entity spans (character offsets into the text) and flags."""
+
+    text: str
+    intent: str = ""
+    entities: tuple[dict, ...] = ()
+    flags: tuple[str, ...] = ()
+
+    def as_json(self) -> dict:
+        return {"text": self.text, "intent": self.intent, "entities": list(self.entities), "flags": list(self.flags)}
+
+
+def _labels_checked(labels: Labels, project: Project, *, final: bool) -> Labels:
+    """The labels as stored, or the error that names the wrong field. A draft (`final` False) may
+    have no words yet."""
+    text = labels.text.strip() if final else labels.text
     if len(text) > MAX_TRANSCRIPT_CHARS:
-        raise ApplicationError(
-            "transcript_too_long", f"A transcript holds at most {MAX_TRANSCRIPT_CHARS} characters.",
-            fields={"text": ["Too long."]},
-        )
+        raise ApplicationError("transcript_too_long", f"A transcript holds at most {MAX_TRANSCRIPT_CHARS} characters.",
+                               fields={"text": ["Too long."]})
+    flags = list(dict.fromkeys(labels.flags))
+    unknown = [flag for flag in flags if flag not in project.flags]
+    if unknown:
+        raise ApplicationError("unknown_flag", f"This project offers the flags {', '.join(project.flags) or 'none'}; "
+                               f"not {', '.join(map(str, unknown))}.", fields={"flags": ["Unknown flag."]})
+    if final and not text and TranscriptFlag.NO_SPEECH not in flags:
+        raise ApplicationError("empty_transcript", "Type what you heard before submitting, or flag the clip as no speech.",
+                               fields={"text": ["Empty."]})
+    if final and text and TranscriptFlag.NO_SPEECH in flags:
+        raise ApplicationError("speech_flagged_no_speech", "A clip flagged as no speech has no words: clear the text "
+                               "or remove the flag.", fields={"flags": ["Contradicts the text."]})
+    if labels.intent and labels.intent not in project.intents:
+        raise ApplicationError("unknown_intent", f"'{labels.intent}' is not one of this project's intents.",
+                               fields={"intent": ["Unknown intent."]})
+    if len(labels.entities) > MAX_ENTITIES:
+        raise ApplicationError("too_many_entities", f"At most {MAX_ENTITIES} entity tags per clip.",
+                               fields={"entities": ["Too many."]})
+    offset = len(labels.text) - len(labels.text.lstrip()) if final else 0  # spans follow the text as typed
+    entities, previous_end = [], 0
+    for span in sorted(labels.entities, key=lambda e: (e.get("start", 0) if isinstance(e, dict) else 0)):
+        start, end, kind = (span.get("start"), span.get("end"), span.get("type")) if isinstance(span, dict) else (0, 0, 0)
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(labels.text)):
+            raise ApplicationError("invalid_entity", "Each entity tag needs a start and end inside the text, start "
+                                   "before end.", fields={"entities": ["Span outside the text."]})
+        if kind not in project.entity_types:
+            raise ApplicationError("unknown_entity_type", f"'{kind}' is not one of this project's entity types.",
+                                   fields={"entities": ["Unknown type."]})
+        if start < previous_end:
+            raise ApplicationError("overlapping_entities", "Entity tags may not overlap.",
+                                   fields={"entities": ["Overlapping spans."]})
+        if not labels.text[start:end].strip():
+            raise ApplicationError("invalid_entity", "An entity tag must cover some words.",
+                                   fields={"entities": ["Empty span."]})
+        entities.append({"start": start - offset, "end": min(end - offset, len(text)), "type": kind})
+        previous_end = end
+    return Labels(text=text, intent=labels.intent, entities=tuple(entities), flags=tuple(flags))
+
+
+def _project_of_assignment(assignment_id: uuid.UUID) -> Project | None:
+    return Project.objects.filter(clips__assignments__id=assignment_id).first()
+
+
+def assignment_draft_save(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, labels: Labels) -> datetime:
+    """Keep the editor's work on an open assignment so that a reload or a crash loses nothing."""
+    project = _project_of_assignment(assignment_id)
+    if project is not None:
+        labels = _labels_checked(labels, project, final=False)
+    now = timezone.now()
+    saved = Assignment.objects.filter(pk=assignment_id, annotator=annotator, state=AssignmentState.OPEN,
+                                      lease_expires_at__gt=now).exclude(purpose__in=SUPERVISOR_PURPOSES).update(
+        draft=labels.as_json(), draft_saved_at=now)
+    if not saved:
+        _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)  # raises the reason
+        raise ApplicationError("not_found", "No such assignment.", status_code=404)
+    return now
+
+
+def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, labels: Labels) -> Transcript:
+    project = _project_of_assignment(assignment_id)
+    if project is None:
+        _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)
+        raise ApplicationError("not_found", "No such assignment.", status_code=404)
+    labels = _labels_checked(labels, project, final=True)
     now = timezone.now()
     with transaction.atomic():
         row = _close_submitted(assignment_id=assignment_id, annotator=annotator, now=now)
@@ -751,10 +876,11 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
         account_id = Account._meta.pk.to_python(row[1]) if row[1] is not None else None
         purpose, marked = row[2], row[3]
         if purpose == Purpose.SECOND_OPINION:
-            _second_opinion_answer(assignment_id=assignment_id, text=text, now=now)
+            _second_opinion_answer(assignment_id=assignment_id, text=labels.text, now=now)
         elif not marked:
             raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
-        transcript = Transcript(assignment_id=assignment_id, clip_id=clip_id, annotator=annotator, text=text,
+        transcript = Transcript(assignment_id=assignment_id, clip_id=clip_id, annotator=annotator, text=labels.text,
+                                intent=labels.intent, entities=list(labels.entities), flags=list(labels.flags),
                                 created_at=now)
         if purpose == Purpose.TRANSCRIPTION:
             transcript.save()
@@ -769,7 +895,7 @@ def _close_submitted(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, n
     when the assignment was not open. On PostgreSQL one statement does all three; elsewhere three,
     in the caller's transaction. A supervisor's review is closed by the escalation's outcome instead."""
     assignment, shift, clip = Assignment._meta.db_table, Shift._meta.db_table, Clip._meta.db_table
-    close = (f"UPDATE {assignment} SET state = 'submitted', closed_at = %s "
+    close = (f"UPDATE {assignment} SET state = 'submitted', closed_at = %s, draft = NULL "
              "WHERE id = %s AND annotator_id = %s AND state = 'open' AND lease_expires_at > %s "
              "AND purpose IN ('transcription', 'second_opinion') RETURNING clip_id, account_id, shift_id, purpose")
     params = [_db(Assignment, "closed_at", now), _db(Assignment, "id", assignment_id), annotator.pk,
@@ -1097,6 +1223,7 @@ def _clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
         trimmed_seconds=None, last_error="", flag_category="", deletion_requested_at=None)
     Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN).update(state=AssignmentState.REVOKED,
                                                                            closed_at=now)
+    Assignment.objects.filter(clip=clip, draft__isnull=False).update(draft=None)
     Transcript.objects.filter(clip=clip).delete()
     _opinions_cancel(clip=clip, now=now)
     SecondOpinion.objects.filter(clip=clip).update(first_text="", answer_text="", adjudicated_text="")

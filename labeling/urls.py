@@ -14,6 +14,7 @@ urlpatterns = [
     path("assignments/<uuid:assignment_id>/audio", apis.AssignmentAudioApi.as_view(), name="assignment-audio"),
     path("assignments/<uuid:assignment_id>/peaks", apis.AssignmentPeaksApi.as_view(), name="assignment-peaks"),
     path("assignments/<uuid:assignment_id>/submit", apis.AssignmentSubmitApi.as_view(), name="assignment-submit"),
+    path("assignments/<uuid:assignment_id>/draft", apis.AssignmentDraftApi.as_view(), name="assignment-draft"),
     path("assignments/<uuid:assignment_id>/skip", apis.AssignmentSkipApi.as_view(), name="assignment-skip"),
     path("assignments/<uuid:assignment_id>/escalate", apis.AssignmentEscalateApi.as_view(), name="assignment-escalate"),
     path("assignments/<uuid:assignment_id>/second-opinion", apis.AssignmentSecondOpinionApi.as_view(),

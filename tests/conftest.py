@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.utils import timezone
@@ -21,8 +22,8 @@ from rest_framework.test import APIClient
 from consent.models import Account
 from consent.services import account_create, consent_set
 from labeling import vault
-from labeling.models import Clip, ClipStatus
-from labeling.services import ingest_key_create
+from labeling.models import Clip, ClipStatus, Project
+from labeling.services import ingest_key_create, project_member_add
 
 AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
 DEMO_AUDIO = Path(__file__).resolve().parent.parent / "labeling" / "demo_audio"
@@ -77,6 +78,7 @@ def make_user(username: str, role: str | None = None) -> User:
     user = User.objects.create_user(username=username, password="correct horse battery")
     if role:
         user.groups.add(Group.objects.get(name=role))
+        project_member_add(user=user, role=role)
     return user
 
 
@@ -171,7 +173,8 @@ def upload(client: APIClient, audio: bytes | None, meta: dict | str | None, file
     return client.post("/api/v1/clips", data, format="multipart")
 
 
-def queued_clip(account: Account, *, seconds: float = 1.0, queued_at=None, samples: np.ndarray | None = None) -> Clip:
+def queued_clip(account: Account, *, seconds: float = 1.0, queued_at=None, samples: np.ndarray | None = None,
+                project: Project | None = None) -> Clip:
     """A clip as the pipeline leaves it: encrypted de-identified audio (a tone, or `samples` at
     16 kHz), status queued. Tests of claiming and serving use it to skip the pipeline's audio work.
     """
@@ -183,7 +186,8 @@ def queued_clip(account: Account, *, seconds: float = 1.0, queued_at=None, sampl
     path = vault.store_audio(clip_id, key, "deid", encode(samples, 16000, "WAV", subtype="PCM_16"))
     now = timezone.now()
     return Clip.objects.create(
-        id=clip_id, account=account, device_serial="SN-Q9X4-77821", recorded_at=now - timedelta(hours=1),
+        id=clip_id, account=account, project=project or Project.objects.get(slug=settings.DEFAULT_PROJECT),
+        device_serial="SN-Q9X4-77821", recorded_at=now - timedelta(hours=1),
         wake_word_score=0.9, locale="en-US", status=ClipStatus.QUEUED, wrapped_key=wrapped, deid_path=path,
         duration_seconds=seconds, queued_at=queued_at or now,
     )

@@ -28,6 +28,7 @@ MATRIX = [
     ("GET", "/api/v1/assignments/{id}/audio", {"assignee": 200, "other_annotator": 404, "supervisor": 404}),
     ("GET", "/api/v1/assignments/{id}/peaks", {"assignee": 200, "other_annotator": 404, "supervisor": 404}),
     ("POST", "/api/v1/assignments/{id}/submit", {"assignee": 200, "other_annotator": 404}),
+    ("PUT", "/api/v1/assignments/{id}/draft", {"assignee": 200, "other_annotator": 404}),
     ("POST", "/api/v1/assignments/{id}/skip", {"assignee": 200, "other_annotator": 404}),
     ("POST", "/api/v1/assignments/{id}/escalate", {"assignee": 201, "other_annotator": 404}),
     ("POST", "/api/v1/assignments/{id}/second-opinion", {"assignee": 201, "other_annotator": 404}),
@@ -96,7 +97,7 @@ def call(client, method, path, claimed, speech_wav):
         leak = io.BytesIO(speech_wav)
         leak.name = "leak.wav"
         return client.post(path, {"audio": leak}, format="multipart")
-    body = {"/submit": {"text": "hello"}, "/consent": {"human_review": True}, "/escalate": {"category": "other"},
+    body = {"/submit": {"text": "hello"}, "/draft": {"text": "hel"}, "/consent": {"human_review": True}, "/escalate": {"category": "other"},
             "/second-opinion": {"start_seconds": 0, "end_seconds": 0.5, "text": "hi"},
             "/settings": {"opted_out_categories": ["distressing"]}, "/adjudicate": {"text": "one"},
             "/resolve": {"outcome": "no_action", "reason": "Nothing of concern."},

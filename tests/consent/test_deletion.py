@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 
 TRANSCRIPT = "remind me to water the quince tree on thursday"
 NOTE = "she sounds frightened of someone called ottoline"
+TYPED = "call the locksmith on elderflower lane"  # saved by the editor, never submitted
 
 
 def every_value_in_the_database():
@@ -92,6 +93,8 @@ def lived(annotator, other_annotator, supervisor, device_client, django_capture_
     assert answering["purpose"] == "second_opinion"
     other.post(f"/api/v1/assignments/{answering['id']}/submit", {"text": "remind me please"}, format="json")
     other_assignment = claim(other)
+    assert other.put(f"/api/v1/assignments/{other_assignment['id']}/draft", {"text": TYPED},
+                     format="json").status_code == 200
     other.post(f"/api/v1/assignments/{other_assignment['id']}/escalate",
                {"category": "danger", "note": NOTE, "text": "help"}, format="json")
     assert Clip.objects.get(pk=flagged.pk).status == ClipStatus.ESCALATED
@@ -104,7 +107,8 @@ def test_deleting_everything_leaves_only_tombstones_and_a_signed_receipt(lived, 
     assert stored_files(media_root)
     # The scans see what is there: the texts before deletion, the queued task on the broker.
     texts = [value for _, value in every_value_in_the_database() if isinstance(value, str)]
-    assert all(any(text in value for value in texts) for text in (TRANSCRIPT, NOTE, "Marguerite", traces["draft"]))
+    assert all(any(text in value for value in texts) for text in (TRANSCRIPT, NOTE, TYPED, "Marguerite",
+                                                                      traces["draft"]))
     if settings.REDIS_URL:
         assert any(str(clips[0].id).encode() in value for value in every_value_in_redis())
     with django_capture_on_commit_callbacks(execute=True):
@@ -119,7 +123,7 @@ def test_deleting_everything_leaves_only_tombstones_and_a_signed_receipt(lived, 
 
     # Nothing of the clips is left anywhere: no file, no audio, no text, no identifier.
     assert stored_files(media_root) == []
-    forbidden_text = [TRANSCRIPT, NOTE, "remind me", "remind me please", traces["draft"], "Marguerite",
+    forbidden_text = [TRANSCRIPT, NOTE, TYPED, "remind me", "remind me please", traces["draft"], "Marguerite",
                       "SN-Q9X4-77821"]
     for table, value in every_value_in_the_database():
         if isinstance(value, bytes):

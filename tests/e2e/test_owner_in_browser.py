@@ -4,7 +4,14 @@ others, deletes everything and gets a receipt, in a browser."""
 import pytest
 
 from labeling.models import Clip, ClipStatus
-from labeling.services import assignment_audio, assignment_audio_token, assignment_claim, shift_start, transcript_submit
+from labeling.services import (
+    Labels,
+    assignment_audio,
+    assignment_audio_token,
+    assignment_claim,
+    shift_start,
+    transcript_submit,
+)
 from tests.conftest import make_subject, make_user, queued_clip
 from tests.e2e.conftest import sign_in
 
@@ -20,7 +27,7 @@ def test_opt_out_see_who_heard_delete_everything(browser, live_server, settings)
     assignment = assignment_claim(annotator=annotator)
     assignment_audio(assignment_id=assignment.id, annotator=annotator,
                      token=assignment_audio_token(assignment_id=assignment.id))
-    transcript_submit(assignment_id=assignment.id, annotator=annotator, text="lights off")
+    transcript_submit(assignment_id=assignment.id, annotator=annotator, labels=Labels(text="lights off"))
     waiting = [queued_clip(subject), queued_clip(subject)]
 
     page = sign_in(browser, live_server, subject.user)

@@ -16,7 +16,7 @@ from consent.models import Account
 from consent.services import account_create, consent_set
 from labeling.auth import ANNOTATOR, SUPERVISOR
 from labeling.models import IngestKey
-from labeling.services import ClipMetadata, clip_ingest, ingest_key_create
+from labeling.services import ClipMetadata, clip_ingest, ingest_key_create, project_member_add
 
 DEMO_AUDIO = Path(__file__).resolve().parents[2] / "demo_audio"
 DEMO_ACCOUNT = "demo-account-0001"
@@ -86,4 +86,5 @@ Demo ready at {url}/  (new passwords on every run)
         TOTPDevice.objects.filter(user=user).delete()  # new credentials each run: enrol afresh
         if role:
             user.groups.add(Group.objects.get(name=role))
+            project_member_add(user=user, role=role)
         return password
