@@ -222,23 +222,27 @@ class AssignmentNextApi(APIView):
         assignment = services.assignment_claim(annotator=request.user)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        clip = assignment.clip
-        blind = assignment.purpose == Purpose.SECOND_OPINION
-        opinion = assignment.second_opinion_answered if blind else None
-        body = {
-            "id": assignment.id,
-            "duration_seconds": round(clip.duration_seconds or 0.0, 1),
-            "language": clip.locale.split("-")[0],
-            "draft": "" if blind else clip.draft_transcript,  # the second reader starts from nothing
-            "lease_expires_at": assignment.lease_expires_at,
-            "clips_done": shift_done_count(shift=assignment.shift),
-            "audio_token": services.assignment_audio_token(assignment_id=assignment.id),
-            "purpose": assignment.purpose,
-            "range": {"start_seconds": opinion.start_seconds, "end_seconds": opinion.end_seconds} if opinion else None,
-            "saved": assignment.draft,
-            "project": project_schema(project_id=clip.project_id),
-        }
-        return Response(AssignmentOutputSerializer(body).data)
+        return Response(_assignment_body(assignment))
+
+
+def _assignment_body(assignment) -> dict:
+    clip = assignment.clip
+    blind = assignment.purpose == Purpose.SECOND_OPINION
+    opinion = assignment.second_opinion_answered if blind else None
+    body = {
+        "id": assignment.id,
+        "duration_seconds": round(clip.duration_seconds or 0.0, 1),
+        "language": clip.locale.split("-")[0],
+        "draft": "" if blind else clip.draft_transcript,  # the second reader starts from nothing
+        "lease_expires_at": assignment.lease_expires_at,
+        "clips_done": shift_done_count(shift=assignment.shift),
+        "audio_token": services.assignment_audio_token(assignment_id=assignment.id),
+        "purpose": assignment.purpose,
+        "range": {"start_seconds": opinion.start_seconds, "end_seconds": opinion.end_seconds} if opinion else None,
+        "saved": assignment.draft,
+        "project": project_schema(project_id=clip.project_id),
+    }
+    return AssignmentOutputSerializer(body).data
 
 
 class AssignmentAudioApi(APIView):
@@ -312,20 +316,35 @@ def _labels(request) -> services.Labels:
 
 
 class AssignmentSubmitApi(APIView):
+    """Submit the labels; with `next`, the same request claims the next clip, saving the editor a
+    round trip when it moves on."""
+
     permission_classes = [IsAnnotator]
+
+    class InputSerializer(LabelsInputSerializer):
+        next = serializers.BooleanField(required=False, default=False,
+                                        help_text="Claim the next clip in the same request.")
 
     class OutputSerializer(serializers.Serializer):
         status = serializers.CharField()
         clips_done = serializers.IntegerField()
+        next = AssignmentOutputSerializer(required=False, allow_null=True, help_text=(
+            "With next: the next clip, or null when none was lent (ask assignments/next to learn why)."))
 
-    @extend_schema(request=LabelsInputSerializer, responses={200: OutputSerializer, 400: ErrorSerializer,
-                                                             404: ErrorSerializer, 409: ErrorSerializer,
-                                                             410: ErrorSerializer})
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 400: ErrorSerializer,
+                                                       404: ErrorSerializer, 409: ErrorSerializer,
+                                                       410: ErrorSerializer})
     def post(self, request, assignment_id):
         services.transcript_submit(assignment_id=assignment_id, annotator=request.user, labels=_labels(request))
         shift = shift_current(annotator=request.user)
-        done = shift_done_count(shift=shift) if shift else 0
-        return Response(self.OutputSerializer({"status": "submitted", "clips_done": done}).data)
+        body = {"status": "submitted", "clips_done": shift_done_count(shift=shift) if shift else 0}
+        if request.data.get("next") is True:
+            try:
+                claimed = services.assignment_claim(annotator=request.user)
+            except ApplicationError:  # a break, the pace, the quota: assignments/next explains it
+                claimed = None
+            body["next"] = _assignment_body(claimed) if claimed else None
+        return Response(body)
 
 
 class AssignmentDraftApi(APIView):

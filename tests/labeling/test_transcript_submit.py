@@ -80,3 +80,31 @@ def test_end_shift_through_the_api(annotator, subject):
     response = client.post("/api/v1/shifts/current/end")
     assert response.status_code == 200 and response.json()["ended_at"]
     assert client.post("/api/v1/shifts/current/end").status_code == 409
+
+
+def test_submit_with_next_hands_over_the_next_clip_in_the_same_answer(annotator, subject):
+    first, second = queued_clip(subject), queued_clip(subject)
+    client = client_for(annotator)
+    assignment = start(client)
+    body = client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "one", "next": True},
+                       format="json").json()
+    assert body["clips_done"] == 1 and body["next"]["id"] != assignment["id"]
+    assert Assignment.objects.get(pk=body["next"]["id"]).clip_id == second.id
+    assert Clip.objects.get(pk=first.pk).status == ClipStatus.LABELED
+    assert body["next"]["audio_token"] and body["next"]["project"]["name"]
+    last = client.post(f"/api/v1/assignments/{body['next']['id']}/submit", {"text": "two", "next": True},
+                       format="json").json()
+    assert last["clips_done"] == 2 and last["next"] is None  # the queue is empty
+
+
+def test_submit_with_next_still_submits_when_the_rules_refuse_another_clip(annotator, subject, settings):
+    settings.WORK_MAX_CLIPS_PER_SHIFT = 1
+    clip = queued_clip(subject)
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = start(client)
+    body = client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "one", "next": True},
+                       format="json").json()
+    assert body["next"] is None and Clip.objects.get(pk=clip.pk).status == ClipStatus.LABELED
+    refusal = client.post("/api/v1/assignments/next")
+    assert refusal.status_code == 403 and refusal.json()["error"]["message"]

@@ -1,13 +1,36 @@
-// Annotator page: shift, claim, play through Web Audio (no audio element, no URL), submit, flag,
-// second opinions, content opt-outs.
+// Annotator page: shift, claim, the editor (waveform, playback on keys, labels, saved drafts),
+// submit, flag, second opinions, content opt-outs. Audio plays through Web Audio: no audio element, no URL.
 
 import { $, call } from "./api.js";
+import { DraftSaver, FLAG_NAMES, shiftSpans } from "./labels.js";
+import { Player, Waveform } from "./waveform.js";
 
-let audioContext = null;
-let buffer = null;
-let source = null;
+const FLAG_KEYS = { no_speech: "KeyN", unintelligible: "KeyU", not_directed: "KeyT" };
+const FLAG_KEY_NAMES = { no_speech: "N", unintelligible: "U", not_directed: "T" };
+
 let current = null;
 let retryTimer = null;
+let entities = []; // [{start, end, type}] over the text in the box
+let lastText = "";
+const saver = new DraftSaver($("save-status"));
+const player = new Player(drawSound);
+const waveform = new Waveform($("waveform"), (picked) => {
+  if (picked === null) { drawSound(); return; }  // still dragging
+  if (picked.end === null) player.play(picked.start);
+  else player.play(picked.start, picked.end);
+});
+
+function drawSound() {
+  waveform.draw(player.position);
+  const parts = [];
+  if (player.duration) parts.push(`${player.position.toFixed(1)} of ${player.duration.toFixed(1)} s`);
+  parts.push(`speed ${player.rate.toFixed(2)}×`);
+  if (waveform.selection) parts.push(`selection ${waveform.selection.start.toFixed(1)}–${waveform.selection.end.toFixed(1)} s`);
+  $("position").textContent = parts.join(" · ");
+  $("play").textContent = player.playing ? "Pause" : "Play";
+  if (player.playing) requestAnimationFrame(drawSound);
+}
+window.addEventListener("resize", drawSound);
 
 function say(text) { $("clip-status").textContent = text; }
 
@@ -64,7 +87,8 @@ function waitAndRetry(error) {
 }
 
 function setWorking(enabled) {
-  for (const id of ["play", "transcript", "submit", "skip", "flag", "ask"]) $(id).disabled = !enabled;
+  for (const id of ["play", "rewind", "slower", "faster", "replay", "transcript", "intent", "submit", "skip", "flag",
+    "ask"]) $(id).disabled = !enabled;
   if (!enabled) { closePanel("flag"); closePanel("ask"); }
 }
 
@@ -82,53 +106,179 @@ function closePanel(name) {
   $(name).setAttribute("aria-expanded", "false");
 }
 
-function stop() {
-  if (source) { source.onended = null; source.stop(); source = null; }
-  $("play").textContent = "Play";
+function replaySelection() {
+  const range = waveform.selection;
+  if (range) player.play(range.start, range.end);
+  else player.play(0);
 }
 
-function togglePlay() {
-  if (!buffer) return;
-  if (source) { stop(); return; }
-  audioContext = audioContext || new AudioContext();
-  source = audioContext.createBufferSource();
-  source.buffer = buffer;
-  source.connect(audioContext.destination);
-  source.onended = () => { source = null; $("play").textContent = "Play"; };
-  source.start();
-  $("play").textContent = "Stop";
+function markSelection(edge) {
+  if (!player.duration) return;
+  const here = player.position;
+  const range = waveform.selection || { start: 0, end: player.duration };
+  if (edge === "start") waveform.selection = { start: here, end: Math.max(here + 0.05, range.end) };
+  else waveform.selection = { start: Math.min(range.start, Math.max(0, here - 0.05)), end: here };
+  drawSound();
 }
 
-async function loadNext() {
-  clearTimeout(retryTimer);
-  stop();
-  buffer = null;
+// ---- labels: entity tags, intent, flags
+
+function labels() {
+  const flags = [...document.querySelectorAll("input[name=clip-flag]:checked")].map((box) => box.value);
+  return { text: $("transcript").value, intent: $("intent").value, entities, flags };
+}
+
+function changed() { saver.schedule(labels); }
+
+function showEntities() {
+  const text = $("transcript").value;
+  const list = $("entity-list");
+  list.replaceChildren();
+  for (const span of entities) {
+    const item = document.createElement("span");
+    item.className = "entity";
+    item.textContent = `${text.slice(span.start, span.end)} (${span.type}) `;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", `Remove the tag on ${text.slice(span.start, span.end)}`);
+    remove.addEventListener("click", () => { entities = entities.filter((e) => e !== span); showEntities(); changed(); });
+    item.append(remove);
+    list.append(item);
+  }
+  if (!entities.length) list.textContent = "nothing yet";
+}
+
+function setSchema(project, saved) {
+  const types = project.entity_types;
+  $("entity-area").hidden = !types.length;
+  $("entity-types").replaceChildren(...types.slice(0, 9).map((type) => {
+    const li = document.createElement("li");
+    li.textContent = type;
+    return li;
+  }));
+  $("intent-area").hidden = !project.intents.length;
+  $("intent").replaceChildren(new Option("(none)", ""), ...project.intents.map((intent) => new Option(intent, intent)));
+  $("intent").value = saved ? saved.intent : "";
+  $("flags").hidden = !project.flags.length;
+  $("flag-boxes").replaceChildren(...project.flags.map((flag) => {
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "clip-flag";
+    box.value = flag;
+    box.checked = Boolean(saved && saved.flags.includes(flag));
+    box.addEventListener("change", changed);
+    const key = document.createElement("kbd");
+    key.textContent = `Alt+${FLAG_KEY_NAMES[flag]}`;
+    label.append(box, ` ${FLAG_NAMES[flag] || flag} `, key, " ");
+    return label;
+  }));
+  entities = saved ? saved.entities.map((e) => ({ ...e })) : [];
+  showEntities();
+}
+
+function toggleFlag(code) {
+  const flag = Object.keys(FLAG_KEYS).find((name) => FLAG_KEYS[name] === code);
+  const box = document.querySelector(`input[name=clip-flag][value=${flag}]`);
+  if (!box || box.disabled) return false;
+  box.checked = !box.checked;
+  say(`${FLAG_NAMES[flag]}: ${box.checked ? "on" : "off"}.`);
+  changed();
+  return true;
+}
+
+function openEntityPanel() {
+  const box = $("transcript");
+  if (!current || box.disabled || $("entity-area").hidden) return;
+  let { selectionStart: start, selectionEnd: end } = box;
+  if (start === end) {  // nothing selected: remove the tag the cursor is in
+    const before = entities.length;
+    entities = entities.filter((span) => !(span.start <= start && start <= span.end));
+    if (entities.length !== before) { say("Tag removed."); showEntities(); changed(); }
+    return;
+  }
+  while (start < end && /\s/.test(box.value[start])) start++;
+  while (end > start && /\s/.test(box.value[end - 1])) end--;
+  if (start === end) return;
+  $("entity-words").textContent = box.value.slice(start, end);
+  $("entity-panel").dataset.start = start;
+  $("entity-panel").dataset.end = end;
+  $("entity-panel").hidden = false;
+}
+
+function chooseEntity(index) {
+  const panel = $("entity-panel");
+  const type = $("entity-types").children[index]?.textContent;
+  if (!type) return;
+  const start = parseInt(panel.dataset.start, 10);
+  const end = parseInt(panel.dataset.end, 10);
+  entities = entities.filter((span) => span.end <= start || span.start >= end);
+  entities.push({ start, end, type });
+  entities.sort((a, b) => a.start - b.start);
+  panel.hidden = true;
+  showEntities();
+  changed();
+  const box = $("transcript");
+  box.focus();
+  box.setSelectionRange(end, end);
+  say(`Tagged as ${type}.`);
+}
+
+function clearClip() {
+  saver.cancel();
+  player.clear();
+  waveform.clear();
   current = null;
   setWorking(false);
   $("transcript").value = "";
+  lastText = "";
+  entities = [];
+  showEntities();
+  $("entity-panel").hidden = true;
+}
+
+// Claim the next clip, or show the one the submit already claimed; its audio and waveform are
+// fetched side by side.
+async function loadNext(claimed = null) {
+  clearTimeout(retryTimer);
+  clearClip();
   say("Loading the next clip…");
   try {
-    const next = await call("POST", "assignments/next");
-    if (next.status === 204) {
-      say("No clips are waiting. Checking again in 15 seconds.");
-      retryTimer = setTimeout(loadNext, 15000);
-      return;
+    let assignment = claimed;
+    if (!assignment) {
+      const next = await call("POST", "assignments/next");
+      if (next.status === 204) {
+        say("No clips are waiting. Checking again in 15 seconds.");
+        retryTimer = setTimeout(loadNext, 15000);
+        return;
+      }
+      assignment = next.data;
     }
-    current = next.data;
+    current = assignment;
     showDone(current.clips_done);
     const opinion = current.purpose === "second_opinion" ? current.range : null;
     $("opinion-banner").hidden = !opinion;
     $("opinion-banner").textContent = opinion
-      ? `Second opinion: write only what is said from ${opinion.start_seconds.toFixed(1)} s to ${opinion.end_seconds.toFixed(1)} s.`
+      ? `Second opinion: write only what is said from ${opinion.start_seconds.toFixed(1)} s to ${opinion.end_seconds.toFixed(1)} s. Alt+L plays it.`
       : "";
     refreshProgress();
-    const audio = await call("GET", `assignments/${current.id}/audio`, undefined, { "X-Audio-Token": current.audio_token });
-    audioContext = audioContext || new AudioContext();
-    buffer = await audioContext.decodeAudioData(audio.data);
-    $("clip-length").textContent = `${current.duration_seconds.toFixed(1)} s`;
-    $("transcript").value = current.draft || "";
+    const token = { "X-Audio-Token": current.audio_token };
+    const [audio, envelope] = await Promise.all([
+      call("GET", `assignments/${current.id}/audio`, undefined, token),
+      call("GET", `assignments/${current.id}/peaks?bins=${waveform.bins}`, undefined, token),
+    ]);
+    await player.load(audio.data);
+    waveform.show(envelope.data.peaks, envelope.data.duration_seconds);
+    if (opinion) waveform.selection = { start: opinion.start_seconds, end: opinion.end_seconds };
+    const saved = current.saved;
+    $("transcript").value = saved ? saved.text : current.draft || "";
+    lastText = $("transcript").value;
+    setSchema(current.project, saved);
+    saver.start(current.id);
     setWorking(true);
-    say("Clip ready. Play it and correct the draft to what you hear.");
+    drawSound();
+    say(saved ? "Clip ready with your saved work." : "Clip ready. Play it (Alt+P) and correct the draft to what you hear.");
     $("transcript").focus();
   } catch (error) {
     if (error.code === "withdrawn") {
@@ -145,19 +295,25 @@ async function loadNext() {
 
 async function submit() {
   if (!current) return;
-  const text = $("transcript").value;
-  if (!text.trim()) { say("Type what you heard before submitting."); return; }
+  const work = labels();
+  const noSpeech = work.flags.includes("no_speech");
+  if (!work.text.trim() && !noSpeech) { say("Type what you heard before submitting, or flag it as no speech."); return; }
+  const id = current.id;
+  saver.cancel();
   setWorking(false);
+  player.stop();
   try {
-    const result = await call("POST", `assignments/${current.id}/submit`, { text });
+    const result = await call("POST", `assignments/${id}/submit`, { ...work, next: true });
     showDone(result.data.clips_done);
-    await loadNext();
+    await loadNext(result.data.next);
   } catch (error) {
     say(error.message);
     if (["withdrawn", "lease_expired", "assignment_closed", "escalated"].includes(error.code)) {
       retryTimer = setTimeout(loadNext, 1500);
     } else {
+      saver.start(id);
       setWorking(true);
+      $("transcript").focus();
     }
   }
 }
@@ -178,9 +334,7 @@ async function sendFlag(event) {
     const result = await call("POST", `assignments/${current.id}/escalate`,
       { category, note: $("flag-note").value, text: $("transcript").value });
     $("flag-note").value = "";
-    stop();
-    buffer = null;
-    current = null;
+    clearClip();
     say(result.data.message);
     // The pause after a flag is the server's: the next request is answered with when to come back.
     retryTimer = setTimeout(loadNext, 4000);
@@ -257,7 +411,7 @@ async function startShift() {
 
 async function endShift() {
   clearTimeout(retryTimer);
-  stop();
+  clearClip();
   try {
     const shift = await call("POST", "shifts/current/end");
     $("shift-status").textContent = `Shift ended: ${shift.data.clips_done} clips done. Thank you.`;
@@ -266,8 +420,6 @@ async function endShift() {
   } catch (error) {
     $("shift-status").textContent = error.message;
   }
-  current = null;
-  buffer = null;
   $("work").hidden = true;
   $("end-shift").hidden = true;
   $("start-shift").hidden = false;
@@ -275,7 +427,11 @@ async function endShift() {
 
 $("start-shift").addEventListener("click", startShift);
 $("end-shift").addEventListener("click", endShift);
-$("play").addEventListener("click", togglePlay);
+$("play").addEventListener("click", () => player.toggle());
+$("rewind").addEventListener("click", () => player.seek(player.position - 2));
+$("slower").addEventListener("click", () => player.setRate(player.rate - 0.25));
+$("faster").addEventListener("click", () => player.setRate(player.rate + 0.25));
+$("replay").addEventListener("click", replaySelection);
 $("submit").addEventListener("click", submit);
 $("skip").addEventListener("click", skip);
 $("flag").addEventListener("click", () => openPanel("flag"));
@@ -285,20 +441,60 @@ $("ask-cancel").addEventListener("click", () => closePanel("ask"));
 $("flag-panel").addEventListener("submit", sendFlag);
 $("ask-panel").addEventListener("submit", askOpinion);
 $("opt-outs").addEventListener("submit", saveOptOuts);
+$("intent").addEventListener("change", changed);
+$("intent").addEventListener("keydown", (event) => {
+  if (event.key === "Enter") { event.preventDefault(); $("transcript").focus(); }
+});
+$("transcript").addEventListener("input", () => {
+  const text = $("transcript").value;
+  const before = entities.length;
+  entities = shiftSpans(entities, lastText, text);
+  lastText = text;
+  if (entities.length !== before || entities.length) showEntities();
+  changed();
+});
+
+// Alt+key: the key's code, so that the layout's Alt characters do not matter.
+const ALT_KEYS = {
+  KeyP: () => player.toggle(),
+  KeyR: () => player.seek(player.position - 2),
+  Comma: () => player.setRate(player.rate - 0.25),
+  Period: () => player.setRate(player.rate + 0.25),
+  BracketLeft: () => markSelection("start"),
+  BracketRight: () => markSelection("end"),
+  KeyL: replaySelection,
+  KeyE: openEntityPanel,
+  KeyI: () => { if (!$("intent-area").hidden && current) $("intent").focus(); },
+  KeyK: skip,
+  KeyF: () => openPanel("flag"),
+  KeyO: () => openPanel("ask"),
+};
+
 document.addEventListener("keydown", (event) => {
   const flagging = !$("flag-panel").hidden;
-  if (event.key === "Escape") { closePanel("flag"); closePanel("ask"); }
-  else if (flagging && /^[1-5]$/.test(event.key) && event.target.id !== "flag-note") {
+  const tagging = !$("entity-panel").hidden;
+  if (event.key === "Escape") {
+    closePanel("flag");
+    closePanel("ask");
+    $("entity-panel").hidden = true;
+    if (current) $("transcript").focus();
+  } else if (tagging && /^[1-9]$/.test(event.key)) {
+    event.preventDefault();
+    chooseEntity(parseInt(event.key, 10) - 1);
+  } else if (flagging && /^[1-5]$/.test(event.key) && event.target.id !== "flag-note") {
     event.preventDefault();
     const boxes = $("flag-panel").querySelectorAll("input[name=category]");
     boxes[parseInt(event.key, 10) - 1].checked = true;
     boxes[parseInt(event.key, 10) - 1].focus();
+  } else if (event.ctrlKey && event.key === "Enter" && !flagging) {
+    event.preventDefault();
+    submit();
+  } else if (event.altKey && !event.ctrlKey && current && ALT_KEYS[event.code]) {
+    event.preventDefault();
+    ALT_KEYS[event.code]();
+  } else if (event.altKey && !event.ctrlKey && current && Object.values(FLAG_KEYS).includes(event.code)) {
+    if (toggleFlag(event.code)) event.preventDefault();
   }
-  else if (event.ctrlKey && event.key === "Enter" && !flagging) { event.preventDefault(); submit(); }
-  else if (event.altKey && event.code === "KeyP") { event.preventDefault(); togglePlay(); }
-  else if (event.altKey && event.code === "KeyK") { event.preventDefault(); skip(); }
-  else if (event.altKey && event.code === "KeyF") { event.preventDefault(); openPanel("flag"); }
-  else if (event.altKey && event.code === "KeyO") { event.preventDefault(); openPanel("ask"); }
 });
 loadOptOuts();
 refreshOpinions();
