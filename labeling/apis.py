@@ -20,18 +20,22 @@ from rest_framework.views import APIView
 from config.errors import ApplicationError
 from labeling import services
 from labeling.auth import IngestKeyAuthentication, IsAnnotator, IsDevice, IsSupervisor
-from labeling.models import EscalationOutcome, FlagCategory, Purpose
+from labeling.models import SHOWN_PURPOSE, EscalationOutcome, FlagCategory, Purpose
 from labeling.selectors import (
+    accuracy_by_annotator,
+    agreement_of,
     clips_held,
     escalation_holds,
     escalations_unresolved,
     opt_outs_of,
     project_schema,
+    projects_of,
     second_opinions_asked_by,
     second_opinions_for_adjudication,
     shift_current,
     shift_done_count,
     shift_progress,
+    supervised_project,
 )
 
 LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
@@ -237,7 +241,7 @@ def _assignment_body(assignment) -> dict:
         "lease_expires_at": assignment.lease_expires_at,
         "clips_done": shift_done_count(shift=assignment.shift),
         "audio_token": services.assignment_audio_token(assignment_id=assignment.id),
-        "purpose": assignment.purpose,
+        "purpose": SHOWN_PURPOSE.get(assignment.purpose, assignment.purpose),
         "range": {"start_seconds": opinion.start_seconds, "end_seconds": opinion.end_seconds} if opinion else None,
         "saved": assignment.draft,
         "project": project_schema(project_id=clip.project_id),
@@ -713,6 +717,8 @@ class SecondOpinionListApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
+        kind = serializers.CharField(help_text="asked: an annotator asked about a stretch; agreement: a sampled "
+                                     "clip transcribed twice, blind (the range is the whole clip).")
         start_seconds = serializers.FloatField()
         end_seconds = serializers.FloatField()
         difference = serializers.FloatField(help_text="Word error rate of the second reading against the first.")
@@ -764,3 +770,103 @@ class SecondOpinionAdjudicateApi(APIView):
         opinion = services.second_opinion_adjudicate(opinion_id=opinion_id, supervisor=request.user,
                                                      text=serializer.validated_data["text"])
         return Response(IdStateSerializer(opinion).data)
+
+
+# ---------------------------------------------------------------- projects and quality
+
+
+class ProjectListApi(APIView):
+    """The projects you belong to, your role in each, and their label schema."""
+
+    permission_classes = [IsAnnotator | IsSupervisor]
+
+    class OutputSerializer(serializers.Serializer):
+        slug = serializers.CharField()
+        name = serializers.CharField()
+        roles = serializers.ListField(child=serializers.CharField())
+        locale = serializers.CharField()
+        sample_rate = serializers.IntegerField()
+        intents = serializers.ListField(child=serializers.CharField())
+        entity_types = serializers.ListField(child=serializers.CharField())
+        flags = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(responses={200: OutputSerializer(many=True), 403: ErrorSerializer})
+    def get(self, request):
+        return Response(self.OutputSerializer(projects_of(user=request.user), many=True).data)
+
+
+class QualityReviewStartApi(APIView):
+    """A supervisor of the project is lent a labeled clip at random to hear and perhaps make gold."""
+
+    permission_classes = [IsSupervisor]
+
+    class OutputSerializer(serializers.Serializer):
+        assignment = serializers.UUIDField(help_text="Fetch /api/v1/assignments/<assignment>/audio with the token.")
+        audio_token = serializers.CharField()
+        duration_seconds = serializers.FloatField()
+        text = serializers.CharField(help_text="The annotator's transcript.")
+        intent = serializers.CharField()
+        flags = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(request=None, responses={201: OutputSerializer, 204: OpenApiResponse(
+        description="No labeled clip to review."), 403: ErrorSerializer, 404: ErrorSerializer})
+    def post(self, request, slug):
+        lent = services.quality_review_start(project_slug=slug, supervisor=request.user)
+        if lent is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        listening, transcript = lent
+        return Response(self.OutputSerializer({
+            "assignment": listening.id, "audio_token": services.assignment_audio_token(assignment_id=listening.id),
+            "duration_seconds": round(transcript.clip.duration_seconds or 0.0, 1), "text": transcript.text,
+            "intent": transcript.intent, "flags": transcript.flags}).data, status=status.HTTP_201_CREATED)
+
+
+class GoldMarkApi(APIView):
+    """The reviewing supervisor's reference transcript makes the clip a gold clip."""
+
+    permission_classes = [IsSupervisor]
+
+    class InputSerializer(serializers.Serializer):
+        reference_text = serializers.CharField(help_text="What is said, exactly; annotators are scored against it.")
+
+    class OutputSerializer(serializers.Serializer):
+        gold = serializers.IntegerField(source="id")
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, 400: ErrorSerializer,
+                                                       404: ErrorSerializer, 409: ErrorSerializer,
+                                                       410: ErrorSerializer})
+    def post(self, request, assignment_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        gold = services.gold_mark(assignment_id=assignment_id, supervisor=request.user,
+                                  reference_text=serializer.validated_data["reference_text"])
+        return Response(self.OutputSerializer(gold).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectQualityApi(APIView):
+    """Accuracy per annotator against gold clips and agreement between blind double transcriptions."""
+
+    permission_classes = [IsSupervisor]
+
+    class OutputSerializer(serializers.Serializer):
+        since = serializers.DateTimeField()
+        accuracy = inline_serializer("AccuracyRow", {
+            "annotator": serializers.CharField(), "gold_clips": serializers.IntegerField(),
+            "word_error_rate": serializers.FloatField()}, many=True)
+        agreement = inline_serializer("Agreement", {
+            "samples": serializers.IntegerField(), "word_error_rate": serializers.FloatField(allow_null=True),
+            "over_limit": serializers.IntegerField(), "waiting": serializers.IntegerField()})
+
+    @extend_schema(parameters=[OpenApiParameter("days", int, OpenApiParameter.QUERY, description="1 to 365; 30.")],
+                   responses={200: OutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request, slug):
+        raw = request.query_params.get("days", "30")
+        if not raw.isdigit() or not 1 <= int(raw) <= 365:
+            raise ApplicationError("invalid_days", "days must be a whole number from 1 to 365.",
+                                   fields={"days": ["Out of range."]})
+        project = supervised_project(supervisor=request.user, slug=slug)
+        since = timezone.now() - timedelta(days=int(raw))
+        return Response(self.OutputSerializer({
+            "since": since, "accuracy": [vars(row) for row in accuracy_by_annotator(project=project, since=since)],
+            "agreement": vars(agreement_of(project=project, since=since))}).data)

@@ -65,7 +65,7 @@ class Project(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(sample_rate__in=SAMPLE_RATES), name="project_sample_rate_known"),
-            models.CheckConstraint(condition=Q(gold_share__gte=0, gold_share__lte=0.5, agreement_share__gte=0,
+            models.CheckConstraint(condition=Q(gold_share__gte=0, gold_share__lte=1, agreement_share__gte=0,
                                                agreement_share__lte=1, agreement_max_difference__gte=0),
                                    name="project_shares_sane"),
         ]
@@ -239,9 +239,14 @@ class Purpose(models.TextChoices):
     SECOND_OPINION = "second_opinion", "second opinion"
     ESCALATION_REVIEW = "escalation_review", "escalation review"
     ADJUDICATION = "adjudication", "adjudication"  # a supervisor decides between two readings of a second opinion
+    GOLD = "gold", "quality check"  # a gold clip served to measure an annotator's accuracy
+    AGREEMENT = "agreement", "second transcription"  # a sampled clip transcribed again, blind
+    QUALITY_REVIEW = "quality_review", "quality review"  # a supervisor hears a labeled clip to make it gold
 
 
-SUPERVISOR_PURPOSES = (Purpose.ESCALATION_REVIEW, Purpose.ADJUDICATION)
+SUPERVISOR_PURPOSES = (Purpose.ESCALATION_REVIEW, Purpose.ADJUDICATION, Purpose.QUALITY_REVIEW)
+# What the annotator is told of a clip's purpose: gold clips and agreement samples look like any other.
+SHOWN_PURPOSE = {Purpose.GOLD: Purpose.TRANSCRIPTION, Purpose.AGREEMENT: Purpose.TRANSCRIPTION}
 
 
 class Assignment(models.Model):
@@ -390,10 +395,19 @@ class SecondOpinionState(models.TextChoices):
     CANCELLED = "cancelled"  # the clip was withdrawn, escalated or deleted
 
 
+class OpinionKind(models.TextChoices):
+    ASKED = "asked"  # an annotator unsure of a stretch asked
+    AGREEMENT = "agreement"  # a sampled clip went to a second annotator, neither of them told
+
+
 class SecondOpinion(models.Model):
-    """An annotator unsure of a stretch of a clip asks another annotator, who hears it blind."""
+    """An annotator unsure of a stretch of a clip asks another annotator, who hears it blind; or a
+    sampled clip is transcribed a second time, blind, to measure agreement (kind agreement, the
+    whole clip)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=OpinionKind.choices, default=OpinionKind.ASKED,
+                            db_default=OpinionKind.ASKED)
     clip = models.ForeignKey(Clip, on_delete=models.PROTECT, related_name="second_opinions")
     asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     asking_assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="second_opinions_asked")
@@ -419,3 +433,33 @@ class SecondOpinion(models.Model):
                                    name="second_opinion_state_valid"),
         ]
         indexes = [models.Index(fields=["created_at"], condition=Q(state="pending"), name="second_opinion_waiting")]
+
+
+class GoldClip(models.Model):
+    """A labeled clip a supervisor heard and wrote the reference transcript for; served now and
+    then to measure each annotator's accuracy. It lasts as long as the clip's audio."""
+
+    clip = models.OneToOneField(Clip, on_delete=models.PROTECT, related_name="gold")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="gold_clips")
+    reference_text = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(reference_text=""), name="gold_has_reference")]
+
+
+class GoldResult(models.Model):
+    """How far an annotator's transcript of a gold clip was from the reference (word error rate).
+    The annotator's text itself is not kept."""
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="gold_result")
+    # Kept when the gold clip goes (deleted by its owner or by retention): the score holds no content.
+    gold = models.ForeignKey(GoldClip, on_delete=models.SET_NULL, null=True, related_name="results")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
+    word_error_rate = models.FloatField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "annotator", "created_at"], name="gold_result_by_annotator")]

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import TruncHour
 
+from config.errors import ApplicationError
 from labeling.models import (
     Assignment,
     AssignmentState,
@@ -22,9 +23,13 @@ from labeling.models import (
     Escalation,
     EscalationState,
     FlagCategory,
+    GoldResult,
     IngestKey,
     LegalHold,
+    OpinionKind,
     Project,
+    ProjectMember,
+    ProjectRole,
     SecondOpinion,
     SecondOpinionState,
     Shift,
@@ -175,11 +180,12 @@ def escalation_holds(*, escalation: Escalation, now: datetime) -> list[LegalHold
 
 def second_opinions_for_adjudication() -> list[SecondOpinion]:
     return list(SecondOpinion.objects.filter(state=SecondOpinionState.ADJUDICATION)
-                .only("id", "start_seconds", "end_seconds", "difference", "created_at").order_by("created_at"))
+                .only("id", "kind", "start_seconds", "end_seconds", "difference", "created_at").order_by("created_at"))
 
 
 def second_opinions_asked_by(*, annotator: AbstractBaseUser, limit: int = 20) -> list[SecondOpinion]:
-    return list(SecondOpinion.objects.filter(asked_by=annotator).order_by("-created_at")[:limit])
+    # An agreement sample is not theirs to know of: both readings are blind.
+    return list(SecondOpinion.objects.filter(asked_by=annotator, kind=OpinionKind.ASKED).order_by("-created_at")[:limit])
 
 
 def opt_outs_of(*, annotator: AbstractBaseUser) -> list[str]:
@@ -326,3 +332,54 @@ def project_schema(*, project_id: int) -> dict:
     project = Project.objects.only("name", "intents", "entity_types", "flags").get(pk=project_id)
     return {"name": project.name, "intents": project.intents, "entity_types": project.entity_types,
             "flags": [flag for flag in TranscriptFlag.values if flag in project.flags]}
+
+
+def projects_of(*, user: AbstractBaseUser) -> list[dict]:
+    """The projects a person belongs to, with their role in each and the label schema."""
+    rows = (ProjectMember.objects.filter(user=user).select_related("project").order_by("project__name", "role"))
+    projects: dict[int, dict] = {}
+    for member in rows:
+        entry = projects.setdefault(member.project_id, {
+            "slug": member.project.slug, "roles": [], **project_schema(project_id=member.project_id),
+            "locale": member.project.locale, "sample_rate": member.project.sample_rate})
+        entry["roles"].append(member.role)
+    return list(projects.values())
+
+
+@dataclass(frozen=True)
+class AccuracyRow:
+    annotator: str
+    gold_clips: int
+    word_error_rate: float  # mean over the gold clips
+
+
+def accuracy_by_annotator(*, project: Project, since: datetime) -> list[AccuracyRow]:
+    """Each annotator's word error rate against the project's gold clips since a time, worst first."""
+    rows = (GoldResult.objects.filter(project=project, created_at__gt=since).values("annotator__username")
+            .annotate(n=Count("id"), wer=Avg("word_error_rate")).order_by("-wer", "annotator__username"))
+    return [AccuracyRow(row["annotator__username"], row["n"], row["wer"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class Agreement:
+    samples: int  # clips transcribed twice, blind, with both readings in
+    word_error_rate: float | None  # mean between the two readings
+    over_limit: int  # went to a supervisor
+    waiting: int  # sampled, second reading not in yet
+
+
+def agreement_of(*, project: Project, since: datetime) -> Agreement:
+    samples = SecondOpinion.objects.filter(kind=OpinionKind.AGREEMENT, clip__project=project, created_at__gt=since)
+    answered = samples.filter(difference__isnull=False)
+    figures = answered.aggregate(n=Count("id"), wer=Avg("difference"),
+                                 over=Count("id", filter=Q(difference__gt=project.agreement_max_difference)))
+    waiting = samples.filter(state__in=[SecondOpinionState.PENDING, SecondOpinionState.ANSWERING]).count()
+    return Agreement(figures["n"], figures["wer"], figures["over"], waiting)
+
+
+def supervised_project(*, supervisor: AbstractBaseUser, slug: str) -> Project:
+    """The project, if this person supervises it; otherwise it does not exist for them."""
+    project = Project.objects.filter(slug=slug, members__user=supervisor, members__role=ProjectRole.SUPERVISOR).first()
+    if project is None:
+        raise ApplicationError("not_found", f"You supervise no project '{slug}'.", status_code=404)
+    return project

@@ -38,8 +38,11 @@ from labeling.models import (
     EscalationOutcome,
     EscalationState,
     FlagCategory,
+    GoldClip,
+    GoldResult,
     IngestKey,
     LegalHold,
+    OpinionKind,
     Project,
     ProjectMember,
     ProjectRole,
@@ -55,6 +58,7 @@ from labeling.selectors import (
     shift_current,
     shift_for_claim,
     shifts_in_last_day,
+    supervised_project,
     work_rules_for,
 )
 from labeling.work_rules import ShiftActivity, claim_refusal, shift_start_refusal, stretch_start, worked
@@ -83,7 +87,12 @@ SERVABLE_STATES = {
     Purpose.SECOND_OPINION: {ClipStatus.ASSIGNED, ClipStatus.LABELED},
     Purpose.ESCALATION_REVIEW: {ClipStatus.ESCALATED},
     Purpose.ADJUDICATION: {ClipStatus.ASSIGNED, ClipStatus.LABELED},
+    Purpose.GOLD: {ClipStatus.LABELED},
+    Purpose.AGREEMENT: {ClipStatus.LABELED},
+    Purpose.QUALITY_REVIEW: {ClipStatus.LABELED},
 }
+# Assignments whose answer settles a second opinion (asked, or an agreement sample).
+ANSWERING_PURPOSES = (Purpose.SECOND_OPINION, Purpose.AGREEMENT)
 
 
 # ---------------------------------------------------------------- ingest keys
@@ -422,7 +431,12 @@ def clips_withdraw_for_account(*, account_id: uuid.UUID) -> int:
     withdrawn = _withdraw_clips(Clip.objects.filter(account_id=account_id), reason="consent_revoked")
     if settings.REVOCATION_DELETES:
         clips_delete(account=Account.objects.get(pk=account_id), reason="consent_revoked", by="revocation")
-    _opinions_cancel(clip__account_id=account_id, now=timezone.now())
+    now = timezone.now()
+    _opinions_cancel(clip__account_id=account_id, now=now)
+    # Gold clips and second transcriptions of clips already labeled: nobody hears them any more.
+    Assignment.objects.filter(account_id=account_id, state=AssignmentState.OPEN).update(
+        state=AssignmentState.REVOKED, closed_at=now)
+    GoldClip.objects.filter(clip__account_id=account_id).delete()
     return len(withdrawn)
 
 
@@ -477,7 +491,7 @@ def _close_and_requeue(assignment_ids: list[uuid.UUID], state: str, now: datetim
     # Only a transcription holds the clip in the queue's sense; a second opinion waits for another answer.
     transcribed = [clip for _, clip, purpose in rows if purpose == Purpose.TRANSCRIPTION]
     Clip.objects.filter(pk__in=transcribed, status=ClipStatus.ASSIGNED).update(status=ClipStatus.QUEUED, updated_at=now)
-    answering = [pk for pk, _, purpose in rows if purpose == Purpose.SECOND_OPINION]
+    answering = [pk for pk, _, purpose in rows if purpose in ANSWERING_PURPOSES]
     if answering:
         SecondOpinion.objects.filter(answer_assignment_id__in=answering, state=SecondOpinionState.ANSWERING).update(
             state=SecondOpinionState.PENDING, answer_assignment=None)
@@ -603,6 +617,9 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                                                  stretch=stretch)
                 if answering is not None:
                     return answering
+            gold = _lend_gold(annotator=annotator, shift=shift, now=now, stretch=stretch)
+            if gold is not None:
+                return gold
             assignment = Assignment(
                 annotator=annotator,
                 shift=shift,
@@ -656,37 +673,71 @@ def _lend_second_opinion(*, annotator: AbstractBaseUser, shift: Shift, flagged_o
                .exclude(asked_by=annotator)
                .filter(clip__project__in=_projects_of(annotator, ProjectRole.ANNOTATOR))
                .exclude(clip__in=Assignment.objects.filter(annotator=annotator).values("clip_id"))
-               .select_related("clip").only("id", "clip__id", "clip__account_id", "clip__flag_category")
+               .select_related("clip").only("id", "kind", "clip__id", "clip__account_id", "clip__flag_category")
                .order_by("created_at"))
     if not flagged_ok:
         waiting = waiting.filter(clip__flag_category="")
     else:
         waiting = waiting.exclude(clip__flag_category__in=CategoryOptOut.objects.filter(user=annotator)
                                   .values("category"))
-    since = now - timedelta(days=settings.LINKABILITY_DAYS)
     for opinion in waiting[:5]:
         clip = opinion.clip
-        if not consent_is_active(account_id=clip.account_id):
+        if not _may_hear(annotator, clip, now):
             continue
-        heard = Assignment.objects.filter(annotator=annotator, account_id=clip.account_id, created_at__gt=since)
-        if heard.count() >= settings.LINKABILITY_MAX_CLIPS:
-            continue
+        purpose = Purpose.AGREEMENT if opinion.kind == OpinionKind.AGREEMENT else Purpose.SECOND_OPINION
         try:
             with transaction.atomic():  # the unique index refuses a second open assignment
                 assignment = Assignment.objects.create(
                     clip_id=clip.id, account_id=clip.account_id, annotator=annotator, shift=shift,
-                    purpose=Purpose.SECOND_OPINION, created_at=now,
+                    purpose=purpose, created_at=now,
                     lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS))
         except IntegrityError:
             return None
         SecondOpinion.objects.filter(pk=opinion.pk).update(state=SecondOpinionState.ANSWERING,
                                                            answer_assignment=assignment)
-        Shift.objects.filter(pk=shift.pk).update(last_claim_at=now, last_active_at=now, stretch_started_at=stretch,
-                                                 clips_claimed=F("clips_claimed") + 1)
+        _count_claim(shift, now, stretch)
         ledger_append(action=LedgerEntry.Action.CLIP_CLAIM, actor_id=annotator.pk, account_id=clip.account_id,
-                      clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": Purpose.SECOND_OPINION})
+                      clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": purpose})
         return assignment
     return None
+
+
+def _may_hear(annotator: AbstractBaseUser, clip: Clip, now: datetime) -> bool:
+    """What the claim statement checks, for clips lent outside it: consent now, and the linkability limit."""
+    if not consent_is_active(account_id=clip.account_id):
+        return False
+    since = now - timedelta(days=settings.LINKABILITY_DAYS)
+    heard = Assignment.objects.filter(annotator=annotator, account_id=clip.account_id, created_at__gt=since)
+    return heard.count() < settings.LINKABILITY_MAX_CLIPS
+
+
+def _lend_gold(*, annotator: AbstractBaseUser, shift: Shift, now: datetime, stretch: datetime) -> Assignment | None:
+    """In each project's gold_share of claims, lend a gold clip of the project this annotator never
+    had. It is shown like any other clip (SHOWN_PURPOSE). Caller holds the shift's lock."""
+    draw = secrets.randbelow(1_000_000) / 1_000_000
+    projects = Project.objects.filter(members__user=annotator, members__role=ProjectRole.ANNOTATOR,
+                                      gold_share__gt=draw).values("id")
+    golds = (GoldClip.objects.filter(project__in=projects, clip__status=ClipStatus.LABELED, clip__flag_category="",
+                                     clip__wrapped_key__isnull=False)
+             .exclude(clip__in=Assignment.objects.filter(annotator=annotator).values("clip_id"))
+             .select_related("clip").only("id", "clip__id", "clip__account_id").order_by("?"))
+    for gold in golds[:3]:
+        if not _may_hear(annotator, gold.clip, now):
+            continue
+        assignment = Assignment.objects.create(
+            clip_id=gold.clip_id, account_id=gold.clip.account_id, annotator=annotator, shift=shift,
+            purpose=Purpose.GOLD, created_at=now,
+            lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS))
+        _count_claim(shift, now, stretch)
+        ledger_append(action=LedgerEntry.Action.CLIP_CLAIM, actor_id=annotator.pk, account_id=gold.clip.account_id,
+                      clip_id=gold.clip_id, assignment_id=assignment.id, detail={"purpose": Purpose.GOLD})
+        return assignment
+    return None
+
+
+def _count_claim(shift: Shift, now: datetime, stretch: datetime) -> None:
+    Shift.objects.filter(pk=shift.pk).update(last_claim_at=now, last_active_at=now, stretch_started_at=stretch,
+                                             clips_claimed=F("clips_claimed") + 1)
 
 
 def _projects_of(user: AbstractBaseUser, role: str):
@@ -875,8 +926,10 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
         clip_id = Clip._meta.pk.to_python(row[0])
         account_id = Account._meta.pk.to_python(row[1]) if row[1] is not None else None
         purpose, marked = row[2], row[3]
-        if purpose == Purpose.SECOND_OPINION:
+        if purpose in ANSWERING_PURPOSES:
             _second_opinion_answer(assignment_id=assignment_id, text=labels.text, now=now)
+        elif purpose == Purpose.GOLD:
+            _gold_score(assignment_id=assignment_id, annotator=annotator, clip_id=clip_id, text=labels.text, now=now)
         elif not marked:
             raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
         transcript = Transcript(assignment_id=assignment_id, clip_id=clip_id, annotator=annotator, text=labels.text,
@@ -884,6 +937,8 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
                                 created_at=now)
         if purpose == Purpose.TRANSCRIPTION:
             transcript.save()
+            if _in_agreement_sample(clip_id, project):
+                _agreement_sample(transcript, project=project)
         ledger_append(action=LedgerEntry.Action.TRANSCRIPT_SUBMIT, actor_id=annotator.pk, account_id=account_id,
                       clip_id=clip_id, assignment_id=assignment_id, detail={"purpose": purpose})
         return transcript
@@ -897,7 +952,8 @@ def _close_submitted(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, n
     assignment, shift, clip = Assignment._meta.db_table, Shift._meta.db_table, Clip._meta.db_table
     close = (f"UPDATE {assignment} SET state = 'submitted', closed_at = %s, draft = NULL "
              "WHERE id = %s AND annotator_id = %s AND state = 'open' AND lease_expires_at > %s "
-             "AND purpose IN ('transcription', 'second_opinion') RETURNING clip_id, account_id, shift_id, purpose")
+             "AND purpose IN ('transcription', 'second_opinion', 'gold', 'agreement') "
+             "RETURNING clip_id, account_id, shift_id, purpose")
     params = [_db(Assignment, "closed_at", now), _db(Assignment, "id", assignment_id), annotator.pk,
               _db(Assignment, "lease_expires_at", now)]
     stamp = _db(Clip, "updated_at", now)
@@ -1225,6 +1281,7 @@ def _clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
                                                                            closed_at=now)
     Assignment.objects.filter(clip=clip, draft__isnull=False).update(draft=None)
     Transcript.objects.filter(clip=clip).delete()
+    GoldClip.objects.filter(clip=clip).delete()
     _opinions_cancel(clip=clip, now=now)
     SecondOpinion.objects.filter(clip=clip).update(first_text="", answer_text="", adjudicated_text="")
     Escalation.objects.filter(clip=clip, state__in=ESCALATION_UNRESOLVED).update(state=EscalationState.WITHDRAWN)
@@ -1271,7 +1328,10 @@ def _second_opinion_answer(*, assignment_id: uuid.UUID, text: str, now: datetime
         raise ApplicationError("opinion_closed", "This second opinion is no longer needed.", status_code=409)
     opinion.answer_text = text
     opinion.difference = word_error_rate(opinion.first_text, text)
-    if opinion.difference <= settings.SECOND_OPINION_MAX_DIFFERENCE:
+    limit = settings.SECOND_OPINION_MAX_DIFFERENCE
+    if opinion.kind == OpinionKind.AGREEMENT:
+        limit = Project.objects.values_list("agreement_max_difference", flat=True).get(clips__id=opinion.clip_id)
+    if opinion.difference <= limit:
         opinion.state, opinion.closed_at = SecondOpinionState.AGREED, now
     else:
         opinion.state = SecondOpinionState.ADJUDICATION
@@ -1310,7 +1370,7 @@ def second_opinion_listen(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser
 
 def second_opinion_adjudicate(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser, text: str) -> SecondOpinion:
     """The supervisor's reading of the stretch settles a second opinion the two annotators disagreed on."""
-    text = _bounded_text(text, field="text", limit=500, required=True, what="your reading of that part")
+    text = _bounded_text(text, field="text", limit=MAX_TRANSCRIPT_CHARS, required=True, what="your reading of that part")
     now = timezone.now()
     with transaction.atomic():
         opinion = _opinion_in_adjudication(opinion_id)
@@ -1323,6 +1383,84 @@ def second_opinion_adjudicate(*, opinion_id: uuid.UUID, supervisor: AbstractBase
                       account_id=opinion.clip.account_id, clip_id=opinion.clip_id,
                       detail={"purpose": Purpose.ADJUDICATION})
     return opinion
+
+
+# ---------------------------------------------------------------- quality: gold clips and agreement
+
+
+def _gold_score(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, clip_id: uuid.UUID, text: str,
+                now: datetime) -> GoldResult | None:
+    """Score a transcript of a gold clip against its reference; the text itself is not kept."""
+    gold = GoldClip.objects.filter(clip_id=clip_id).first()
+    if gold is None:
+        return None
+    return GoldResult.objects.create(assignment_id=assignment_id, gold=gold, annotator=annotator,
+                                     project_id=gold.project_id, created_at=now,
+                                     word_error_rate=word_error_rate(gold.reference_text, text))
+
+
+def _in_agreement_sample(clip_id: uuid.UUID, project: Project) -> bool:
+    """Deterministic per clip, so a clip put back in the queue and labeled again is drawn the same."""
+    draw = int.from_bytes(hashlib.sha256(f"agreement:{clip_id}".encode()).digest()[:8], "big") / 2**64
+    return draw < project.agreement_share
+
+
+def _agreement_sample(transcript: Transcript, *, project: Project) -> SecondOpinion | None:
+    """The clip goes to a second annotator for the whole of it, neither told; their word error rate
+    against each other is the project's agreement, and beyond agreement_max_difference a
+    supervisor adjudicates."""
+    if not transcript.text:
+        return None
+    duration = Clip.objects.values_list("duration_seconds", flat=True).get(pk=transcript.clip_id) or 0.0
+    return SecondOpinion.objects.create(
+        kind=OpinionKind.AGREEMENT, clip_id=transcript.clip_id, asked_by=transcript.annotator,
+        asking_assignment_id=transcript.assignment_id, start_seconds=0.0, end_seconds=max(round(duration, 2), 0.01),
+        first_text=transcript.text)
+
+
+def quality_review_start(*, project_slug: str, supervisor: AbstractBaseUser) -> tuple[Assignment, Transcript] | None:
+    """Lend a supervisor of the project a labeled clip, picked at random, to hear and perhaps make
+    gold: a listening assignment and the transcript (its reading is a ledger entry). None when the
+    project has no labeled clip with audio that is not gold already."""
+    project = supervised_project(supervisor=supervisor, slug=project_slug)
+    with transaction.atomic():
+        candidates = (Transcript.objects.filter(clip__project=project, clip__status=ClipStatus.LABELED,
+                                                clip__wrapped_key__isnull=False, clip__gold__isnull=True)
+                      .exclude(text="").select_related("clip").order_by("?"))
+        for transcript in candidates[:5]:
+            clip = Clip.objects.select_for_update().filter(pk=transcript.clip_id, status=ClipStatus.LABELED).first()
+            if clip is None or not consent_is_active(account_id=clip.account_id):
+                continue
+            listening = _supervisor_listening(clip=clip, supervisor=supervisor, purpose=Purpose.QUALITY_REVIEW)
+            ledger_append(action=LedgerEntry.Action.TRANSCRIPT_VIEW, actor_id=supervisor.pk,
+                          account_id=clip.account_id, clip_id=clip.id, assignment_id=listening.id,
+                          detail={"purpose": Purpose.QUALITY_REVIEW})
+            return listening, transcript
+    return None
+
+
+def gold_mark(*, assignment_id: uuid.UUID, supervisor: AbstractBaseUser, reference_text: str) -> GoldClip:
+    """The supervisor's reference for the clip they are reviewing makes it a gold clip."""
+    reference = _bounded_text(reference_text, field="reference_text", limit=MAX_TRANSCRIPT_CHARS, required=True,
+                              what="the reference transcript")
+    now = timezone.now()
+    with transaction.atomic():
+        listening = (Assignment.objects.select_for_update()
+                     .filter(pk=assignment_id, annotator=supervisor, purpose=Purpose.QUALITY_REVIEW).first())
+        if listening is None:
+            raise ApplicationError("not_found", "No such quality review.", status_code=404)
+        clip = Clip.objects.select_for_update().get(pk=listening.clip_id)
+        if listening.state != AssignmentState.OPEN or clip.status != ClipStatus.LABELED:
+            raise ApplicationError("withdrawn", "This clip is no longer available.", status_code=410)
+        if GoldClip.objects.filter(clip=clip).exists():
+            raise ApplicationError("already_gold", "This clip is a gold clip already.", status_code=409)
+        gold = GoldClip.objects.create(clip=clip, project_id=clip.project_id, reference_text=reference,
+                                       created_by=supervisor, created_at=now)
+        Assignment.objects.filter(pk=listening.pk).update(state=AssignmentState.SUBMITTED, closed_at=now)
+        ledger_append(action=LedgerEntry.Action.TRANSCRIPT_SUBMIT, actor_id=supervisor.pk, account_id=clip.account_id,
+                      clip_id=clip.id, assignment_id=listening.id, detail={"purpose": Purpose.QUALITY_REVIEW,
+                                                                           "gold": True})
+    return gold
 
 
 # ---------------------------------------------------------------- annotators' content settings

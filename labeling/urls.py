@@ -33,5 +33,9 @@ urlpatterns = [
     path("escalations/<uuid:escalation_id>/listen", apis.EscalationListenApi.as_view(), name="escalation-listen"),
     path("escalations/<uuid:escalation_id>/resolve", apis.EscalationResolveApi.as_view(), name="escalation-resolve"),
     path("escalations/<uuid:escalation_id>/hold", apis.EscalationHoldApi.as_view(), name="escalation-hold"),
+    path("projects", apis.ProjectListApi.as_view(), name="project-list"),
+    path("projects/<slug:slug>/quality", apis.ProjectQualityApi.as_view(), name="project-quality"),
+    path("projects/<slug:slug>/quality-reviews", apis.QualityReviewStartApi.as_view(), name="quality-review-start"),
+    path("quality-reviews/<uuid:assignment_id>/gold", apis.GoldMarkApi.as_view(), name="gold-mark"),
     path("leaks/trace", apis.LeakTraceApi.as_view(), name="leak-trace"),
 ]

@@ -49,6 +49,14 @@ def _unpaced(settings):
     settings.WORK_MIN_CLAIM_INTERVAL_SECONDS = 0
 
 
+@pytest.fixture(autouse=True)
+def _agreement_sampling_off(request):
+    """A sampled clip goes to a second annotator before any new clip, which would change which clip
+    a test gets next; tests of agreement (test_quality) turn sampling on in their project."""
+    if request.node.get_closest_marker("django_db") is not None:
+        Project.objects.filter(slug=settings.DEFAULT_PROJECT).update(agreement_share=0)
+
+
 @pytest.fixture
 def media_root(_storage) -> Path:
     return _storage

@@ -46,6 +46,10 @@ MATRIX = [
     ("POST", "/api/v1/escalations/{esc}/resolve", {"supervisor": 200}),
     ("POST", "/api/v1/escalations/{esc}/hold", {"supervisor": 201}),
     ("POST", "/api/v1/leaks/trace", {"supervisor": 200}),
+    ("GET", "/api/v1/projects", {"assignee": 200, "other_annotator": 200, "supervisor": 200}),
+    ("GET", "/api/v1/projects/default/quality", {"supervisor": 200}),
+    ("POST", "/api/v1/projects/default/quality-reviews", {"supervisor": 204}),  # nothing labeled yet
+    ("POST", "/api/v1/quality-reviews/{id}/gold", {"supervisor": 404}),  # not their review
     ("GET", "/api/v1/me/consent", {"subject": 200}),
     ("PUT", "/api/v1/me/consent", {"subject": 200}),
     ("GET", "/api/v1/me/ledger", {"subject": 200}),
@@ -101,6 +105,7 @@ def call(client, method, path, claimed, speech_wav):
             "/second-opinion": {"start_seconds": 0, "end_seconds": 0.5, "text": "hi"},
             "/settings": {"opted_out_categories": ["distressing"]}, "/adjudicate": {"text": "one"},
             "/resolve": {"outcome": "no_action", "reason": "Nothing of concern."},
+            "/gold": {"reference_text": "hello"},
             "/hold": {"reason": "Requested by counsel.", "days": 7}, "/link-codes": {"account": "acct-new"}}
     data = next((value for suffix, value in body.items() if path.endswith(suffix)), None)
     return getattr(client, method.lower())(path, data, format="json", **headers)

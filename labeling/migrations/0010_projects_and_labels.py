@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('sample_rate__in', (8000, 16000, 22050, 24000, 44100, 48000))), name='project_sample_rate_known'), models.CheckConstraint(condition=models.Q(('agreement_max_difference__gte', 0), ('agreement_share__gte', 0), ('agreement_share__lte', 1), ('gold_share__gte', 0), ('gold_share__lte', 0.5)), name='project_shares_sane')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('sample_rate__in', (8000, 16000, 22050, 24000, 44100, 48000))), name='project_sample_rate_known'), models.CheckConstraint(condition=models.Q(('agreement_max_difference__gte', 0), ('agreement_share__gte', 0), ('agreement_share__lte', 1), ('gold_share__gte', 0), ('gold_share__lte', 1)), name='project_shares_sane')],
             },
         ),
         migrations.AddField(
