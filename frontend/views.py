@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from datetime import timedelta
 
 import segno
 from django.conf import settings
@@ -33,6 +34,8 @@ from frontend import charts
 from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
 from labeling.models import ClipStatus, EscalationOutcome, FlagCategory
 from labeling.selectors import (
+    accuracy_by_annotator,
+    agreement_of,
     clip_status_counts,
     clips_held,
     clips_labeled_per_hour,
@@ -40,6 +43,7 @@ from labeling.selectors import (
     escalations_unresolved,
     exposure_by_annotator,
     hearings_of_account,
+    projects_supervised,
     second_opinions_for_adjudication,
     wellbeing_checks_requested,
 )
@@ -92,7 +96,36 @@ def supervise(request):
                                       title="Flagged content heard per shift against its budget", unit="min"),
         "wellbeing": wellbeing_checks_requested(now=now),
         "adjudications": len(second_opinions_for_adjudication()),
+        "quality": _quality_by_project(request.user, now),
     })
+
+
+def _quality_by_project(supervisor, now) -> list[dict]:
+    """Accuracy per annotator against gold clips and agreement of blind double transcriptions, for
+    each project this person supervises, over the last 30 days."""
+    since = now - timedelta(days=30)
+    blocks = []
+    for project in projects_supervised(supervisor=supervisor):
+        accuracy = accuracy_by_annotator(project=project, since=since)
+        limit = project.agreement_max_difference * 100
+        blocks.append({
+            "project": project,
+            "accuracy": accuracy,
+            "accuracy_chart": charts.bars([(row.annotator, row.word_error_rate * 100, limit) for row in accuracy],
+                                          title=f"Word error rate against gold clips, {project.name}", unit="%"),
+            "agreement": agreement_of(project=project, since=since),
+            "limit": limit,
+        })
+    return blocks
+
+
+@login_required
+@ensure_csrf_cookie
+def quality(request):
+    """Supervisors hear labeled clips of their projects and make them gold."""
+    if not has_role(request.user, SUPERVISOR):
+        raise PermissionDenied
+    return render(request, "frontend/quality.html", {"projects": projects_supervised(supervisor=request.user)})
 
 
 @login_required

@@ -377,6 +377,11 @@ def agreement_of(*, project: Project, since: datetime) -> Agreement:
     return Agreement(figures["n"], figures["wer"], figures["over"], waiting)
 
 
+def projects_supervised(*, supervisor: AbstractBaseUser) -> list[Project]:
+    return list(Project.objects.filter(members__user=supervisor, members__role=ProjectRole.SUPERVISOR)
+                .order_by("name"))
+
+
 def supervised_project(*, supervisor: AbstractBaseUser, slug: str) -> Project:
     """The project, if this person supervises it; otherwise it does not exist for them."""
     project = Project.objects.filter(slug=slug, members__user=supervisor, members__role=ProjectRole.SUPERVISOR).first()

@@ -60,6 +60,7 @@ MATRIX = [
     ("GET", "/api/schema/", {role: 200 for role in ROLES}),
     ("GET", "/annotate/", {"assignee": 200, "other_annotator": 200, "anonymous": 302, "device": 302}),
     ("GET", "/supervise/", {"supervisor": 200, "anonymous": 302, "device": 302}),
+    ("GET", "/supervise/quality/", {"supervisor": 200, "anonymous": 302, "device": 302}),
     ("GET", "/me/", {"subject": 200, "anonymous": 302, "device": 302}),
 ]
 

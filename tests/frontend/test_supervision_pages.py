@@ -67,3 +67,40 @@ def test_the_annotator_page_offers_flags_and_second_opinions_on_keys(annotator):
     for label in ("Child safety", "Possible crime or someone in danger", "Self-harm risk", "Distressing", "Other"):
         assert label in page
     assert 'name="opt-out"' in page
+
+
+def test_the_dashboard_shows_accuracy_and_agreement_from_real_submissions(annotator, other_annotator, supervisor,
+                                                                          subject):
+    from labeling.models import Project
+    from tests.labeling.test_quality import label, make_gold
+
+    project = Project.objects.get(slug="default")
+    queued_clip(subject)
+    label(client_for(annotator), "turn on the porch light")
+    make_gold(supervisor)
+    project.gold_share, project.agreement_share = 1.0, 1.0
+    project.save()
+    other = client_for(other_annotator)
+    gold = claim(other)
+    other.post(f"/api/v1/assignments/{gold['id']}/submit", {"text": "turn on the perch light"}, format="json")
+    queued_clip(subject)
+    label(other, "what time is it")  # sampled: a third annotator transcribes it blind
+    third = client_for(make_user("ann-3", "annotator"))
+    second = claim(third)
+    third.post(f"/api/v1/assignments/{second['id']}/submit", {"text": "what time is it now"}, format="json")
+
+    page = client_for(supervisor).get("/supervise/").content.decode()
+    assert "<h3>Default project</h3>" in page
+    assert "<td>ann-2</td><td>1</td><td>20%</td>" in page
+    assert re.search(r"<strong>1</strong> clip\s+transcribed twice, blind; word error rate between the two "
+                     r"readings\s+<strong>25%</strong> on average,\s+1 over the 20% limit", page)
+    assert 'fill="#b5443b"><title>ann-2: 20 %</title>' in page  # at the limit: drawn in red
+    for identifier in (subject.external_id, subject.first_name, "SN-Q9X4-77821"):
+        assert identifier not in page
+
+
+def test_the_gold_page_is_for_supervisors(annotator, supervisor):
+    page = client_for(supervisor).get("/supervise/quality/")
+    assert page.status_code == 200 and "quality.js" in page.content.decode()
+    assert '<option value="default">Default project</option>' in page.content.decode()
+    assert client_for(annotator).get("/supervise/quality/").status_code == 403
