@@ -198,7 +198,7 @@ RETENTION_TRANSCRIPT_DAYS = env_int("RETENTION_TRANSCRIPT_DAYS", 180, minimum=1)
 SECOND_OPINION_MAX_DIFFERENCE = env_float("SECOND_OPINION_MAX_DIFFERENCE", 0.2, low=0.0, high=1.0)
 # The project a clip joins when its metadata names none (created by the migrations).
 DEFAULT_PROJECT = env_str("DEFAULT_PROJECT", "default")
-# Exports are built in this folder (inside MEDIA_ROOT unless absolute) and kept this many days.
+# Finished exports stay on the server this many days (in MEDIA_ROOT/exports), then they are removed.
 EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7, minimum=1)
 VAD_AGGRESSIVENESS = env_int("VAD_AGGRESSIVENESS", 3, minimum=0)
 VAD_PADDING_MS = env_int("VAD_PADDING_MS", 200, minimum=0)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("supervise/", views.supervise, name="supervise"),
     path("supervise/escalations/", views.escalations, name="escalations"),
     path("supervise/quality/", views.quality, name="quality"),
+    path("supervise/exports/", views.exports, name="exports"),
     path("me/", views.my_consent, name="my-consent"),
     path("me/recordings/", views.my_clips, name="my-clips"),
     path("me/recordings/receipts/<uuid:receipt_id>/", views.my_receipt, name="my-receipt"),

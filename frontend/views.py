@@ -32,7 +32,7 @@ from consent.selectors import consent_current, consent_history, ledger_for_accou
 from consent.services import consent_set, owner_sign_up
 from frontend import charts
 from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
-from labeling.models import ClipStatus, EscalationOutcome, FlagCategory
+from labeling.models import ClipStatus, EscalationOutcome, ExportFormat, FlagCategory
 from labeling.selectors import (
     accuracy_by_annotator,
     agreement_of,
@@ -126,6 +126,17 @@ def quality(request):
     if not has_role(request.user, SUPERVISOR):
         raise PermissionDenied
     return render(request, "frontend/quality.html", {"projects": projects_supervised(supervisor=request.user)})
+
+
+@login_required
+@ensure_csrf_cookie
+def exports(request):
+    """Supervisors export their projects and follow the worker's progress."""
+    if not has_role(request.user, SUPERVISOR):
+        raise PermissionDenied
+    return render(request, "frontend/exports.html", {"projects": projects_supervised(supervisor=request.user),
+                                                     "formats": ExportFormat.choices,
+                                                     "keep_days": settings.EXPORT_KEEP_DAYS})
 
 
 @login_required

@@ -463,3 +463,51 @@ class GoldResult(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["project", "annotator", "created_at"], name="gold_result_by_annotator")]
+
+
+class ExportFormat(models.TextChoices):
+    JSONL = "jsonl", "JSON Lines (data.jsonl)"
+    NEMO = "nemo", "NeMo manifest (manifest.json)"
+    HF = "hf", "Hugging Face audio folder (metadata.jsonl)"
+    WEBVTT = "webvtt", "WebVTT per clip (vtt/)"
+
+
+class ExportState(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    EXPIRED = "expired"  # removed after EXPORT_KEEP_DAYS, or because a clip in it was deleted
+
+
+class ExportJob(models.Model):
+    """A project's settled, de-identified transcripts and audio, written by a worker into one ZIP."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="exports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    formats = models.JSONField()
+    state = models.CharField(max_length=16, choices=ExportState.choices, default=ExportState.QUEUED)
+    total = models.PositiveIntegerField(default=0)  # clips considered
+    done = models.PositiveIntegerField(default=0)  # clips considered so far
+    exported = models.PositiveIntegerField(default=0)
+    left_out = models.JSONField(default=dict)  # {reason: clips}
+    path = models.CharField(max_length=200, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(state__in=ExportState.values), name="export_state_valid")]
+
+
+class ExportItem(models.Model):
+    """A clip in an export, so that deleting the clip also removes the exports still on the server."""
+
+    export = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="items")
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="export_items")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["export", "clip"], name="one_item_per_clip_and_export")]

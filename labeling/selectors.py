@@ -22,6 +22,7 @@ from labeling.models import (
     Clip,
     Escalation,
     EscalationState,
+    ExportJob,
     FlagCategory,
     GoldResult,
     IngestKey,
@@ -388,3 +389,16 @@ def supervised_project(*, supervisor: AbstractBaseUser, slug: str) -> Project:
     if project is None:
         raise ApplicationError("not_found", f"You supervise no project '{slug}'.", status_code=404)
     return project
+
+
+def exports_of(*, project: Project, limit: int = 20) -> list[ExportJob]:
+    return list(ExportJob.objects.filter(project=project).select_related("project").order_by("-created_at")[:limit])
+
+
+def export_for(*, supervisor: AbstractBaseUser, export_id: uuid.UUID) -> ExportJob:
+    """An export of a project this person supervises; otherwise it does not exist for them."""
+    job = ExportJob.objects.select_related("project").filter(
+        pk=export_id, project__members__user=supervisor, project__members__role=ProjectRole.SUPERVISOR).first()
+    if job is None:
+        raise ApplicationError("not_found", "No such export.", status_code=404)
+    return job

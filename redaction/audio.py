@@ -82,9 +82,13 @@ def decode(data: bytes, *, max_seconds: float) -> tuple[np.ndarray, int]:
 
 def to_target_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     """Resample mono audio to 16 kHz."""
-    if rate == TARGET_RATE:
+    return resample(samples, rate, TARGET_RATE)
+
+
+def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    if rate == target:
         return samples.astype(np.float32, copy=False)
-    return soxr.resample(samples, rate, TARGET_RATE, quality="HQ").astype(np.float32)
+    return soxr.resample(samples, rate, target, quality="HQ").astype(np.float32)
 
 
 def encode_wav(samples: np.ndarray, rate: int = TARGET_RATE) -> bytes:

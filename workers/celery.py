@@ -15,4 +15,5 @@ app.conf.beat_schedule = {
     "expire-assignment-leases": {"task": "workers.tasks.assignment_expire_leases_task", "schedule": 30.0},
     "delete-after-legal-holds": {"task": "workers.tasks.clips_delete_after_holds_task", "schedule": 300.0},
     "retention": {"task": "workers.tasks.retention_task", "schedule": 3600.0},
+    "exports-housekeeping": {"task": "workers.tasks.exports_housekeeping_task", "schedule": 300.0},
 }

@@ -47,3 +47,17 @@ def clips_delete_after_holds_task() -> int:
 @app.task(acks_late=True)
 def retention_task() -> dict:
     return services.retention_run()
+
+
+@app.task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=10, max_retries=3,
+          soft_time_limit=2 * 3600, time_limit=2 * 3600 + 120)
+def export_build_task(export_id: str) -> str:
+    try:
+        return services.export_build(export_id=uuid.UUID(export_id))
+    except SoftTimeLimitExceeded:
+        return services.export_fail(export_id=uuid.UUID(export_id), error="It took longer than two hours.")
+
+
+@app.task(acks_late=True)
+def exports_housekeeping_task() -> dict:
+    return {"requeued": services.exports_reconcile(), "expired": services.exports_expire_old()}

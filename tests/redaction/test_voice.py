@@ -7,7 +7,16 @@ import pytest
 import soundfile as sf
 
 from redaction.voice import (
-    ALPHA_RANGE, FORMANT_DOWN, FORMANT_UP, PITCH_DOWN, PITCH_UP, disguise, draw_disguise, lpc, mcadams, warp_poles,
+    ALPHA_RANGE,
+    FORMANT_DOWN,
+    FORMANT_UP,
+    PITCH_DOWN,
+    PITCH_UP,
+    disguise,
+    draw_disguise,
+    lpc,
+    mcadams,
+    warp_poles,
     world_shift,
 )
 from tests.conftest import DEMO_AUDIO

@@ -1,0 +1,163 @@
+"""Project exports: a worker writes JSON Lines, a NeMo manifest, a Hugging Face audio folder and
+WebVTT of settled, de-identified clips; withdrawn, deleted, unsettled and still personal texts stay
+out; every clip exported is in its owner's ledger; deleting a clip removes the exports holding it."""
+
+import io
+import json
+import zipfile
+
+import pytest
+import soundfile as sf
+
+from consent.models import LedgerEntry
+from labeling.models import Clip, ExportJob, Project
+from labeling.services import clips_delete, export_build
+from tests.conftest import claim, client_for, make_subject, queued_clip
+from tests.labeling.test_quality import make_gold
+
+pytestmark = pytest.mark.django_db
+
+
+def label_next(client, text, **labels):
+    assignment = claim(client)
+    response = client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": text, **labels}, format="json")
+    assert response.status_code == 200, response.content
+    return assignment
+
+
+@pytest.fixture
+def project():
+    project = Project.objects.get(slug="default")
+    project.intents, project.entity_types, project.sample_rate = ["play_music"], ["song"], 8000
+    project.save()
+    return project
+
+
+@pytest.fixture
+def world(project, annotator, other_annotator, supervisor, subject):
+    """Labeled clips of every kind an export must tell apart."""
+    writer, other = client_for(annotator), client_for(other_annotator)
+    clips = {"gold": queued_clip(subject)}
+    label_next(writer, "lights of")
+    make_gold(supervisor, reference="lights off")  # the only labeled clip so far
+    clips["plain"] = queued_clip(subject, seconds=1.5)
+    label_next(writer, "play yellow", intent="play_music", entities=[{"start": 5, "end": 11, "type": "song"}])
+    second = make_subject("acct-second", "Marguerite")  # one annotator hears at most 3 clips of one owner
+    clips["personal"] = queued_clip(second)
+    label_next(writer, "call sarah connor on her mobile")
+    clips["unsettled"] = queued_clip(second)
+    project.agreement_share = 1.0
+    project.save()
+    label_next(writer, "what is the weather")  # sampled; the second reading is not in
+    project.agreement_share = 0.0
+    project.save()
+    leaving = make_subject("acct-leaving", "Ottoline")
+    clips["deleted"] = queued_clip(leaving)
+    label_next(other, "good night")
+    clips_delete(account=leaving)
+    clips["queued"] = queued_clip(subject)
+    return clips
+
+
+def build(supervisor, **body):
+    client = client_for(supervisor)
+    response = client.post("/api/v1/projects/default/exports", body, format="json")
+    assert response.status_code == 202, response.content
+    assert response.json()["state"] == "queued"
+    export_id = response.json()["id"]
+    assert export_build(export_id=export_id) == "done"
+    return client, export_id
+
+
+def test_an_export_holds_settled_de_identified_clips_in_every_format(world, supervisor, subject, tmp_path):
+    client, export_id = build(supervisor)
+    status = client.get(f"/api/v1/exports/{export_id}").json()
+    assert status["state"] == "done" and status["total"] == status["done"] == 4
+    assert status["left_out"] == {"personal_data_in_text": 1, "awaiting_second_reading": 1}
+    download = client.get(f"/api/v1/exports/{export_id}/download")
+    assert download.status_code == 200 and download["Cache-Control"] == "no-store, private"
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    names = set(archive.namelist())
+    data = [json.loads(line) for line in archive.read("data.jsonl").decode().splitlines()]
+    assert status["exported"] == len(data) == 2
+    by_text = {row["text"]: row for row in data}
+    assert "play yellow" in by_text and "lights off" in by_text  # the gold reference, not "lights of"
+    plain = by_text["play yellow"]
+    assert plain["intent"] == "play_music" and plain["entities"] == [{"start": 5, "end": 11, "type": "song"}]
+    assert plain["source"] == "transcription" and by_text["lights off"]["source"] == "gold"
+    assert {row["audio"] for row in data} | {"data.jsonl", "manifest.json", "metadata.jsonl", "README.txt"} | {
+        f"vtt/{row['id']}.vtt" for row in data} == names
+    audio, rate = sf.read(io.BytesIO(archive.read(plain["audio"])))
+    assert rate == 8000 and abs(len(audio) / rate - 1.5) < 0.01 and plain["duration"] == pytest.approx(1.5, abs=0.01)
+    manifest = [json.loads(line) for line in archive.read("manifest.json").decode().splitlines()]
+    assert {(m["audio_filepath"], m["text"]) for m in manifest} == {(row["audio"], row["text"]) for row in data}
+    vtt = archive.read(f"vtt/{plain['id']}.vtt").decode()
+    assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nplay yellow")
+
+    # Nothing in it names a clip, an owner or a device.
+    everything = b"".join(archive.read(name) for name in names)
+    for clip in Clip.objects.all():
+        assert str(clip.id).encode() not in everything and clip.id.hex.encode() not in everything
+    for identifier in (subject.external_id, subject.first_name, "SN-Q9X4-77821", "Ottoline", "good night",
+                       "sarah", "what is the weather"):
+        assert identifier.encode() not in everything
+
+    # The owner sees the export in their ledger, clip by clip.
+    exported = LedgerEntry.objects.filter(action="export", detail__export=export_id, clip_id__isnull=False)
+    assert {entry.clip_id for entry in exported} == {world["plain"].id, world["gold"].id}
+    ledger = client_for(subject.user, verified=False).get("/api/v1/me/ledger").json()
+    exports = [entry for entry in ledger["entries"] if entry["what"] == "export"]
+    assert len(exports) == 2 and {entry["purpose"] for entry in exports} == {"training_export"}
+
+
+def test_the_export_loads_with_the_datasets_library(world, supervisor, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    client, export_id = build(supervisor, formats=["hf"])
+    download = client.get(f"/api/v1/exports/{export_id}/download")
+    folder = tmp_path / "export"
+    zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))).extractall(folder)
+    assert not (folder / "data.jsonl").exists() and not (folder / "vtt").exists()
+
+    from datasets import Audio, load_dataset
+
+    dataset = load_dataset("audiofolder", data_dir=str(folder), split="train",
+                           cache_dir=str(tmp_path / "cache")).cast_column("audio", Audio(decode=False))
+    assert len(dataset) == 2
+    assert sorted(dataset["transcription"]) == ["lights off", "play yellow"]
+    for row in dataset:
+        audio, rate = sf.read(row["audio"]["path"] or io.BytesIO(row["audio"]["bytes"]))
+        assert rate == 8000 and len(audio) == pytest.approx(row["duration"] * rate, abs=2)
+
+
+def test_deleting_an_exported_clip_removes_the_export_from_the_server(world, supervisor, subject, media_root,
+                                                                     django_capture_on_commit_callbacks):
+    client, export_id = build(supervisor)
+    assert (media_root / "exports" / f"{export_id}.zip").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        clips_delete(account=subject, clip_id=world["plain"].id)
+    job = ExportJob.objects.get(pk=export_id)
+    assert job.state == "expired" and "deleted" in job.error
+    assert not (media_root / "exports" / f"{export_id}.zip").exists()
+    refused = client.get(f"/api/v1/exports/{export_id}/download")
+    assert refused.status_code == 409 and "deleted" in refused.json()["error"]["message"]
+
+
+def test_exports_are_for_the_projects_supervisors(world, supervisor, annotator):
+    from tests.conftest import make_user
+
+    outsider = client_for(make_user("sup-x", "supervisor"))
+    Project.objects.create(slug="secret", name="Secret")
+    _, export_id = build(supervisor)
+    assert client_for(supervisor).post("/api/v1/projects/secret/exports", {}, format="json").status_code == 404
+    assert outsider.get(f"/api/v1/exports/{export_id}").status_code == 200  # default project: member
+    assert client_for(annotator).get(f"/api/v1/exports/{export_id}").status_code == 403
+    bad = client_for(supervisor).post("/api/v1/projects/default/exports", {"formats": ["csv"]}, format="json")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "unknown_format"
+    assert ExportJob.objects.count() == 1
+
+
+def test_building_twice_writes_it_once(world, supervisor):
+    _, export_id = build(supervisor)
+    assert export_build(export_id=export_id) == "done"
+    assert LedgerEntry.objects.filter(action="export", detail__export=export_id, clip_id__isnull=False).count() == 2
