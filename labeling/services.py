@@ -153,10 +153,12 @@ def _in_review_sample(metadata: ClipMetadata) -> bool:
     return draw < settings.REVIEW_SAMPLE_RATE
 
 
-def clip_ingest(*, audio: bytes, metadata: ClipMetadata) -> IngestOutcome:
+def clip_ingest(*, audio: bytes, metadata: ClipMetadata, draft: str = "") -> IngestOutcome:
     """Validate the audio header, apply the consent gate, store encrypted, enqueue the pipeline.
 
-    Audio of a clip that is not retained is never written anywhere.
+    Audio of a clip that is not retained is never written anywhere. `draft`: a transcription that
+    came with the clip (an imported prediction), already masked (redaction.pii.mask_text); the
+    annotator is shown it instead of the recognizer's.
     """
     try:
         info = probe(audio, max_seconds=settings.MAX_CLIP_SECONDS)
@@ -201,7 +203,8 @@ def clip_ingest(*, audio: bytes, metadata: ClipMetadata) -> IngestOutcome:
             if metadata.first_name and not account.first_name:
                 account.first_name = metadata.first_name
                 account.save(update_fields=["first_name"])
-            clip = Clip.objects.create(id=clip_id, wrapped_key=wrapped, raw_path=path, **common)
+            clip = Clip.objects.create(id=clip_id, wrapped_key=wrapped, raw_path=path, draft_transcript=draft,
+                                       **common)
             _enqueue_processing(clip.id)
     except _ConsentGone:
         vault.delete_audio(path)
@@ -314,7 +317,7 @@ def clip_process(*, clip_id: uuid.UUID) -> str:
             input_seconds=result.input_seconds,
             duration_seconds=len(result.audio) / 16_000,
             trimmed_seconds=result.trimmed_seconds,
-            draft_transcript=result.draft,
+            draft_transcript=clip.draft_transcript or result.draft,  # an imported draft wins
             masked_spans=[{"kind": s.kind, "start": s.start, "end": s.end} for s in result.spans],
             queued_at=now,
             updated_at=now,

@@ -314,13 +314,27 @@ def redacted_text(words: list[Word], tokens: list[Token], spans: list[PiiSpan]) 
 MASK_TOKEN = re.compile(r"\[(?:NAME|NUMBER|EMAIL|ADDRESS)\]")
 
 
-def find_in_text(text: str) -> list[str]:
-    """Personal data in a written transcript, as the kinds found (NAME, NUMBER, ...): the last check
-    before text leaves in an export. Masking tokens are where data was already taken out; the text
-    between them is read stretch by stretch, so a token is never itself taken for a name."""
-    kinds: list[str] = []
+def _stretches(text: str):
+    """The text between masking tokens, as words and tokens: a token marks data already taken out,
+    and read on its own it must never be taken for a name."""
     for stretch in MASK_TOKEN.split(text):
         words = [Word(word, 0.0, 0.0, 1.0) for word in stretch.split()]
+        yield words, tokenize(words)
+
+
+def find_in_text(text: str) -> list[str]:
+    """Personal data in a written transcript, as the kinds found (NAME, NUMBER, ...): the last check
+    before text leaves in an export."""
+    return [span.kind for words, tokens in _stretches(text) if words for span in detect(words, tokens)]
+
+
+def mask_text(text: str) -> str:
+    """A written text with each span of personal data replaced by its [KIND], as drafts show it."""
+    tokens_found = MASK_TOKEN.findall(text)
+    parts = []
+    for index, (words, tokens) in enumerate(_stretches(text)):
         if words:
-            kinds.extend(span.kind for span in detect(words, tokenize(words)))
-    return kinds
+            parts.append(redacted_text(words, tokens, detect(words, tokens)))
+        if index < len(tokens_found):
+            parts.append(tokens_found[index])
+    return " ".join(parts)

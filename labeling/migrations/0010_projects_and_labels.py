@@ -1,8 +1,9 @@
 import django.db.models.deletion
 import django.utils.timezone
-import labeling.models
 from django.conf import settings
 from django.db import migrations, models
+
+import labeling.models
 
 
 def default_project(apps, schema_editor):
