@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-test migrate bench-assign bench-deid bench-watermark bench-deletion clean
+.PHONY: run test install install-test migrate bench-assign bench-editor bench-deid bench-watermark bench-deletion clean
 
 $(VENV)/.installed: requirements.txt requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ test: install-test
 
 bench-assign: install-test
 	$(PY) tests/backing.py --run -- $(PY) bench/assign.py $(BENCH_ARGS)
+
+bench-editor: install-test
+	$(PY) tests/backing.py --run -- $(PY) bench/editor.py $(BENCH_ARGS)
 
 $(VENV)/.installed-bench: $(VENV)/.installed-test bench/requirements.txt
 	$(PY) -m pip install --quiet -r bench/requirements.txt

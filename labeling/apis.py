@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from config.errors import ApplicationError
 from labeling import services
 from labeling.auth import IngestKeyAuthentication, IsAnnotator, IsDevice, IsSupervisor
-from labeling.models import SHOWN_PURPOSE, EscalationOutcome, FlagCategory, Purpose
+from labeling.models import SHOWN_PURPOSE, Clip, EscalationOutcome, FlagCategory, Purpose
 from labeling.selectors import (
     accuracy_by_annotator,
     agreement_of,
@@ -232,7 +232,9 @@ class AssignmentNextApi(APIView):
 
 
 def _assignment_body(assignment) -> dict:
-    clip = assignment.clip
+    clip = Clip.objects.select_related("project").only(
+        "duration_seconds", "locale", "draft_transcript", "project__name", "project__intents",
+        "project__entity_types", "project__flags").get(pk=assignment.clip_id)
     blind = assignment.purpose == Purpose.SECOND_OPINION
     opinion = assignment.second_opinion_answered if blind else None
     body = {
@@ -241,12 +243,12 @@ def _assignment_body(assignment) -> dict:
         "language": clip.locale.split("-")[0],
         "draft": "" if blind else clip.draft_transcript,  # the second reader starts from nothing
         "lease_expires_at": assignment.lease_expires_at,
-        "clips_done": shift_done_count(shift=assignment.shift),
+        "clips_done": shift_done_count(shift=assignment.shift_id),
         "audio_token": services.assignment_audio_token(assignment_id=assignment.id),
         "purpose": SHOWN_PURPOSE.get(assignment.purpose, assignment.purpose),
         "range": {"start_seconds": opinion.start_seconds, "end_seconds": opinion.end_seconds} if opinion else None,
         "saved": assignment.draft,
-        "project": project_schema(project_id=clip.project_id),
+        "project": project_schema(project=clip.project),
     }
     return AssignmentOutputSerializer(body).data
 
@@ -342,14 +344,19 @@ class AssignmentSubmitApi(APIView):
                                                        410: ErrorSerializer})
     def post(self, request, assignment_id):
         services.transcript_submit(assignment_id=assignment_id, annotator=request.user, labels=_labels(request))
-        shift = shift_current(annotator=request.user)
-        body = {"status": "submitted", "clips_done": shift_done_count(shift=shift) if shift else 0}
+        claimed = None
         if request.data.get("next") is True:
             try:
                 claimed = services.assignment_claim(annotator=request.user)
             except ApplicationError:  # a break, the pace, the quota: assignments/next explains it
-                claimed = None
-            body["next"] = _assignment_body(claimed) if claimed else None
+                pass
+        if claimed is not None:
+            following = _assignment_body(claimed)
+            return Response({"status": "submitted", "clips_done": following["clips_done"], "next": following})
+        shift = shift_current(annotator=request.user)
+        body = {"status": "submitted", "clips_done": shift_done_count(shift=shift) if shift else 0}
+        if request.data.get("next") is True:
+            body["next"] = None
         return Response(body)
 
 

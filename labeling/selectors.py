@@ -132,7 +132,7 @@ def shift_progress(*, shift: Shift, now: datetime) -> dict:
     }
 
 
-def shift_done_count(*, shift: Shift) -> int:
+def shift_done_count(*, shift: Shift | int) -> int:
     return Assignment.objects.filter(shift=shift, state=AssignmentState.SUBMITTED).count()
 
 
@@ -328,9 +328,8 @@ def hearings_of_account(*, account_id: uuid.UUID, now: datetime, limit: int = 10
     return hearings
 
 
-def project_schema(*, project_id: int) -> dict:
+def project_schema(*, project: Project) -> dict:
     """What the editor offers for a project's clips: intents, entity types, flags."""
-    project = Project.objects.only("name", "intents", "entity_types", "flags").get(pk=project_id)
     return {"name": project.name, "intents": project.intents, "entity_types": project.entity_types,
             "flags": [flag for flag in TranscriptFlag.values if flag in project.flags]}
 
@@ -341,7 +340,7 @@ def projects_of(*, user: AbstractBaseUser) -> list[dict]:
     projects: dict[int, dict] = {}
     for member in rows:
         entry = projects.setdefault(member.project_id, {
-            "slug": member.project.slug, "roles": [], **project_schema(project_id=member.project_id),
+            "slug": member.project.slug, "roles": [], **project_schema(project=member.project),
             "locale": member.project.locale, "sample_rate": member.project.sample_rate})
         entry["roles"].append(member.role)
     return list(projects.values())

@@ -1654,6 +1654,7 @@ def retention_run(*, batch: int = 500) -> dict[str, int]:
             paths = [p for p in (clip.deid_path, clip.raw_path) if p]
             Clip.objects.filter(pk=clip.pk).update(wrapped_key=None, deid_path="", raw_path="", updated_at=now)
             transaction.on_commit(lambda paths=paths: [vault.delete_audio(p) for p in paths])
+            _opinions_cancel(clip_id=clip.pk, now=now)  # nobody can hear it any more
             _ledger_retention(clip, "audio")
             done["audio"] += 1
 

@@ -86,3 +86,16 @@ def test_escalated_audio_stays_while_open_and_goes_30_days_after_the_outcome(ann
                                                 resolved_at=timezone.now() - timedelta(days=31))
     assert retention_run()["audio"] == 1
     assert Clip.objects.get(pk=clip.pk).wrapped_key is None
+
+
+def test_a_second_reading_still_waiting_is_called_off_when_the_audio_goes(annotator, other_annotator, subject):
+    from labeling.models import Project, SecondOpinion
+
+    Project.objects.filter(slug="default").update(agreement_share=1.0)
+    clip = labeled(annotator, subject, days_ago=31)
+    assert SecondOpinion.objects.get(clip=clip).state == "pending"
+    retention_run()
+    assert SecondOpinion.objects.get(clip=clip).state == "cancelled"
+    client = client_for(other_annotator)
+    client.post("/api/v1/shifts")
+    assert client.post("/api/v1/assignments/next").status_code == 204  # nothing left to hear

@@ -1,0 +1,252 @@
+"""Editor round-trip benchmark: the annotator page's API calls over HTTP against gunicorn, with
+100,000 clips in the queue on PostgreSQL and Redis.
+
+    make bench-editor BENCH_ARGS="--clips 100000 --clients 16 --think 1.0 --seconds 30 --runs 3"
+
+Each client is a signed-in annotator (password and authenticator already confirmed in its session)
+doing what the editor does for every clip: fetch the audio and the waveform peaks, save a draft
+once, then submit with `next`, which hands over the next clip in the same request. `--think` is
+the mean pause between two of those calls (a person listening and typing; drawn from 0.5 to 1.5
+times it, and each client starts at a random moment, as people do not work in step); 0 runs them
+back to back.
+All 100,000 clips are rows in the queue; the first `--audio-clips` in queue order (the ones served
+during the runs) have real encrypted audio, so every audio and peaks call decrypts, watermarks or
+reduces real samples. The database is the benchmark's own (voicereview_bench), never the test one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import multiprocessing as mp
+import os
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from assign import ROOT, bench_database_url, percentile, reset_queue, seed, setup_django  # noqa: E402
+
+MEDIA = ROOT / "var" / "bench" / "media"
+KINDS = ("next", "audio", "peaks", "draft", "submit")
+
+
+def give_audio(count: int, seconds: float) -> None:
+    """Store encrypted de-identified audio for the first `count` clips in queue order."""
+    import numpy as np
+    import soundfile as sf
+    from django.db import connection
+
+    from labeling import vault
+    from labeling.models import Clip
+
+    rate = 16_000
+    t = np.arange(int(rate * seconds)) / rate
+    wav = io.BytesIO()
+    sf.write(wav, (0.3 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 1.3 * t) > 0)).astype(np.float32), rate,
+             format="WAV", subtype="PCM_16")
+    ids = list(Clip.objects.order_by("queued_at", "id").values_list("id", flat=True)[:count])
+    rows = []
+    for clip_id in ids:
+        key, wrapped = vault.new_data_key(clip_id)
+        rows.append(Clip(id=clip_id, wrapped_key=wrapped, deid_path=vault.store_audio(clip_id, key, "deid",
+                                                                                       wav.getvalue()),
+                         duration_seconds=seconds))
+    Clip.objects.bulk_update(rows, ["wrapped_key", "deid_path", "duration_seconds"], batch_size=1000)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE labeling_clip")
+
+
+def annotator_sessions(count: int) -> list[tuple[str, str]]:
+    """(session cookie, CSRF token) of `count` annotators signed in with both factors."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import Group, User
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from labeling.models import Team, TeamMember
+    from labeling.services import project_member_add
+
+    # The team's rules are checked on every claim, as in production, but never refuse one here.
+    team, _ = Team.objects.get_or_create(name="bench", defaults={
+        "max_shift_minutes": 24 * 60, "max_clips_per_shift": 10**9, "break_after_minutes": 24 * 60,
+        "break_minutes": 1, "min_claim_interval_seconds": 0})
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    sessions = []
+    for index in range(count):
+        user, _ = User.objects.get_or_create(username=f"bench-editor-{index}")
+        user.groups.add(Group.objects.get(name="annotator"))
+        project_member_add(user=user, role="annotator")
+        TeamMember.objects.get_or_create(user=user, defaults={"team": team})
+        device = TOTPDevice.objects.filter(user=user).first() or TOTPDevice.objects.create(
+            user=user, name="bench", confirmed=True)
+        session = store()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.create()
+        sessions.append((session.session_key, secrets.token_hex(16)))
+    return sessions
+
+
+def client_process(base: str, sessions: list, seconds: float, think: float, ready, go, out) -> None:
+    import requests
+
+    timings = {kind: [] for kind in KINDS}
+    errors = []
+    lock = threading.Lock()
+
+    def annotator(cookie: str, csrf: str) -> None:
+        http = requests.Session()
+        http.cookies.set("sessionid", cookie)
+        http.cookies.set("csrftoken", csrf)
+        http.headers.update({"X-CSRFToken": csrf, "Content-Type": "application/json"})
+        mine = {kind: [] for kind in KINDS}
+
+        def timed(kind, method, path, **kwargs):
+            started = time.perf_counter()
+            response = http.request(method, f"{base}/api/v1/{path}", timeout=30, **kwargs)
+            mine[kind].append(time.perf_counter() - started)
+            if response.status_code >= 400:
+                errors.append(f"{kind} {response.status_code} {response.text[:120]}")
+            return response
+
+        http.post(f"{base}/api/v1/shifts", timeout=30)
+        signed_in.release()
+        go.wait()
+        end = time.monotonic() + seconds
+        pace = random.Random(cookie)
+        time.sleep(pace.uniform(0, 2 * think))  # people do not start in step
+        current = timed("next", "POST", "assignments/next").json()
+        while time.monotonic() < end and current:
+            token = {"X-Audio-Token": current["audio_token"]}
+            timed("audio", "GET", f"assignments/{current['id']}/audio", headers=token)
+            timed("peaks", "GET", f"assignments/{current['id']}/peaks?bins=800", headers=token)
+            time.sleep(pace.uniform(0.5, 1.5) * think)
+            timed("draft", "PUT", f"assignments/{current['id']}/draft", json={"text": "turn on the"})
+            time.sleep(pace.uniform(0.5, 1.5) * think)
+            body = timed("submit", "POST", f"assignments/{current['id']}/submit",
+                         json={"text": "turn on the porch light", "next": True}).json()
+            current = body.get("next")
+        with lock:
+            for kind in KINDS:
+                timings[kind].extend(mine[kind])
+
+    signed_in = threading.Semaphore(0)
+    threads = [threading.Thread(target=annotator, args=session) for session in sessions]
+    for thread in threads:
+        thread.start()
+    for _ in threads:
+        signed_in.acquire()
+    ready.release()
+    for thread in threads:
+        thread.join()
+    out.put((timings, errors[:5], len(errors)))
+
+
+def start_server(port: int, workers: int, threads: int, env: dict) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--threads", str(threads), "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True)
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("gunicorn did not start")
+
+
+def one_run(base: str, sessions: list, processes: int, seconds: float, think: float) -> dict:
+    from django.db import connection
+
+    reset_queue()
+    connection.close()
+    ctx = mp.get_context("spawn")
+    out, ready, go = ctx.Queue(), ctx.Semaphore(0), ctx.Event()
+    groups = [sessions[p::processes] for p in range(processes)]
+    procs = [ctx.Process(target=client_process, args=(base, g, seconds, think, ready, go, out)) for g in groups if g]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.acquire()  # every annotator's shift has started
+    go.set()
+    parts = [out.get(timeout=seconds + 300) for _ in procs]
+    for proc in procs:
+        proc.join()
+    timings = {kind: [v for part in parts for v in part[0][kind]] for kind in KINDS}
+    every = [v for kind in KINDS for v in timings[kind]]
+    result = {"clips": len(timings["submit"]), "clips_per_s": len(timings["submit"]) / seconds,
+              "errors": sum(part[2] for part in parts)}
+    for kind in KINDS:
+        if timings[kind]:
+            result[f"{kind}_p50_ms"] = percentile(timings[kind], 0.50) * 1000
+            result[f"{kind}_p99_ms"] = percentile(timings[kind], 0.99) * 1000
+    result["all_p99_ms"] = percentile(every, 0.99) * 1000
+    for part in parts:
+        for line in part[1]:
+            print("  error:", line, flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=100_000)
+    parser.add_argument("--accounts", type=int, default=20_000)
+    parser.add_argument("--audio-clips", type=int, default=4_000, help="clips, first in the queue, given audio")
+    parser.add_argument("--audio-seconds", type=float, default=3.0)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--processes", type=int, default=2, help="client processes the annotators' threads share")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--think", type=float, default=1.0, help="seconds between an annotator's calls")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+
+    os.environ["DATABASE_URL"] = bench_database_url()
+    os.environ["MEDIA_ROOT"] = str(MEDIA)
+    os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 50)
+    setup_django()
+    started = time.perf_counter()
+    seed(args.clips, args.accounts)
+    give_audio(args.audio_clips, args.audio_seconds)
+    sessions = annotator_sessions(args.clients)
+    print(f"seeded {args.clips} queued clips ({args.audio_clips} with audio) in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
+    server = start_server(args.port, args.workers, args.threads, dict(os.environ))
+    try:
+        runs = []
+        for number in range(1, args.runs + 1):
+            result = one_run(f"http://127.0.0.1:{args.port}", sessions, args.processes, args.seconds, args.think)
+            runs.append(result)
+            print(f"run {number}: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
+                                                for k, v in result.items()), flush=True)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    print("\nmedian of runs:")
+    print("| clients | think s | clips/s | next p99 | audio p50 / p99 | peaks p50 / p99 | draft p99 | "
+          "submit+next p50 / p99 | all calls p99 | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| {args.clients} | {args.think:g} | {med['clips_per_s']:.1f} | {med['next_p99_ms']:.1f} "
+          f"| {med['audio_p50_ms']:.1f} / {med['audio_p99_ms']:.1f} | {med['peaks_p50_ms']:.1f} / "
+          f"{med['peaks_p99_ms']:.1f} | {med['draft_p99_ms']:.1f} | {med['submit_p50_ms']:.1f} / "
+          f"{med['submit_p99_ms']:.1f} | {med['all_p99_ms']:.1f} | {sum(r['errors'] for r in runs)} |")
+
+
+if __name__ == "__main__":
+    main()
