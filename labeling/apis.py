@@ -253,6 +253,26 @@ def _assignment_body(assignment) -> dict:
     return AssignmentOutputSerializer(body).data
 
 
+class AssignmentPrefetchApi(APIView):
+    """Claim the next clip ahead, while working on the current one, so that the editor can fetch its
+    audio and waveform before they are needed; it becomes the current clip at the next submit or
+    skip (which then hands it over as `next`). Refused as a claim would be (pace, break, quota)."""
+
+    permission_classes = [IsAnnotator]
+
+    @extend_schema(
+        request=None,
+        responses={200: AssignmentOutputSerializer, 204: OpenApiResponse(description="No clip to claim ahead."),
+                   403: ErrorSerializer, 409: ErrorSerializer,
+                   429: OpenApiResponse(ErrorSerializer, description="Break or pace; Retry-After says when.")},
+    )
+    def post(self, request):
+        assignment = services.assignment_claim(annotator=request.user, standby=True)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(_assignment_body(assignment))
+
+
 class AssignmentAudioApi(APIView):
     """The audio of an assignment, to its holder: an annotator's claim or a supervisor's listening."""
 

@@ -270,14 +270,19 @@ class Assignment(models.Model):
     draft_saved_at = models.DateTimeField(null=True, blank=True)
     # The clip's owner, copied at claim so the linkability limit is one index range per candidate.
     account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, related_name="+")
+    # Claimed ahead, while the annotator works on another clip, so the editor has its audio ready; it
+    # becomes their clip when that one is submitted or skipped. At most one per annotator.
+    standby = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["clip"], condition=Q(state="open", purpose="transcription"),
                                     name="one_open_transcription_per_clip"),
             models.UniqueConstraint(fields=["annotator"],
-                                    condition=Q(state="open") & ~Q(purpose__in=SUPERVISOR_PURPOSES),
+                                    condition=Q(state="open", standby=False) & ~Q(purpose__in=SUPERVISOR_PURPOSES),
                                     name="one_open_assignment_per_annotator"),
+            models.UniqueConstraint(fields=["annotator"], condition=Q(state="open", standby=True),
+                                    name="one_standby_per_annotator"),
             models.UniqueConstraint(fields=["clip", "annotator", "purpose"],
                                     condition=Q(state="open", purpose__in=SUPERVISOR_PURPOSES),
                                     name="one_open_listening_per_supervisor_and_clip"),

@@ -523,7 +523,7 @@ def _db(model, field: str, value):
     return model._meta.get_field(field).get_db_prep_value(value, connection)
 
 
-def _claim_sql() -> str:
+def _claim_sql(standby: bool = False) -> str:
     """One statement picks, checks and lends the oldest queued clip this annotator never had.
 
     Linkability limit: the annotator must have had fewer than LINKABILITY_MAX_CLIPS clips of the
@@ -533,7 +533,8 @@ def _claim_sql() -> str:
     who did not opt out of its category.
 
     It inserts nothing when the annotator already holds an open assignment (a supervisor's listening
-    does not count). The owner's newest
+    does not count); with `standby`, only when they hold one they are working on and none in
+    standby. The owner's newest
     consent record is read inside the statement, so a clip whose consent is gone is never lent,
     whatever state its row is in. On PostgreSQL concurrent claimers skip rows another transaction
     has locked; SQLite serializes writers and needs no lock clause. The unique index on open
@@ -545,9 +546,17 @@ def _claim_sql() -> str:
     member = ProjectMember._meta.db_table
     # Written as the partial unique index one_open_assignment_per_annotator is, so that it serves the check.
     supervisors = ", ".join(f"'{purpose}'" for purpose in SUPERVISOR_PURPOSES)
+    held = (f"SELECT 1 FROM {assignment} h WHERE h.annotator_id = %s AND h.state = 'open' "
+            f"AND NOT (h.purpose IN ({supervisors}))")
+    if standby:  # one parameter more: the annotator, for the second test
+        holding = (f"EXISTS ({held} AND NOT h.standby) AND NOT EXISTS (SELECT 1 FROM {assignment} w "
+                   "WHERE w.annotator_id = %s AND w.state = 'open' AND w.standby)")
+    else:
+        holding = f"NOT EXISTS ({held})"
     return f"""
-        INSERT INTO {assignment} (id, clip_id, account_id, annotator_id, shift_id, state, created_at, lease_expires_at)
-        SELECT %s, picked.id, picked.account_id, %s, %s, 'open', %s, %s FROM (
+        INSERT INTO {assignment} (id, clip_id, account_id, annotator_id, shift_id, state, created_at, lease_expires_at,
+                                  standby)
+        SELECT %s, picked.id, picked.account_id, %s, %s, 'open', %s, %s, {'TRUE' if standby else 'FALSE'} FROM (
             SELECT c.id, c.account_id FROM {clip} c
             WHERE c.status = 'queued'
               AND c.project_id IN (SELECT m.project_id FROM {member} m WHERE m.user_id = %s AND m.role = 'annotator')
@@ -561,12 +570,11 @@ def _claim_sql() -> str:
             ORDER BY c.queued_at, c.id
             LIMIT 1{lock}
         ) AS picked
-        WHERE NOT EXISTS (SELECT 1 FROM {assignment} h WHERE h.annotator_id = %s AND h.state = 'open'
-                          AND NOT (h.purpose IN ({supervisors})))
+        WHERE {holding}
         RETURNING clip_id, account_id"""
 
 
-def _lend(claim_params: list, stamp, shift_params: list) -> tuple | None:
+def _lend(claim_params: list, stamp, shift_params: list, standby: bool) -> tuple | None:
     """Run the claim statement; if it lent a clip, mark the clip assigned and count the claim on the
     shift. Returns (clip_id, account_id, clip marked?) or None. On PostgreSQL one statement does all
     three; elsewhere three, in the caller's transaction."""
@@ -577,13 +585,13 @@ def _lend(claim_params: list, stamp, shift_params: list) -> tuple | None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"WITH lent AS ({_claim_sql()}), "
+                f"WITH lent AS ({_claim_sql(standby)}), "
                 f"c AS ({mark.format('IN (SELECT clip_id FROM lent)')} RETURNING id), "
                 f"s AS ({count} AND EXISTS (SELECT 1 FROM lent)) "
                 "SELECT lent.clip_id, lent.account_id, EXISTS (SELECT 1 FROM c) FROM lent",
                 [*claim_params, stamp, *shift_params])
             return cursor.fetchone()
-        cursor.execute(_claim_sql(), claim_params)
+        cursor.execute(_claim_sql(standby), claim_params)
         row = cursor.fetchone()
         if row is None:
             return None
@@ -593,11 +601,14 @@ def _lend(claim_params: list, stamp, shift_params: list) -> tuple | None:
         return row[0], row[1], marked
 
 
-def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
+def assignment_claim(*, annotator: AbstractBaseUser, standby: bool = False) -> Assignment | None:
     """Lend the oldest queued clip to this annotator, or return the one they already hold.
 
-    A new clip is lent only within the work rules (labeling.work_rules); the shift's row lock
-    serializes one annotator's claims, so two requests cannot both pass a limit.
+    With `standby` the clip is claimed ahead, while the annotator works on another one, so that the
+    editor can fetch its audio before it is needed (it becomes theirs at the next submit or skip);
+    the one already in standby is returned if there is one. A new clip is lent only within the work
+    rules (labeling.work_rules); the shift's row lock serializes one annotator's claims, so two
+    requests cannot both pass a limit.
     """
     for _ in range(2):
         now = timezone.now()
@@ -605,6 +616,17 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
             shift, rules = shift_for_claim(annotator=annotator)
             if shift is None:
                 raise ApplicationError("no_open_shift", "Start a shift before asking for a clip.", status_code=409)
+            held = _held(annotator, now)
+            if standby:
+                if held.get(False) is None:
+                    raise ApplicationError("no_current_clip", "Ask for a clip ahead only while you work on one.",
+                                           status_code=409)
+                if held.get(True) is not None:
+                    return held[True]
+            elif held.get(False) is not None:  # a clip already held is returned whatever the pace or time
+                return held[False]
+            elif held.get(True) is not None:
+                return _promote_standby(annotator, now)
             activity = ShiftActivity(shift.started_at, shift.last_claim_at, shift.last_active_at,
                                      shift.stretch_started_at, shift.clips_claimed, shift.flag_break_until)
             # Earlier shifts' time as it was at this shift's start: some of it may have left the
@@ -612,20 +634,15 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
             worked_today = timedelta(seconds=shift.earlier_worked_seconds) + (now - shift.started_at)
             refusal = claim_refusal(rules, activity, worked_today, now)
             if refusal is not None:
-                # A clip already held is returned whatever the pace or the time: it is not a new one.
-                held = Assignment.objects.filter(annotator=annotator, state=AssignmentState.OPEN,
-                                                 lease_expires_at__gt=now).first()
-                if held is not None:
-                    return held
                 raise refusal
             flagged_ok = _flagged_allowed(shift, rules)
             stretch = stretch_start(rules, activity, now)
             if shift.opinions_waiting:
                 answering = _lend_second_opinion(annotator=annotator, shift=shift, flagged_ok=flagged_ok, now=now,
-                                                 stretch=stretch)
+                                                 stretch=stretch, standby=standby)
                 if answering is not None:
                     return answering
-            gold = _lend_gold(annotator=annotator, shift=shift, now=now, stretch=stretch)
+            gold = _lend_gold(annotator=annotator, shift=shift, now=now, stretch=stretch, standby=standby)
             if gold is not None:
                 return gold
             assignment = Assignment(
@@ -633,6 +650,7 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                 shift=shift,
                 created_at=now,
                 lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS),
+                standby=standby,
             )
             stamp = _db(Assignment, "created_at", now)
             params = [
@@ -640,10 +658,10 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                 _db(Assignment, "lease_expires_at", assignment.lease_expires_at), annotator.pk, annotator.pk,
                 annotator.pk, _db(Assignment, "created_at", now - timedelta(days=settings.LINKABILITY_DAYS)),
                 settings.LINKABILITY_MAX_CLIPS, flagged_ok, annotator.pk, annotator.pk,
-            ]
+            ] + ([annotator.pk] if standby else [])
             shift_params = [_db(Shift, "last_claim_at", now), _db(Shift, "last_active_at", now),
                             _db(Shift, "stretch_started_at", stretch), shift.pk]
-            row = _lend(params, stamp, shift_params)
+            row = _lend(params, stamp, shift_params, standby)
             if row is not None:
                 assignment.clip_id = Clip._meta.pk.to_python(row[0])
                 assignment.account_id = Account._meta.pk.to_python(row[1]) if row[1] is not None else None
@@ -654,14 +672,33 @@ def assignment_claim(*, annotator: AbstractBaseUser) -> Assignment | None:
                               account_id=assignment.account_id, clip_id=assignment.clip_id,
                               assignment_id=assignment.id, detail={"purpose": Purpose.TRANSCRIPTION})
                 return assignment
-            held = list(Assignment.objects.select_for_update().filter(annotator=annotator, state=AssignmentState.OPEN))
-            if not held:
+            if standby:
                 return None
-            live = [a for a in held if a.lease_expires_at > now]
-            if live:
-                return live[0]
-            _close_and_requeue([a.id for a in held], AssignmentState.EXPIRED, now)
+            expired = list(Assignment.objects.select_for_update().filter(
+                annotator=annotator, state=AssignmentState.OPEN).exclude(purpose__in=SUPERVISOR_PURPOSES))
+            if not expired:
+                return None
+            _close_and_requeue([a.id for a in expired if a.lease_expires_at <= now], AssignmentState.EXPIRED, now)
     return None
+
+
+def _held(annotator: AbstractBaseUser, now: datetime) -> dict[bool, Assignment]:
+    """The annotator's open clips with a living lease: {False: the one they work on, True: the one in standby}."""
+    rows = Assignment.objects.filter(annotator=annotator, state=AssignmentState.OPEN, lease_expires_at__gt=now
+                                     ).exclude(purpose__in=SUPERVISOR_PURPOSES)
+    return {assignment.standby: assignment for assignment in rows}
+
+
+def _promote_standby(annotator: AbstractBaseUser, now: datetime) -> Assignment | None:
+    """The clip in standby becomes the one the annotator works on, with a fresh lease. Caller is in a
+    transaction that has closed the previous one."""
+    promoted = Assignment.objects.filter(annotator=annotator, state=AssignmentState.OPEN, standby=True,
+                                         lease_expires_at__gt=now).update(
+        standby=False, lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS))
+    if not promoted:
+        return None
+    return Assignment.objects.get(annotator=annotator, state=AssignmentState.OPEN, standby=False,
+                                  purpose__in=[p for p in Purpose.values if p not in SUPERVISOR_PURPOSES])
 
 
 def _flagged_allowed(shift: Shift, rules) -> bool:
@@ -673,7 +710,7 @@ def _flagged_allowed(shift: Shift, rules) -> bool:
 
 
 def _lend_second_opinion(*, annotator: AbstractBaseUser, shift: Shift, flagged_ok: bool, now: datetime,
-                         stretch: datetime) -> Assignment | None:
+                         stretch: datetime, standby: bool = False) -> Assignment | None:
     """Lend the oldest waiting second opinion this annotator may answer: never their own, never a
     clip they had before, within consent and the linkability limit. Caller holds the shift's lock."""
     waiting = (SecondOpinion.objects.select_for_update(skip_locked=True, of=("self",))
@@ -697,7 +734,7 @@ def _lend_second_opinion(*, annotator: AbstractBaseUser, shift: Shift, flagged_o
             with transaction.atomic():  # the unique index refuses a second open assignment
                 assignment = Assignment.objects.create(
                     clip_id=clip.id, account_id=clip.account_id, annotator=annotator, shift=shift,
-                    purpose=purpose, created_at=now,
+                    purpose=purpose, created_at=now, standby=standby,
                     lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS))
         except IntegrityError:
             return None
@@ -719,7 +756,8 @@ def _may_hear(annotator: AbstractBaseUser, clip: Clip, now: datetime) -> bool:
     return heard.count() < settings.LINKABILITY_MAX_CLIPS
 
 
-def _lend_gold(*, annotator: AbstractBaseUser, shift: Shift, now: datetime, stretch: datetime) -> Assignment | None:
+def _lend_gold(*, annotator: AbstractBaseUser, shift: Shift, now: datetime, stretch: datetime,
+               standby: bool = False) -> Assignment | None:
     """In each project's gold_share of claims, lend a gold clip of the project this annotator never
     had. It is shown like any other clip (SHOWN_PURPOSE). Caller holds the shift's lock."""
     draw = secrets.randbelow(1_000_000) / 1_000_000
@@ -734,7 +772,7 @@ def _lend_gold(*, annotator: AbstractBaseUser, shift: Shift, now: datetime, stre
             continue
         assignment = Assignment.objects.create(
             clip_id=gold.clip_id, account_id=gold.clip.account_id, annotator=annotator, shift=shift,
-            purpose=Purpose.GOLD, created_at=now,
+            purpose=Purpose.GOLD, created_at=now, standby=standby,
             lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS))
         _count_claim(shift, now, stretch)
         ledger_append(action=LedgerEntry.Action.CLIP_CLAIM, actor_id=annotator.pk, account_id=gold.clip.account_id,
@@ -752,8 +790,10 @@ def _projects_of(user: AbstractBaseUser, role: str):
     return ProjectMember.objects.filter(user=user, role=role).values("project_id")
 
 
-def _live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool) -> Assignment:
-    """The annotator's open assignment with a living lease, or the error that explains why not."""
+def _live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool,
+                     working: bool = True) -> Assignment:
+    """The annotator's open assignment with a living lease, or the error that explains why not.
+    `working`: the one they work on; a clip in standby may only be fetched ahead (audio, peaks)."""
     assignment = assignment_for_annotator(assignment_id=assignment_id, annotator=annotator, lock=lock)
     if assignment is None:
         raise ApplicationError("not_found", "No such assignment.", status_code=404)
@@ -765,6 +805,9 @@ def _live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, l
         raise ApplicationError("assignment_closed", f"This assignment is {assignment.state}.", status_code=409)
     if assignment.lease_expires_at <= timezone.now():
         raise ApplicationError("lease_expired", "The time for this clip ran out; ask for the next one.", status_code=409)
+    if working and assignment.standby:
+        raise ApplicationError("next_in_line", "This clip is next in line: finish the one before it first.",
+                               status_code=409)
     return assignment
 
 
@@ -783,7 +826,7 @@ def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
         pk=assignment_id, annotator=annotator, state=AssignmentState.OPEN, lease_expires_at__gt=now,
         plays__lt=settings.AUDIO_MAX_PLAYS,
     ).update(plays=F("plays") + 1)
-    assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)
+    assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False, working=False)
     if not played:
         raise ApplicationError(
             "plays_used_up", f"This clip was played {settings.AUDIO_MAX_PLAYS} times, the most allowed: "
@@ -808,7 +851,8 @@ def assignment_peaks(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
     _check_audio_token(assignment_id, token)
     if not 1 <= bins <= waveform.MAX_BINS:
         raise ApplicationError("invalid_bins", f"Ask for 1 to {waveform.MAX_BINS} bins.", fields={"bins": ["Out of range."]})
-    _, samples = _servable_audio(_live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False))
+    _, samples = _servable_audio(_live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False,
+                                                  working=False))
     return waveform.peaks(samples, bins), len(samples) / 16_000
 
 
@@ -911,7 +955,8 @@ def assignment_draft_save(*, assignment_id: uuid.UUID, annotator: AbstractBaseUs
         labels = _labels_checked(labels, project, final=False)
     now = timezone.now()
     saved = Assignment.objects.filter(pk=assignment_id, annotator=annotator, state=AssignmentState.OPEN,
-                                      lease_expires_at__gt=now).exclude(purpose__in=SUPERVISOR_PURPOSES).update(
+                                      standby=False, lease_expires_at__gt=now).exclude(
+        purpose__in=SUPERVISOR_PURPOSES).update(
         draft=labels.as_json(), draft_saved_at=now)
     if not saved:
         _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)  # raises the reason
@@ -949,6 +994,7 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
                 _agreement_sample(transcript, project=project)
         ledger_append(action=LedgerEntry.Action.TRANSCRIPT_SUBMIT, actor_id=annotator.pk, account_id=account_id,
                       clip_id=clip_id, assignment_id=assignment_id, detail={"purpose": purpose})
+        _promote_standby(annotator, now)
         return transcript
 
 
@@ -960,7 +1006,7 @@ def _close_submitted(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, n
     assignment, shift, clip = Assignment._meta.db_table, Shift._meta.db_table, Clip._meta.db_table
     close = (f"UPDATE {assignment} SET state = 'submitted', closed_at = %s, draft = NULL "
              "WHERE id = %s AND annotator_id = %s AND state = 'open' AND lease_expires_at > %s "
-             "AND purpose IN ('transcription', 'second_opinion', 'gold', 'agreement') "
+             "AND NOT standby AND purpose IN ('transcription', 'second_opinion', 'gold', 'agreement') "
              "RETURNING clip_id, account_id, shift_id, purpose")
     params = [_db(Assignment, "closed_at", now), _db(Assignment, "id", assignment_id), annotator.pk,
               _db(Assignment, "lease_expires_at", now)]
@@ -994,6 +1040,7 @@ def assignment_skip(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) ->
         assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=True)
         now = timezone.now()
         _close_and_requeue([assignment.pk], AssignmentState.SKIPPED, now)
+        _promote_standby(annotator, now)
         # The annotator worked just now: the current stretch without a break goes on.
         Shift.objects.filter(pk=assignment.shift_id).update(last_active_at=now)
     assignment.refresh_from_db()
@@ -1104,6 +1151,10 @@ def assignment_flag(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, ca
         Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN).exclude(
             purpose__in=SUPERVISOR_PURPOSES).update(state=AssignmentState.ESCALATED, closed_at=now)
         _opinions_cancel(clip=clip, now=now)
+        # The clip claimed ahead goes back too: after a flag comes a pause, then never a flagged clip.
+        _close_and_requeue(list(Assignment.objects.filter(annotator=annotator, state=AssignmentState.OPEN,
+                                                          standby=True).values_list("id", flat=True)),
+                           AssignmentState.RELEASED, now)
         rules = work_rules_for(annotator=annotator)
         Shift.objects.filter(pk=assignment.shift_id).update(
             last_flag_at=now, flag_break_until=now + rules.flag_break, last_active_at=now,

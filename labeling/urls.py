@@ -11,6 +11,7 @@ urlpatterns = [
     path("shifts/current", apis.ShiftCurrentApi.as_view(), name="shift-current"),
     path("shifts/current/end", apis.ShiftEndApi.as_view(), name="shift-end"),
     path("assignments/next", apis.AssignmentNextApi.as_view(), name="assignment-next"),
+    path("assignments/prefetch", apis.AssignmentPrefetchApi.as_view(), name="assignment-prefetch"),
     path("assignments/<uuid:assignment_id>/audio", apis.AssignmentAudioApi.as_view(), name="assignment-audio"),
     path("assignments/<uuid:assignment_id>/peaks", apis.AssignmentPeaksApi.as_view(), name="assignment-peaks"),
     path("assignments/<uuid:assignment_id>/submit", apis.AssignmentSubmitApi.as_view(), name="assignment-submit"),

@@ -53,8 +53,14 @@ def _unpaced(settings):
 def _agreement_sampling_off(request):
     """A sampled clip goes to a second annotator before any new clip, which would change which clip
     a test gets next; tests of agreement (test_quality) turn sampling on in their project."""
-    if request.node.get_closest_marker("django_db") is not None:
-        Project.objects.filter(slug=settings.DEFAULT_PROJECT).update(agreement_share=0)
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (marker is not None and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif marker is not None or "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    else:
+        return  # a test without the database
+    Project.objects.filter(slug=settings.DEFAULT_PROJECT).update(agreement_share=0)
 
 
 @pytest.fixture

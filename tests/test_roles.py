@@ -25,6 +25,7 @@ MATRIX = [
     ("GET", "/api/v1/shifts/current", {"assignee": 200, "other_annotator": 404}),
     ("POST", "/api/v1/shifts/current/end", {"assignee": 200, "other_annotator": 409}),
     ("POST", "/api/v1/assignments/next", {"assignee": 200, "other_annotator": 409}),
+    ("POST", "/api/v1/assignments/prefetch", {"assignee": 204, "other_annotator": 409}),  # nothing left to claim
     ("GET", "/api/v1/assignments/{id}/audio", {"assignee": 200, "other_annotator": 404, "supervisor": 404}),
     ("GET", "/api/v1/assignments/{id}/peaks", {"assignee": 200, "other_annotator": 404, "supervisor": 404}),
     ("POST", "/api/v1/assignments/{id}/submit", {"assignee": 200, "other_annotator": 404}),

@@ -1,5 +1,5 @@
 """The editor without the mouse: play, move, select, tag, choose the intent, flag, reload without
-losing anything, submit and be on the next clip."""
+losing anything, submit and be on the next clip, which was claimed and fetched ahead."""
 
 import numpy as np
 import pytest
@@ -83,6 +83,12 @@ def test_an_annotator_transcribes_tags_and_moves_on_on_keys_alone(browser, live_
     assert page.is_checked("input[value=not_directed]")
     page.wait_for_selector("#entity-list >> text=yellow (song)")
 
+    # While the annotator works, the next clip is claimed ahead and its audio fetched.
+    page.wait_for_selector("#work[data-ahead]", state="attached")
+    ahead = Assignment.objects.get(annotator=annotator, standby=True)
+    assert ahead.clip_id == second.id and str(ahead.id) == page.get_attribute("#work", "data-ahead")
+    fetched = ahead.plays
+
     page.focus("#transcript")
     page.keyboard.press("Control+Enter")
     page.wait_for_function("document.getElementById('transcript').value === ''")
@@ -91,6 +97,7 @@ def test_an_annotator_transcribes_tags_and_moves_on_on_keys_alone(browser, live_
     assert transcript.text == "play yellow by coldplay" and transcript.intent == "play_music"
     assert transcript.entities == [{"start": 5, "end": 11, "type": "song"}]
     assert transcript.flags == ["not_directed"]
-    # The next clip arrived with the submit's answer and is the one on the page.
-    assert Assignment.objects.get(state="open", annotator=annotator).clip_id == second.id
+    # The clip claimed ahead is the one on the page now, its audio not fetched a second time.
+    ahead.refresh_from_db()
+    assert ahead.state == "open" and not ahead.standby and ahead.plays == fetched
     assert page.text_content("#position").startswith("0.0 of 2.0 s")

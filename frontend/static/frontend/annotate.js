@@ -9,7 +9,9 @@ const FLAG_KEYS = { no_speech: "KeyN", unintelligible: "KeyU", not_directed: "Ke
 const FLAG_KEY_NAMES = { no_speech: "N", unintelligible: "U", not_directed: "T" };
 
 let current = null;
+let ahead = null; // the next clip, claimed ahead with its sound decoded: {assignment, buffer, envelope}
 let retryTimer = null;
+let aheadTimer = null;
 let entities = []; // [{start, end, type}] over the text in the box
 let lastText = "";
 const saver = new DraftSaver($("save-status"));
@@ -226,6 +228,7 @@ function chooseEntity(index) {
 }
 
 function clearClip() {
+  clearTimeout(aheadTimer);
   saver.cancel();
   player.clear();
   waveform.clear();
@@ -263,13 +266,12 @@ async function loadNext(claimed = null) {
       ? `Second opinion: write only what is said from ${opinion.start_seconds.toFixed(1)} s to ${opinion.end_seconds.toFixed(1)} s. Alt+L plays it.`
       : "";
     refreshProgress();
-    const token = { "X-Audio-Token": current.audio_token };
-    const [audio, envelope] = await Promise.all([
-      call("GET", `assignments/${current.id}/audio`, undefined, token),
-      call("GET", `assignments/${current.id}/peaks?bins=${waveform.bins}`, undefined, token),
-    ]);
-    await player.load(audio.data);
-    waveform.show(envelope.data.peaks, envelope.data.duration_seconds);
+    let sound = ahead && ahead.assignment.id === current.id ? ahead : null;
+    ahead = null;
+    delete $("work").dataset.ahead;
+    if (!sound) sound = await fetchSound(current);
+    player.use(sound.buffer);
+    waveform.show(sound.envelope.peaks, sound.envelope.duration_seconds);
     if (opinion) waveform.selection = { start: opinion.start_seconds, end: opinion.end_seconds };
     const saved = current.saved;
     $("transcript").value = saved ? saved.text : current.draft || "";
@@ -280,6 +282,7 @@ async function loadNext(claimed = null) {
     drawSound();
     say(saved ? "Clip ready with your saved work." : "Clip ready. Play it (Alt+P) and correct the draft to what you hear.");
     $("transcript").focus();
+    claimAhead(current.id);
   } catch (error) {
     if (error.code === "withdrawn") {
       say("This clip was withdrawn by its owner. Loading the next one…");
@@ -290,6 +293,36 @@ async function loadNext(claimed = null) {
       say(error.message);  // the shift's time or clips are used up: the message says what to do
     }
     refreshProgress();
+  }
+}
+
+// The audio (decoded) and the waveform of an assignment, fetched side by side.
+async function fetchSound(assignment) {
+  const token = { "X-Audio-Token": assignment.audio_token };
+  const [audio, envelope] = await Promise.all([
+    call("GET", `assignments/${assignment.id}/audio`, undefined, token),
+    call("GET", `assignments/${assignment.id}/peaks?bins=${waveform.bins}`, undefined, token),
+  ]);
+  return { assignment, buffer: await player.decode(audio.data), envelope: envelope.data };
+}
+
+// While the annotator works on a clip, claim the next one and get its sound ready, so that moving
+// on shows it at once. It stays theirs only if they go on; a refusal (pace, break) is tried again
+// when the server says, anything else just means the next clip loads the ordinary way.
+async function claimAhead(forId) {
+  clearTimeout(aheadTimer);
+  try {
+    const next = await call("POST", "assignments/prefetch");
+    if (next.status === 204 || !current || current.id !== forId) return;
+    const sound = await fetchSound(next.data);
+    if (current && current.id === forId) {
+      ahead = sound;
+      $("work").dataset.ahead = sound.assignment.id;  // for anyone watching the page: the next clip is ready
+    }
+  } catch (error) {
+    if (error.status === 429 && error.retryAfter && current && current.id === forId) {
+      aheadTimer = setTimeout(() => claimAhead(forId), error.retryAfter * 1000);
+    }
   }
 }
 

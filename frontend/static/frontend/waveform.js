@@ -19,8 +19,15 @@ export class Player {
   }
 
   async load(bytes) {
+    this.use(await this.decode(bytes));
+  }
+
+  // Decode without playing or replacing the clip in hand (for the clip claimed ahead).
+  decode(bytes) { return this.ensureContext().decodeAudioData(bytes); }
+
+  use(buffer) {
     this.stop();
-    this.buffer = await this.ensureContext().decodeAudioData(bytes);
+    this.buffer = buffer;
     this.offset = 0;
     this.onChange();
   }
