@@ -215,20 +215,24 @@ class AssignmentOutputSerializer(serializers.Serializer):
         "flags": serializers.ListField(child=serializers.CharField())})
 
 
+CLAIM_RESPONSES = {200: AssignmentOutputSerializer, 204: OpenApiResponse(description="No clip to lend."),
+                   403: ErrorSerializer, 409: ErrorSerializer,
+                   429: OpenApiResponse(ErrorSerializer, description="Break or pace; Retry-After says when.")}
+
+
+def _claim_answer(request, *, standby: bool) -> Response:
+    assignment = services.assignment_claim(annotator=request.user, standby=standby)
+    if assignment is None:
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    return Response(_assignment_body(assignment))
+
+
 class AssignmentNextApi(APIView):
     permission_classes = [IsAnnotator]
 
-    @extend_schema(
-        request=None,
-        responses={200: AssignmentOutputSerializer, 204: OpenApiResponse(description="The queue is empty."),
-                   403: ErrorSerializer, 409: ErrorSerializer,
-                   429: OpenApiResponse(ErrorSerializer, description="Break or pace; Retry-After says when.")},
-    )
+    @extend_schema(request=None, responses=CLAIM_RESPONSES)
     def post(self, request):
-        assignment = services.assignment_claim(annotator=request.user)
-        if assignment is None:
-            return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(_assignment_body(assignment))
+        return _claim_answer(request, standby=False)
 
 
 def _assignment_body(assignment) -> dict:
@@ -260,17 +264,9 @@ class AssignmentPrefetchApi(APIView):
 
     permission_classes = [IsAnnotator]
 
-    @extend_schema(
-        request=None,
-        responses={200: AssignmentOutputSerializer, 204: OpenApiResponse(description="No clip to claim ahead."),
-                   403: ErrorSerializer, 409: ErrorSerializer,
-                   429: OpenApiResponse(ErrorSerializer, description="Break or pace; Retry-After says when.")},
-    )
+    @extend_schema(request=None, responses=CLAIM_RESPONSES)
     def post(self, request):
-        assignment = services.assignment_claim(annotator=request.user, standby=True)
-        if assignment is None:
-            return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(_assignment_body(assignment))
+        return _claim_answer(request, standby=True)
 
 
 class AssignmentAudioApi(APIView):
