@@ -331,12 +331,16 @@ class LabelsInputSerializer(serializers.Serializer):
                                   max_length=10)
 
 
-def _labels(request) -> services.Labels:
-    serializer = LabelsInputSerializer(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    data = serializer.validated_data
+def _labels(data: dict) -> services.Labels:
+    """The labels of validated LabelsInputSerializer data."""
     return services.Labels(text=data["text"], intent=data["intent"],
                            entities=tuple(dict(e) for e in data["entities"]), flags=tuple(data["flags"]))
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 class AssignmentSubmitApi(APIView):
@@ -359,9 +363,10 @@ class AssignmentSubmitApi(APIView):
                                                        404: ErrorSerializer, 409: ErrorSerializer,
                                                        410: ErrorSerializer})
     def post(self, request, assignment_id):
-        services.transcript_submit(assignment_id=assignment_id, annotator=request.user, labels=_labels(request))
+        data = _valid(self.InputSerializer, request)
+        services.transcript_submit(assignment_id=assignment_id, annotator=request.user, labels=_labels(data))
         claimed = None
-        if request.data.get("next") is True:
+        if data["next"]:
             try:
                 claimed = services.assignment_claim(annotator=request.user)
             except ApplicationError:  # a break, the pace, the quota: assignments/next explains it
@@ -371,7 +376,7 @@ class AssignmentSubmitApi(APIView):
             return Response({"status": "submitted", "clips_done": following["clips_done"], "next": following})
         shift = shift_current(annotator=request.user)
         body = {"status": "submitted", "clips_done": shift_done_count(shift=shift) if shift else 0}
-        if request.data.get("next") is True:
+        if data["next"]:
             body["next"] = None
         return Response(body)
 
@@ -389,7 +394,7 @@ class AssignmentDraftApi(APIView):
                                                              410: ErrorSerializer})
     def put(self, request, assignment_id):
         saved_at = services.assignment_draft_save(assignment_id=assignment_id, annotator=request.user,
-                                                  labels=_labels(request))
+                                                  labels=_labels(_valid(LabelsInputSerializer, request)))
         return Response(self.OutputSerializer({"saved_at": saved_at}).data)
 
 

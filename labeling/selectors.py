@@ -377,14 +377,20 @@ def agreement_of(*, project: Project, since: datetime) -> Agreement:
     return Agreement(figures["n"], figures["wer"], figures["over"], waiting)
 
 
+def project_ids_of(*, user: AbstractBaseUser, role: str):
+    """The ids of the projects this person is a member of in this role, as a subquery."""
+    return ProjectMember.objects.filter(user=user, role=role).values("project_id")
+
+
 def projects_supervised(*, supervisor: AbstractBaseUser) -> list[Project]:
-    return list(Project.objects.filter(members__user=supervisor, members__role=ProjectRole.SUPERVISOR)
+    return list(Project.objects.filter(pk__in=project_ids_of(user=supervisor, role=ProjectRole.SUPERVISOR))
                 .order_by("name"))
 
 
 def supervised_project(*, supervisor: AbstractBaseUser, slug: str) -> Project:
     """The project, if this person supervises it; otherwise it does not exist for them."""
-    project = Project.objects.filter(slug=slug, members__user=supervisor, members__role=ProjectRole.SUPERVISOR).first()
+    project = Project.objects.filter(slug=slug, pk__in=project_ids_of(user=supervisor, role=ProjectRole.SUPERVISOR)
+                                     ).first()
     if project is None:
         raise ApplicationError("not_found", f"You supervise no project '{slug}'.", status_code=404)
     return project
@@ -397,7 +403,7 @@ def exports_of(*, project: Project, limit: int = 20) -> list[ExportJob]:
 def export_for(*, supervisor: AbstractBaseUser, export_id: uuid.UUID) -> ExportJob:
     """An export of a project this person supervises; otherwise it does not exist for them."""
     job = ExportJob.objects.select_related("project").filter(
-        pk=export_id, project__members__user=supervisor, project__members__role=ProjectRole.SUPERVISOR).first()
+        pk=export_id, project__in=project_ids_of(user=supervisor, role=ProjectRole.SUPERVISOR)).first()
     if job is None:
         raise ApplicationError("not_found", "No such export.", status_code=404)
     return job

@@ -60,6 +60,8 @@ from labeling.models import (
 )
 from labeling.selectors import (
     assignment_for_annotator,
+    export_for,
+    project_ids_of,
     shift_current,
     shift_for_claim,
     shifts_in_last_day,
@@ -626,7 +628,9 @@ def assignment_claim(*, annotator: AbstractBaseUser, standby: bool = False) -> A
             elif held.get(False) is not None:  # a clip already held is returned whatever the pace or time
                 return held[False]
             elif held.get(True) is not None:
-                return _promote_standby(annotator, now)
+                _promote_standby(annotator, now)
+                held[True].refresh_from_db()
+                return held[True]
             activity = ShiftActivity(shift.started_at, shift.last_claim_at, shift.last_active_at,
                                      shift.stretch_started_at, shift.clips_claimed, shift.flag_break_until)
             # Earlier shifts' time as it was at this shift's start: some of it may have left the
@@ -674,11 +678,14 @@ def assignment_claim(*, annotator: AbstractBaseUser, standby: bool = False) -> A
                 return assignment
             if standby:
                 return None
+            # The claim statement found one open already: the living ones were handed back above, so
+            # it has run out. Requeue it and try once more.
             expired = list(Assignment.objects.select_for_update().filter(
-                annotator=annotator, state=AssignmentState.OPEN).exclude(purpose__in=SUPERVISOR_PURPOSES))
+                annotator=annotator, state=AssignmentState.OPEN, lease_expires_at__lte=now).exclude(
+                purpose__in=SUPERVISOR_PURPOSES).values_list("id", flat=True))
             if not expired:
                 return None
-            _close_and_requeue([a.id for a in expired if a.lease_expires_at <= now], AssignmentState.EXPIRED, now)
+            _close_and_requeue(expired, AssignmentState.EXPIRED, now)
     return None
 
 
@@ -689,16 +696,12 @@ def _held(annotator: AbstractBaseUser, now: datetime) -> dict[bool, Assignment]:
     return {assignment.standby: assignment for assignment in rows}
 
 
-def _promote_standby(annotator: AbstractBaseUser, now: datetime) -> Assignment | None:
-    """The clip in standby becomes the one the annotator works on, with a fresh lease. Caller is in a
-    transaction that has closed the previous one."""
-    promoted = Assignment.objects.filter(annotator=annotator, state=AssignmentState.OPEN, standby=True,
-                                         lease_expires_at__gt=now).update(
+def _promote_standby(annotator: AbstractBaseUser, now: datetime) -> None:
+    """The clip in standby, if any, becomes the one the annotator works on, with a fresh lease.
+    Caller is in a transaction that has closed the previous one."""
+    Assignment.objects.filter(annotator=annotator, state=AssignmentState.OPEN, standby=True,
+                              lease_expires_at__gt=now).update(
         standby=False, lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS))
-    if not promoted:
-        return None
-    return Assignment.objects.get(annotator=annotator, state=AssignmentState.OPEN, standby=False,
-                                  purpose__in=[p for p in Purpose.values if p not in SUPERVISOR_PURPOSES])
 
 
 def _flagged_allowed(shift: Shift, rules) -> bool:
@@ -716,7 +719,7 @@ def _lend_second_opinion(*, annotator: AbstractBaseUser, shift: Shift, flagged_o
     waiting = (SecondOpinion.objects.select_for_update(skip_locked=True, of=("self",))
                .filter(state=SecondOpinionState.PENDING, clip__status__in=[ClipStatus.ASSIGNED, ClipStatus.LABELED])
                .exclude(asked_by=annotator)
-               .filter(clip__project__in=_projects_of(annotator, ProjectRole.ANNOTATOR))
+               .filter(clip__project__in=project_ids_of(user=annotator, role=ProjectRole.ANNOTATOR))
                .exclude(clip__in=Assignment.objects.filter(annotator=annotator).values("clip_id"))
                .select_related("clip").only("id", "kind", "clip__id", "clip__account_id", "clip__flag_category")
                .order_by("created_at"))
@@ -730,21 +733,33 @@ def _lend_second_opinion(*, annotator: AbstractBaseUser, shift: Shift, flagged_o
         if not _may_hear(annotator, clip, now):
             continue
         purpose = Purpose.AGREEMENT if opinion.kind == OpinionKind.AGREEMENT else Purpose.SECOND_OPINION
-        try:
-            with transaction.atomic():  # the unique index refuses a second open assignment
-                assignment = Assignment.objects.create(
-                    clip_id=clip.id, account_id=clip.account_id, annotator=annotator, shift=shift,
-                    purpose=purpose, created_at=now, standby=standby,
-                    lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS))
-        except IntegrityError:
-            return None
-        SecondOpinion.objects.filter(pk=opinion.pk).update(state=SecondOpinionState.ANSWERING,
-                                                           answer_assignment=assignment)
-        _count_claim(shift, now, stretch)
-        ledger_append(action=LedgerEntry.Action.CLIP_CLAIM, actor_id=annotator.pk, account_id=clip.account_id,
-                      clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": purpose})
+        assignment = _lend_outside_claim(annotator=annotator, shift=shift, clip=clip, purpose=purpose, now=now,
+                                         stretch=stretch, standby=standby)
+        if assignment is not None:
+            SecondOpinion.objects.filter(pk=opinion.pk).update(state=SecondOpinionState.ANSWERING,
+                                                               answer_assignment=assignment)
         return assignment
     return None
+
+
+def _lend_outside_claim(*, annotator: AbstractBaseUser, shift: Shift, clip: Clip, purpose: str, now: datetime,
+                        stretch: datetime, standby: bool) -> Assignment | None:
+    """Lend a clip the claim statement does not pick (a second opinion, a gold clip), counted on the
+    shift and in the ledger like a claim; None if the unique indexes refuse it. Caller holds the
+    shift's lock and checked _may_hear."""
+    try:
+        with transaction.atomic():  # the unique indexes refuse a second open assignment
+            assignment = Assignment.objects.create(
+                clip_id=clip.id, account_id=clip.account_id, annotator=annotator, shift=shift, purpose=purpose,
+                created_at=now, standby=standby,
+                lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS))
+    except IntegrityError:
+        return None
+    Shift.objects.filter(pk=shift.pk).update(last_claim_at=now, last_active_at=now, stretch_started_at=stretch,
+                                             clips_claimed=F("clips_claimed") + 1)
+    ledger_append(action=LedgerEntry.Action.CLIP_CLAIM, actor_id=annotator.pk, account_id=clip.account_id,
+                  clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": purpose})
+    return assignment
 
 
 def _may_hear(annotator: AbstractBaseUser, clip: Clip, now: datetime) -> bool:
@@ -761,33 +776,17 @@ def _lend_gold(*, annotator: AbstractBaseUser, shift: Shift, now: datetime, stre
     """In each project's gold_share of claims, lend a gold clip of the project this annotator never
     had. It is shown like any other clip (SHOWN_PURPOSE). Caller holds the shift's lock."""
     draw = secrets.randbelow(1_000_000) / 1_000_000
-    projects = Project.objects.filter(members__user=annotator, members__role=ProjectRole.ANNOTATOR,
+    projects = Project.objects.filter(pk__in=project_ids_of(user=annotator, role=ProjectRole.ANNOTATOR),
                                       gold_share__gt=draw).values("id")
     golds = (GoldClip.objects.filter(project__in=projects, clip__status=ClipStatus.LABELED, clip__flag_category="",
                                      clip__wrapped_key__isnull=False)
              .exclude(clip__in=Assignment.objects.filter(annotator=annotator).values("clip_id"))
              .select_related("clip").only("id", "clip__id", "clip__account_id").order_by("?"))
     for gold in golds[:3]:
-        if not _may_hear(annotator, gold.clip, now):
-            continue
-        assignment = Assignment.objects.create(
-            clip_id=gold.clip_id, account_id=gold.clip.account_id, annotator=annotator, shift=shift,
-            purpose=Purpose.GOLD, created_at=now, standby=standby,
-            lease_expires_at=now + timedelta(seconds=settings.ASSIGNMENT_LEASE_SECONDS))
-        _count_claim(shift, now, stretch)
-        ledger_append(action=LedgerEntry.Action.CLIP_CLAIM, actor_id=annotator.pk, account_id=gold.clip.account_id,
-                      clip_id=gold.clip_id, assignment_id=assignment.id, detail={"purpose": Purpose.GOLD})
-        return assignment
+        if _may_hear(annotator, gold.clip, now):
+            return _lend_outside_claim(annotator=annotator, shift=shift, clip=gold.clip, purpose=Purpose.GOLD,
+                                       now=now, stretch=stretch, standby=standby)
     return None
-
-
-def _count_claim(shift: Shift, now: datetime, stretch: datetime) -> None:
-    Shift.objects.filter(pk=shift.pk).update(last_claim_at=now, last_active_at=now, stretch_started_at=stretch,
-                                             clips_claimed=F("clips_claimed") + 1)
-
-
-def _projects_of(user: AbstractBaseUser, role: str):
-    return ProjectMember.objects.filter(user=user, role=role).values("project_id")
 
 
 def _live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool,
@@ -1898,10 +1897,7 @@ def export_fail(*, export_id: uuid.UUID, error: str) -> str:
 
 def export_download(*, export_id: uuid.UUID, supervisor: AbstractBaseUser) -> tuple[ExportJob, Path]:
     """A finished export's file, to a supervisor of its project; each download is a ledger entry."""
-    job = ExportJob.objects.select_related("project").filter(pk=export_id).first()
-    if job is None:
-        raise ApplicationError("not_found", "No such export.", status_code=404)
-    supervised_project(supervisor=supervisor, slug=job.project.slug)
+    job = export_for(supervisor=supervisor, export_id=export_id)
     if job.state != ExportState.DONE:
         raise ApplicationError("export_not_ready", f"This export is {job.state}." + (
             f" {job.error}" if job.error else ""), status_code=409)

@@ -1,6 +1,15 @@
-// What the pages share: element lookup and calls to the API with the session and CSRF token.
+// What the pages share: element lookup, table cells, and calls to the API with the session and CSRF token.
 
 export const $ = (id) => document.getElementById(id);
+
+// A new cell at the end of a table row, holding text or an element; returns it.
+export function cell(row, content) {
+  const td = document.createElement("td");
+  if (typeof content === "string") td.textContent = content;
+  else td.append(content);
+  row.append(td);
+  return td;
+}
 const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
 
 // Resolves to {status, data} (data: parsed JSON, raw bytes, or null for 204); rejects with an Error

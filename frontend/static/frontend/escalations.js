@@ -1,20 +1,13 @@
 // Supervisors' escalation page: the queue, a claimed case (transcript first, audio on request),
 // outcomes, legal holds, and second opinions to decide.
 
-import { $, call as request } from "./api.js";
+import { $, call as request, cell } from "./api.js";
 
 const call = async (...args) => (await request(...args)).data;
 const say = (text) => { $("status").textContent = text; };
 let caseId = null;
 let opinionId = null;
 let audioContext = null;
-
-function cell(row, text) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  row.append(td);
-  return td;
-}
 
 const until = (iso) => {
   const minutes = Math.round((Date.parse(iso) - Date.now()) / 60000);

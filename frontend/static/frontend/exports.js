@@ -1,16 +1,9 @@
 // Exports page: request an export of a project and follow the worker's progress until it can be downloaded.
 
-import { $, call } from "./api.js";
+import { $, call, cell } from "./api.js";
 
 const say = (text) => { $("status").textContent = text; };
 let timer = null;
-
-function cell(row, content) {
-  const td = document.createElement("td");
-  if (typeof content === "string") td.textContent = content;
-  else td.append(content);
-  row.append(td);
-}
 
 function progressOf(job) {
   const bar = document.createElement("progress");
