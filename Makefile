@@ -31,12 +31,14 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 run: migrate
+	rm -rf var/metrics  # per-process metric files of an earlier run
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo_setup --url http://127.0.0.1:$(PORT)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho start -f Procfile --port $(PORT)
 
 # The suite on PostgreSQL and Redis, then once more on the embedded default that make run uses.
 test: install-test
+	rm -rf var/test/metrics
 	$(PY) tests/backing.py -- $(PYTEST_ARGS)
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test/embedded.sqlite3 REDIS_URL= VAR_DIR=$(CURDIR)/var/test \
 	  $(PY) -m pytest -q -m "not postgres_only" $(PYTEST_ARGS)

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.observability.RequestObservabilityMiddleware",
+    "config.observability.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -123,6 +125,12 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+# Pages load scripts, styles and sound only from this site; no inline script or style, no framing.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -242,12 +250,28 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("TASK_SOFT_TIME_LIMIT", 240, minimum=5)
 CELERY_TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT", 300, minimum=10)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Operations: per-process metric files summed by /metrics; METRICS_TOKEN opens /metrics to a scraper
+# on another machine (without it, only this machine may read it).
+METRICS_DIR = Path(env_str("METRICS_DIR", str(VAR_DIR / "metrics")))
+METRICS_TOKEN = read_secret("METRICS_TOKEN") or ""
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below, as the web does
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "config.observability.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # The recognizers narrate every load and every clip; their warnings are enough.
-    "loggers": {name: {"level": "ERROR"} for name in ("presidio-analyzer", "faster_whisper")},
+    "loggers": {
+        # The recognizers narrate every load and every clip; their warnings are enough.
+        **{name: {"level": "ERROR"} for name in ("presidio-analyzer", "faster_whisper")},
+        # Each request is one line from config.observability; Django's own line would repeat it.
+        "django.request": {"level": "ERROR"},
+    },
 }

@@ -132,6 +132,8 @@ class Clip(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # The pipeline task that claimed the clip: the same task delivered again (its worker died) may resume it.
+    processing_task = models.CharField(max_length=64, blank=True, default="", db_default="")
     # The owner asked for deletion while a legal hold was in force: deleted when the hold ends.
     deletion_requested_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)

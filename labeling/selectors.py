@@ -158,6 +158,15 @@ def clip_status_counts() -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
+def held_reason_counts() -> dict[str, int]:
+    """Held clips per reason, the reason's kind only ("decode_failed: corrupt_audio" counts as decode_failed)."""
+    counts: dict[str, int] = {}
+    for row in Clip.objects.filter(status="held").values("status_reason").annotate(n=Count("id")).order_by():
+        kind = row["status_reason"].split(":", 1)[0].strip() or "unknown"
+        counts[kind] = counts.get(kind, 0) + row["n"]
+    return counts
+
+
 # ---------------------------------------------------------------- escalations and wellbeing
 
 

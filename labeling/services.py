@@ -197,7 +197,13 @@ def clip_ingest(*, audio: bytes, metadata: ClipMetadata, draft: str = "") -> Ing
 
     clip_id = uuid.uuid4()
     key, wrapped = vault.new_data_key(clip_id)
-    path = vault.store_audio(clip_id, key, "raw", audio)
+    try:
+        path = vault.store_audio(clip_id, key, "raw", audio)
+    except OSError as exc:
+        vault.delete_audio_quietly(vault.blob_path(clip_id, "raw"))
+        logger.error("ingest storage write failed", extra={"event": "storage_unavailable", "error": exc.strerror})
+        raise ApplicationError("storage_unavailable", "The recording could not be stored right now and was not "
+                               "kept; send it again later.", status_code=503, headers={"Retry-After": "60"}) from None
     try:
         with transaction.atomic():
             if not consent_is_active(account_id=account.id):  # revoked while we were writing
@@ -214,6 +220,8 @@ def clip_ingest(*, audio: bytes, metadata: ClipMetadata, draft: str = "") -> Ing
     except BaseException:
         vault.delete_audio(path)
         raise
+    logger.info("clip received", extra={"event": "clip_received", "clip": str(clip.id), "format": info.format,
+                                        "seconds": round(info.duration, 2)})
     return IngestOutcome(clip.id, ClipStatus.RECEIVED)
 
 
@@ -240,9 +248,18 @@ class _ConsentGone(Exception):
 
 
 def _enqueue_processing(clip_id: uuid.UUID) -> None:
+    """After commit, put the clip's pipeline task on the broker. A broker that does not answer
+    loses nothing: the clip is committed as received and the reconciler enqueues it again."""
     from workers.tasks import clip_process_task  # workers is the outer layer; reached only to enqueue
 
-    clip_process_task.delay_on_commit(str(clip_id))
+    def send() -> None:
+        try:
+            clip_process_task.delay(str(clip_id))
+        except Exception as exc:  # kombu and redis raise their own connection errors
+            logger.warning("enqueue failed; the reconciler will retry", extra={
+                "event": "enqueue_failed", "clip": str(clip_id), "error": type(exc).__name__})
+
+    transaction.on_commit(send)
 
 
 # ---------------------------------------------------------------- pipeline
@@ -252,17 +269,24 @@ class TransientPipelineError(Exception):
     """Worth retrying: storage or database briefly unavailable."""
 
 
-def clip_process(*, clip_id: uuid.UUID) -> str:
+def clip_process(*, clip_id: uuid.UUID, task_id: str = "") -> str:
     """Run de-identification on one clip. Safe to call twice: only a claimable clip is worked on.
+
+    A clip is claimable when received, when its processing went stale, or when `task_id` is the
+    task that claimed it: the broker hands a task's message out again only after the worker
+    running it died (acks late, rejected on worker loss), so that worker is gone and the clip is
+    taken up at once instead of after PROCESSING_STALE_SECONDS.
 
     Returns the clip's status afterwards, or "skipped" when there was nothing to do.
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.PROCESSING_STALE_SECONDS)
-    claimed = Clip.objects.filter(
-        Q(status=ClipStatus.RECEIVED) | Q(status=ClipStatus.PROCESSING, processing_started_at__lt=stale),
-        pk=clip_id,
-    ).update(status=ClipStatus.PROCESSING, processing_started_at=now, attempts=F("attempts") + 1, updated_at=now)
+    claimable = Q(status=ClipStatus.RECEIVED) | Q(status=ClipStatus.PROCESSING, processing_started_at__lt=stale)
+    if task_id:
+        claimable |= Q(status=ClipStatus.PROCESSING, processing_task=task_id)
+    claimed = Clip.objects.filter(claimable, pk=clip_id).update(
+        status=ClipStatus.PROCESSING, processing_started_at=now, processing_task=task_id,
+        attempts=F("attempts") + 1, updated_at=now)
     if not claimed:
         return "skipped"
     clip = Clip.objects.get(pk=clip_id)
@@ -307,6 +331,9 @@ def clip_process(*, clip_id: uuid.UUID) -> str:
     try:
         deid_path = vault.store_audio(clip.id, key, "deid", encode_wav(result.audio))
     except OSError as exc:
+        vault.delete_audio_quietly(vault.blob_path(clip.id, "deid"))  # a partly written file
+        if exc.errno in vault.STORAGE_UNAVAILABLE_ERRNOS:
+            return _hold_for_storage(clip.id, exc)
         _release_for_retry(clip.id, str(exc))
         raise TransientPipelineError(f"storage write failed: {exc}") from exc
     with transaction.atomic():
@@ -329,6 +356,8 @@ def clip_process(*, clip_id: uuid.UUID) -> str:
     if not done:  # withdrawn or deleted while we worked: keep nothing
         vault.delete_audio(deid_path)
         return "skipped"
+    logger.info("clip de-identified", extra={"event": "clip_queued", "clip": str(clip.id),
+                                             "masked_spans": len(result.spans), "attempt": clip.attempts})
     return ClipStatus.QUEUED
 
 
@@ -369,12 +398,45 @@ def clip_hold(*, clip_id: uuid.UUID, reason: str, error: str = "") -> str:
         )
     if held:
         vault.delete_audio(clip.raw_path)
-        logger.warning("clip held: %s", reason)
+        logger.warning("clip held", extra={"event": "clip_held", "clip": str(clip_id), "reason": reason[:200]})
     return ClipStatus.HELD if held else "skipped"
 
 
+STORAGE_HOLD = "storage_unavailable"
+
+
+def _hold_for_storage(clip_id: uuid.UUID, exc: OSError) -> str:
+    """Storage is full or refuses writes: the clip is held, and unlike any other hold keeps its
+    encrypted original (never served) so it is de-identified once storage takes writes again."""
+    held = Clip.objects.filter(pk=clip_id, status=ClipStatus.PROCESSING).update(
+        status=ClipStatus.HELD, status_reason=f"{STORAGE_HOLD}: {exc.strerror or exc}"[:200],
+        last_error=str(exc)[:2000], processing_task="", updated_at=timezone.now())
+    if held:
+        logger.warning("clip held", extra={"event": "clip_held", "clip": str(clip_id), "reason": STORAGE_HOLD})
+    return ClipStatus.HELD if held else "skipped"
+
+
+def clips_release_storage_held() -> int:
+    """Clips held because storage was full or read-only go back to the pipeline once it takes
+    writes again. Returns how many."""
+    waiting = Clip.objects.filter(status=ClipStatus.HELD, status_reason__startswith=STORAGE_HOLD,
+                                  wrapped_key__isnull=False).exclude(raw_path="")
+    if not waiting.exists() or not vault.storage_writable():
+        return 0
+    released = []
+    with transaction.atomic():
+        for clip_id in waiting.select_for_update(skip_locked=True).values_list("id", flat=True)[:1000]:
+            Clip.objects.filter(pk=clip_id).update(status=ClipStatus.RECEIVED, status_reason="", attempts=0,
+                                                   updated_at=timezone.now())
+            _enqueue_processing(clip_id)
+            released.append(clip_id)
+    return len(released)
+
+
 def clips_reconcile() -> int:
-    """Re-enqueue clips a lost message left in received or processing. Returns how many."""
+    """Re-enqueue clips a lost message left in received or processing, and clips held only
+    because storage could not be written once it can. Returns how many."""
+    count = clips_release_storage_held()
     now = timezone.now()
     stuck = Clip.objects.filter(
         Q(status=ClipStatus.RECEIVED, updated_at__lt=now - timedelta(seconds=settings.RECEIVED_STALE_SECONDS))
@@ -383,7 +445,6 @@ def clips_reconcile() -> int:
             processing_started_at__lt=now - timedelta(seconds=settings.PROCESSING_STALE_SECONDS),
         )
     ).values_list("id", flat=True)[:1000]
-    count = 0
     for clip_id in stuck:
         _enqueue_processing(clip_id)
         count += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import os
@@ -14,6 +15,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 NONCE_BYTES = 12
+# Write errors that mean storage as a whole is full or refuses writes, not that one write failed.
+STORAGE_UNAVAILABLE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 class VaultError(Exception):
@@ -70,6 +73,26 @@ def load_audio(clip_id: uuid.UUID, key: bytes, kind: str, path: str) -> bytes:
 def delete_audio(path: str) -> None:
     if path and default_storage.exists(path):
         default_storage.delete(path)
+
+
+def delete_audio_quietly(path: str) -> None:
+    """Remove what a failed write may have left; storage that refuses this too is already failing."""
+    try:
+        delete_audio(path)
+    except OSError:
+        pass
+
+
+def storage_writable() -> bool:
+    """Whether storage takes a small write now."""
+    probe = f"clips/.probe-{uuid.uuid4()}"
+    try:
+        default_storage.save(probe, ContentFile(b"probe" * 1024))
+        return True
+    except OSError:
+        return False
+    finally:
+        delete_audio_quietly(probe)
 
 
 def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:

@@ -84,14 +84,21 @@ class Throwaway:
         subprocess.run([*prefix, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
                        check=True, stdout=subprocess.DEVNULL)
         options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data} -c fsync=off"
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(data / "log"), "start"],
-                       check=True, stdout=subprocess.DEVNULL)
-        self.stops.append(lambda: subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "fast", "stop"],
-                                                 stdout=subprocess.DEVNULL, check=False))
+        self.pg_ctl = [*prefix, pg_ctl, "-D", str(data)]
+        self.pg_start = [*self.pg_ctl, "-o", options, "-w", "-l", str(data / "log"), "start"]
+        subprocess.run(self.pg_start, check=True, stdout=subprocess.DEVNULL)
+        self.stops.append(self.postgres_stop)
         url = f"postgres://postgres@127.0.0.1:{port}/postgres"
         wait_for(url, 30)
         print(f"Started a throwaway PostgreSQL on port {port}.", flush=True)
         return url
+
+    def postgres_stop(self) -> None:
+        subprocess.run([*self.pg_ctl, "-m", "fast", "-w", "stop"], stdout=subprocess.DEVNULL, check=False)
+
+    def postgres_start(self) -> None:
+        """Start the throwaway PostgreSQL again after postgres_stop (the fault tests restart it)."""
+        subprocess.run(self.pg_start, check=True, stdout=subprocess.DEVNULL)
 
     def redis(self) -> str:
         server = shutil.which("redis-server")

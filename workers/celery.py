@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -17,3 +18,22 @@ app.conf.beat_schedule = {
     "retention": {"task": "workers.tasks.retention_task", "schedule": 3600.0},
     "exports-housekeeping": {"task": "workers.tasks.exports_housekeeping_task", "schedule": 300.0},
 }
+
+
+# Task durations for /metrics, in the worker process that ran the task.
+_task_started: dict[str, float] = {}
+
+
+@signals.task_prerun.connect
+def _task_start(task_id=None, **_):
+    _task_started[task_id] = time.perf_counter()
+
+
+@signals.task_postrun.connect
+def _task_done(task_id=None, task=None, state=None, **_):
+    started = _task_started.pop(task_id, None)
+    if started is not None and task is not None:
+        from config.observability import TASK_SECONDS
+
+        TASK_SECONDS.labels(task.name.rsplit(".", 1)[-1], (state or "unknown").lower()).observe(
+            time.perf_counter() - started)

@@ -14,6 +14,7 @@ TRANSIENT = (services.TransientPipelineError, OperationalError, InterfaceError)
 
 
 @app.task(
+    bind=True,
     acks_late=True,
     autoretry_for=TRANSIENT,
     retry_backoff=5,
@@ -21,9 +22,9 @@ TRANSIENT = (services.TransientPipelineError, OperationalError, InterfaceError)
     retry_jitter=True,
     max_retries=5,
 )
-def clip_process_task(clip_id: str) -> str:
+def clip_process_task(self, clip_id: str) -> str:
     try:
-        return services.clip_process(clip_id=uuid.UUID(clip_id))
+        return services.clip_process(clip_id=uuid.UUID(clip_id), task_id=self.request.id or "")
     except SoftTimeLimitExceeded:
         # Fail closed: a clip that cannot be de-identified in time is never served.
         return services.clip_hold(clip_id=uuid.UUID(clip_id), reason="deidentification_timeout")

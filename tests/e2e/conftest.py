@@ -62,3 +62,15 @@ def sign_in(browser, live_server, user, password="correct horse battery"):
     page.wait_for_load_state("networkidle")
     return page
 
+
+
+def refer_first_escalation(page, live_server, *, draft: str, reason: str, to: str = "Safeguarding lead"):
+    """A supervisor's page: claim the first escalation, read its draft, record a referral."""
+    page.goto(f"{live_server.url}/supervise/escalations/")
+    page.click("#queue >> text=Claim")
+    page.wait_for_selector(f"#case-draft >> text={draft}")
+    page.check("input[name=outcome][value=referral]")
+    page.fill("#referred-to", to)
+    page.fill("#reason", reason)
+    page.click("#resolve button[type=submit]")
+    page.wait_for_selector("text=Outcome recorded.")

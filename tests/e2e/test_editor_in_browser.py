@@ -91,7 +91,7 @@ def test_an_annotator_transcribes_tags_and_moves_on_on_keys_alone(browser, live_
 
     page.focus("#transcript")
     page.keyboard.press("Control+Enter")
-    page.wait_for_function("document.getElementById('transcript').value === ''")
+    page.wait_for_function("() => document.getElementById('transcript').value === ''")
     page.wait_for_selector("text=Clip ready")
     transcript = Transcript.objects.get(clip=first)
     assert transcript.text == "play yellow by coldplay" and transcript.intent == "play_music"

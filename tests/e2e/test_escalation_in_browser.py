@@ -4,7 +4,7 @@ import pytest
 
 from labeling.models import Clip, ClipStatus, Escalation
 from tests.conftest import make_subject, make_user, queued_clip
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import refer_first_escalation, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the role groups
 
@@ -35,13 +35,8 @@ def test_flag_on_keys_then_a_supervisor_records_a_referral(browser, live_server,
     desk = sign_in(browser, live_server, supervisor)
     desk.goto(f"{live_server.url}/supervise/escalations/")
     desk.wait_for_selector("#queue >> text=Possible crime or someone in danger")
-    desk.click("#queue >> text=Claim")
-    desk.wait_for_selector("#case-draft >> text=please help me he is hurting me")
-    desk.check("input[name=outcome][value=referral]")
-    desk.fill("#referred-to", "Safeguarding lead")
-    desk.fill("#reason", "A person says they are being hurt.")
-    desk.click("#resolve button[type=submit]")
-    desk.wait_for_selector("text=Outcome recorded.")
+    refer_first_escalation(desk, live_server, draft="please help me he is hurting me",
+                           reason="A person says they are being hurt.")
     desk.wait_for_selector("#queue >> text=Nothing is waiting.")
 
     escalation.refresh_from_db()
