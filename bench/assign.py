@@ -39,6 +39,17 @@ def bench_database_url(name: str = BENCH_DB) -> str:
     return urlunparse(parsed._replace(path=f"/{name}"))
 
 
+def bench_stack_env(*, database: str, redis_url: str, media: Path) -> None:
+    """Point this process, and the servers it starts, at the benchmark's own database, Redis
+    database and storage folder, then set Django up."""
+    os.environ["DATABASE_URL"] = bench_database_url(database)
+    os.environ["REDIS_URL"] = redis_url
+    os.environ["MEDIA_ROOT"] = str(media)
+    os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 50)
+    os.environ["LOG_LEVEL"] = "WARNING"
+    setup_django()
+
+
 def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

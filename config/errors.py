@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -57,3 +57,15 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
         response.data = error_body(code if isinstance(code, str) else "error", str(detail))
     return response
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """An input serializer that refuses fields it does not know, naming each, instead of dropping
+    them silently: a misspelt field is a mistake the caller should hear about."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))
+            if unknown:
+                raise exceptions.ValidationError({name: ["Unexpected field."] for name in unknown})
+        return super().to_internal_value(data)

@@ -86,7 +86,7 @@ def _route(request) -> str:
     match = getattr(request, "resolver_match", None)
     if match is not None and match.route:
         return "/" + match.route
-    if request.path.startswith(settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/" + settings.STATIC_URL):
+    if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
         return "/static/"
     return "unmatched"
 

@@ -13,7 +13,7 @@ from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import ApplicationError
+from config.errors import ApplicationError, StrictInputSerializer
 from consent.models import Account, ConsentRecord
 from consent.selectors import consent_current, consent_history, ledger_for_account
 from consent.services import consent_set, link_code_issue
@@ -45,7 +45,7 @@ class ConsentRecordSerializer(serializers.ModelSerializer):
 class ConsentApi(APIView):
     permission_classes = [IsDataSubject]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         human_review = serializers.BooleanField()
 
     class OutputSerializer(serializers.Serializer):
@@ -154,7 +154,7 @@ class MyClipsApi(APIView):
         clips = clips_of_account(account_id=_own_account(request).id, now=timezone.now())
         return Response(OwnClipSerializer(clips, many=True).data)
 
-    @extend_schema(request=None, responses={200: ReceiptSerializer})
+    @extend_schema(request=None, responses={200: ReceiptSerializer}, operation_id="v1_me_clips_destroy_all")
     def delete(self, request):
         return Response(ReceiptSerializer(clips_delete(account=_own_account(request))).data)
 
@@ -192,7 +192,7 @@ class LinkCodeIssueApi(APIView):
     authentication_classes = [IngestKeyAuthentication]
     permission_classes = [IsDevice]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         account = serializers.CharField(max_length=128)
 
     class OutputSerializer(serializers.Serializer):

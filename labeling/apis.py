@@ -17,7 +17,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import ApplicationError
+from config.errors import ApplicationError, StrictInputSerializer
 from labeling import services
 from labeling.auth import IngestKeyAuthentication, IsAnnotator, IsDevice, IsSupervisor
 from labeling.models import SHOWN_PURPOSE, Clip, EscalationOutcome, FlagCategory, Purpose
@@ -57,7 +57,7 @@ class ClipIngestApi(APIView):
     permission_classes = [IsDevice]
     parser_classes = [MultiPartParser]
 
-    class MetadataSerializer(serializers.Serializer):
+    class MetadataSerializer(StrictInputSerializer):
         account = serializers.CharField(max_length=128)
         device_serial = serializers.CharField(max_length=64)
         first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -77,13 +77,7 @@ class ClipIngestApi(APIView):
                 raise serializers.ValidationError("The recording time lies in the future.")
             return value
 
-        def validate(self, attrs):
-            unknown = set(self.initial_data) - set(self.fields)
-            if unknown:
-                raise serializers.ValidationError({name: ["Unexpected field."] for name in sorted(unknown)})
-            return attrs
-
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         audio = serializers.FileField(help_text="WAV, FLAC, OGG or MP3; at most MAX_UPLOAD_BYTES and MAX_CLIP_SECONDS.")
         metadata = serializers.CharField(help_text="JSON object: account, device_serial, first_name, recorded_at, wake_word_score, locale, "
                                                      "optionally project.")
@@ -101,6 +95,10 @@ class ClipIngestApi(APIView):
         declared = request.META.get("CONTENT_LENGTH")
         if declared and declared.isdigit() and int(declared) > settings.MAX_UPLOAD_BYTES + settings.MAX_METADATA_BYTES + 4096:
             raise _too_large()
+        unknown = sorted(set(request.data.keys()) - set(self.InputSerializer().fields))
+        if unknown:
+            raise ApplicationError("invalid_input", "The upload holds fields other than audio and metadata.",
+                                   fields={name: ["Unexpected field."] for name in unknown})
         audio = _uploaded_audio(request)
         metadata = self._metadata(request.data.get("metadata"))
         outcome = services.clip_ingest(audio=audio, metadata=services.ClipMetadata(**metadata))
@@ -317,13 +315,13 @@ class AssignmentPeaksApi(APIView):
         return response
 
 
-class EntitySerializer(serializers.Serializer):
+class EntitySerializer(StrictInputSerializer):
     start = serializers.IntegerField(min_value=0, help_text="Offset of the first character in the text.")
     end = serializers.IntegerField(min_value=1, help_text="Offset after the last character.")
     type = serializers.CharField(max_length=100)
 
 
-class LabelsInputSerializer(serializers.Serializer):
+class LabelsInputSerializer(StrictInputSerializer):
     text = serializers.CharField(allow_blank=True, trim_whitespace=False)
     intent = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     entities = EntitySerializer(many=True, required=False, default=list)
@@ -440,7 +438,7 @@ class LeakTraceApi(APIView):
     permission_classes = [IsSupervisor]
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         audio = serializers.FileField(help_text="The leaked recording: WAV, FLAC, OGG or MP3.")
 
     class OutputSerializer(serializers.Serializer):
@@ -494,7 +492,7 @@ class AssignmentEscalateApi(APIView):
 
     permission_classes = [IsAnnotator]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         category = serializers.ChoiceField(choices=FlagCategory.choices)
         note = serializers.CharField(required=False, allow_blank=True, default="", max_length=services.MAX_NOTE_CHARS)
         text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
@@ -528,7 +526,7 @@ class AssignmentSecondOpinionApi(APIView):
 
     permission_classes = [IsAnnotator]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         start_seconds = serializers.FloatField(min_value=0)
         end_seconds = serializers.FloatField(min_value=0)
         text = serializers.CharField(help_text="Your own reading of the stretch; the other annotator never sees it.")
@@ -570,7 +568,7 @@ class AnnotatorSettingsApi(APIView):
 
     permission_classes = [IsAnnotator]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         opted_out_categories = serializers.ListField(child=serializers.ChoiceField(choices=FlagCategory.choices),
                                                      max_length=len(FlagCategory.values), allow_empty=True)
 
@@ -692,7 +690,7 @@ class EscalationListenApi(APIView):
 class EscalationResolveApi(APIView):
     permission_classes = [IsSupervisor]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         outcome = serializers.ChoiceField(choices=EscalationOutcome.choices)
         reason = serializers.CharField(max_length=services.MAX_REASON_CHARS)
         referred_to = serializers.CharField(required=False, allow_blank=True, default="", max_length=200,
@@ -719,7 +717,7 @@ class EscalationHoldApi(APIView):
 
     permission_classes = [IsSupervisor]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         reason = serializers.CharField(max_length=services.MAX_REASON_CHARS)
         days = serializers.IntegerField()
 
@@ -789,7 +787,7 @@ class SecondOpinionListenApi(APIView):
 class SecondOpinionAdjudicateApi(APIView):
     permission_classes = [IsSupervisor]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         text = serializers.CharField(help_text="What is said in the stretch.")
 
     @extend_schema(request=InputSerializer, responses={200: IdStateSerializer, 400: ErrorSerializer,
@@ -856,7 +854,7 @@ class GoldMarkApi(APIView):
 
     permission_classes = [IsSupervisor]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         reference_text = serializers.CharField(help_text="What is said, exactly; annotators are scored against it.")
 
     class OutputSerializer(serializers.Serializer):
@@ -922,7 +920,7 @@ class ProjectExportApi(APIView):
 
     permission_classes = [IsSupervisor]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         formats = serializers.ListField(child=serializers.CharField(max_length=16), required=False, default=list,
                                         max_length=8, help_text="jsonl, nemo, hf, webvtt; all if left out.")
 

@@ -1,0 +1,244 @@
+"""Load on the real stack: gunicorn, a Celery worker and beat, PostgreSQL and Redis on this machine,
+with a million queued clips and 200 annotators claiming, streaming and submitting.
+
+    make bench-load BENCH_ARGS="--clips 1000000 --annotators 200 --minutes 10 --think 5"
+
+Each annotator is a signed-in session (password and authenticator confirmed) doing what the editor
+page does for every clip: claim it (the first) or have it handed over at submit, fetch its audio
+(decrypted and watermarked for that assignment) and waveform peaks, claim the next clip ahead and
+fetch its sound, save a draft, submit with `next`. `--think` is the mean pause a person spends
+listening and typing before each of the two writes (drawn from 0.5 to 1.5 times it; annotators
+start at random moments). The clock starts when every annotator has started a shift.
+
+Reported: calls per second and clips per second; p50, p95 and p99 per endpoint, measured by the
+client around each HTTP call; errors (any answer of 400 or more, or no answer); CPU (100% = one
+core) and memory (resident) of the web, worker, PostgreSQL, Redis and client processes, sampled
+every two seconds. The database is the benchmark's own (voicereview_bench_load), Redis database 13.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from assign import ROOT, bench_stack_env, percentile, reset_queue, seed  # noqa: E402
+from editor import KINDS, annotator_sessions, client_process, give_audio, start_server  # noqa: E402
+
+MEDIA = ROOT / "var" / "bench" / "load-media"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- resources
+
+
+def _children(pid: int) -> list[int]:
+    found, frontier = [pid], [pid]
+    while frontier:
+        out = subprocess.run(["pgrep", "-P", ",".join(map(str, frontier))], capture_output=True, text=True).stdout
+        frontier = [int(p) for p in out.split()]
+        found.extend(frontier)
+    return found
+
+
+def _named(name: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _cpu_ticks_and_rss(pid: int) -> tuple[int, int]:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        rss_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        return int(fields[11]) + int(fields[12]), rss_pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0, 0
+
+
+class ResourceSampler(threading.Thread):
+    """CPU share and resident memory of named groups of processes, sampled every `interval` s."""
+
+    def __init__(self, groups, interval: float = 2.0) -> None:
+        super().__init__(daemon=True)
+        self.groups = groups  # name -> callable returning pids
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.cpu = {name: [] for name in groups}
+        self.rss = {name: [] for name in groups}
+
+    def _snapshot(self) -> dict:
+        snap = {}
+        for name, pids in self.groups.items():
+            ticks = rss = 0
+            per_pid = {}
+            for pid in pids():
+                t, r = _cpu_ticks_and_rss(pid)
+                per_pid[pid] = t
+                ticks += t
+                rss += r
+            snap[name] = (per_pid, rss)
+        return snap
+
+    def run(self) -> None:
+        before, then = self._snapshot(), time.monotonic()
+        while not self.stopped.wait(self.interval):
+            now_snap, now = self._snapshot(), time.monotonic()
+            for name, (per_pid, rss) in now_snap.items():
+                used = sum(t - before[name][0].get(pid, t) for pid, t in per_pid.items())
+                self.cpu[name].append(100.0 * used / CLOCK_TICKS / (now - then))
+                self.rss[name].append(rss)
+            before, then = now_snap, now
+
+    def summary(self) -> dict:
+        result = {}
+        for name in self.groups:
+            cpu, rss = self.cpu[name], self.rss[name]
+            result[name] = {"cpu_mean_pct": sum(cpu) / len(cpu) if cpu else 0.0, "cpu_max_pct": max(cpu, default=0),
+                            "rss_max_mb": max(rss, default=0) / 2**20}
+        return result
+
+
+# ---------------------------------------------------------------- the run
+
+
+def queue_depth() -> dict[str, int]:
+    from labeling.selectors import clip_status_counts
+
+    return clip_status_counts()
+
+
+def run_load(base: str, sessions: list, processes: int, seconds: float, think: float, sampler_groups: dict) -> dict:
+    from django.db import connection
+
+    connection.close()
+    ctx = mp.get_context("spawn")
+    out, ready, go = ctx.Queue(), ctx.Semaphore(0), ctx.Event()
+    groups = [sessions[p::processes] for p in range(processes)]
+    procs = [ctx.Process(target=client_process, args=(base, g, seconds, think, ready, go, out)) for g in groups if g]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.acquire()  # every annotator's shift has started
+    sampler_groups["clients"] = lambda: [pid for proc in procs for pid in _children(proc.pid)]
+    sampler = ResourceSampler(sampler_groups)
+    sampler.start()
+    started = time.monotonic()
+    go.set()
+    parts = [out.get(timeout=seconds + 600) for _ in procs]
+    elapsed = time.monotonic() - started
+    sampler.stopped.set()
+    sampler.join()
+    for proc in procs:
+        proc.join()
+    timings = {kind: [v for part in parts for v in part[0][kind]] for kind in KINDS}
+    calls = sum(len(v) for v in timings.values())
+    result = {"seconds": elapsed, "clips": len(timings["submit"]), "clips_per_s": len(timings["submit"]) / elapsed,
+              "calls": calls, "calls_per_s": calls / elapsed, "errors": sum(part[2] for part in parts),
+              "error_samples": [line for part in parts for line in part[1]][:10], "endpoints": {},
+              "resources": sampler.summary()}
+    for kind in KINDS:
+        if timings[kind]:
+            result["endpoints"][kind] = {
+                "count": len(timings[kind]),
+                **{f"p{int(q * 100)}_ms": percentile(timings[kind], q) * 1000 for q in (0.50, 0.95, 0.99)}}
+    every = [v for kind in KINDS for v in timings[kind]]
+    result["endpoints"]["every call"] = {
+        "count": len(every), **{f"p{int(q * 100)}_ms": percentile(every, q) * 1000 for q in (0.50, 0.95, 0.99)}}
+    return result
+
+
+ENDPOINT_NAMES = {
+    "next": "POST /assignments/next (first claim)",
+    "prefetch": "POST /assignments/prefetch (claim ahead)",
+    "audio": "GET /assignments/<id>/audio",
+    "peaks": "GET /assignments/<id>/peaks",
+    "draft": "PUT /assignments/<id>/draft",
+    "submit": "POST /assignments/<id>/submit (+ next)",
+    "every call": "every call",
+}
+
+
+def print_tables(args, result: dict) -> None:
+    print(f"\n{args.annotators} annotators, think {args.think:g} s, {result['seconds']:.0f} s, "
+          f"{args.clips:,} queued clips: {result['clips_per_s']:.2f} clips/s, {result['calls_per_s']:.1f} calls/s, "
+          f"errors {result['errors']} of {result['calls']} calls")
+    print("\n| endpoint | calls | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|")
+    for kind, row in result["endpoints"].items():
+        print(f"| {ENDPOINT_NAMES[kind]} | {row['count']:,} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
+              f"| {row['p99_ms']:.1f} |")
+    print("\n| processes | CPU mean % | CPU max % | memory max MB |\n|---|---|---|---|")
+    for name, row in result["resources"].items():
+        print(f"| {name} | {row['cpu_mean_pct']:.0f} | {row['cpu_max_pct']:.0f} | {row['rss_max_mb']:.0f} |")
+    for line in result["error_samples"]:
+        print("  error:", line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=50_000)
+    parser.add_argument("--audio-clips", type=int, default=20_000, help="clips, first in the queue, given audio")
+    parser.add_argument("--audio-seconds", type=float, default=3.0)
+    parser.add_argument("--annotators", type=int, default=200)
+    parser.add_argument("--processes", type=int, default=2, help="client processes the annotators' threads share")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--think", type=float, default=5.0, help="mean seconds before each write")
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument("--reuse", action="store_true", help="keep the clips of an earlier run (reset the queue)")
+    args = parser.parse_args()
+
+    bench_stack_env(database="voicereview_bench_load",
+                    redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"), media=MEDIA)
+    from labeling.models import Clip
+
+    started = time.perf_counter()
+    if args.reuse and Clip.objects.count() == args.clips:
+        reset_queue()
+    else:
+        seed(args.clips, args.accounts)
+        give_audio(args.audio_clips, args.audio_seconds)
+    sessions = annotator_sessions(args.annotators)
+    print(f"{args.clips:,} queued clips ({args.audio_clips:,} with audio) ready in "
+          f"{time.perf_counter() - started:.0f} s: {queue_depth()}", flush=True)
+
+    env = dict(os.environ)
+    beat_dir = tempfile.mkdtemp(prefix="bench-beat-")
+    server = start_server(args.port, args.workers, args.threads, env)
+    celery = str(Path(sys.executable).parent / "celery")
+    worker = subprocess.Popen([celery, "-A", "workers", "worker", "--concurrency", "1", "--loglevel", "WARNING"],
+                              cwd=ROOT, env=env, start_new_session=True)
+    beat = subprocess.Popen([celery, "-A", "workers", "beat", "--loglevel", "WARNING", "--schedule",
+                             f"{beat_dir}/schedule"], cwd=ROOT, env=env, start_new_session=True)
+    groups = {"web (gunicorn)": lambda: _children(server.pid),
+              "Celery worker + beat": lambda: _children(worker.pid) + _children(beat.pid),
+              "PostgreSQL": lambda: _named("postgres"), "Redis": lambda: _named("redis-server")}
+    try:
+        result = run_load(f"http://127.0.0.1:{args.port}", sessions, args.processes, args.minutes * 60, args.think,
+                          groups)
+    finally:
+        for process in (server, worker, beat):
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in (server, worker, beat):
+            process.wait(timeout=60)
+    result["queue_after"] = queue_depth()
+    print_tables(args, result)
+    print(f"\nclips per state afterwards: {result['queue_after']}")
+    if args.json:
+        args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)}, **result}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
