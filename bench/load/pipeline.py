@@ -115,17 +115,17 @@ def main() -> None:
         sampler.stopped.set()
         sampler.join()
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=120)
+        os.kill(worker.pid, signal.SIGTERM)  # warm shutdown: the pool finishes the clips it holds
+        worker.wait(timeout=300)
     states = dict(Clip.objects.values_list("status").annotate(n=Count("id")).order_by())
     per_minute = done / elapsed * 60
     resources = sampler.summary()["worker processes"]
     print("\n| worker processes | backlog | minutes | clips finished | clips/min | clips/min per process "
-          "| audio s per s per process | held | worker CPU mean % | worker memory max MB |")
+          "| audio s per s per process | held | worker CPU mean % | worker memory (PSS) max MB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {args.concurrency} | {args.clips:,} | {elapsed / 60:.1f} | {done:,} | {per_minute:.1f} "
           f"| {per_minute / args.concurrency:.1f} | {done * per_clip / elapsed / args.concurrency:.2f} "
-          f"| {states.get('held', 0)} | {resources['cpu_mean_pct']:.0f} | {resources['rss_max_mb']:.0f} |")
+          f"| {states.get('held', 0)} | {resources['cpu_mean_pct']:.0f} | {resources['memory_max_mb']:.0f} |")
     print(f"clips per state afterwards: {states}")
 
 

@@ -12,7 +12,7 @@ start at random moments). The clock starts when every annotator has started a sh
 
 Reported: calls per second and clips per second; p50, p95 and p99 per endpoint, measured by the
 client around each HTTP call; errors (any answer of 400 or more, or no answer); CPU (100% = one
-core) and memory (resident) of the web, worker, PostgreSQL, Redis and client processes, sampled
+core) and memory (proportional set size) of the web, worker, PostgreSQL, Redis and client processes, sampled
 every two seconds. The database is the benchmark's own (voicereview_bench_load), Redis database 13.
 """
 
@@ -56,17 +56,20 @@ def _named(name: str) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _cpu_ticks_and_rss(pid: int) -> tuple[int, int]:
+def _cpu_ticks_and_memory(pid: int) -> tuple[int, int]:
+    """CPU ticks used so far and proportional memory (PSS: shared pages split among their users,
+    so PostgreSQL's shared buffers count once for the server, not once per backend)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        rss_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-        return int(fields[11]) + int(fields[12]), rss_pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
+        pss_kb = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+                      if line.startswith("Pss:"))
+        return int(fields[11]) + int(fields[12]), pss_kb * 1024
+    except (OSError, IndexError, ValueError, StopIteration):
         return 0, 0
 
 
 class ResourceSampler(threading.Thread):
-    """CPU share and resident memory of named groups of processes, sampled every `interval` s."""
+    """CPU share and memory (PSS) of named groups of processes, sampled every `interval` s."""
 
     def __init__(self, groups, interval: float = 2.0) -> None:
         super().__init__(daemon=True)
@@ -82,7 +85,7 @@ class ResourceSampler(threading.Thread):
             ticks = rss = 0
             per_pid = {}
             for pid in pids():
-                t, r = _cpu_ticks_and_rss(pid)
+                t, r = _cpu_ticks_and_memory(pid)
                 per_pid[pid] = t
                 ticks += t
                 rss += r
@@ -104,7 +107,7 @@ class ResourceSampler(threading.Thread):
         for name in self.groups:
             cpu, rss = self.cpu[name], self.rss[name]
             result[name] = {"cpu_mean_pct": sum(cpu) / len(cpu) if cpu else 0.0, "cpu_max_pct": max(cpu, default=0),
-                            "rss_max_mb": max(rss, default=0) / 2**20}
+                            "memory_max_mb": max(rss, default=0) / 2**20}
         return result
 
 
@@ -176,9 +179,9 @@ def print_tables(args, result: dict) -> None:
     for kind, row in result["endpoints"].items():
         print(f"| {ENDPOINT_NAMES[kind]} | {row['count']:,} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
               f"| {row['p99_ms']:.1f} |")
-    print("\n| processes | CPU mean % | CPU max % | memory max MB |\n|---|---|---|---|")
+    print("\n| processes | CPU mean % | CPU max % | memory (PSS) max MB |\n|---|---|---|---|")
     for name, row in result["resources"].items():
-        print(f"| {name} | {row['cpu_mean_pct']:.0f} | {row['cpu_max_pct']:.0f} | {row['rss_max_mb']:.0f} |")
+        print(f"| {name} | {row['cpu_mean_pct']:.0f} | {row['cpu_max_pct']:.0f} | {row['memory_max_mb']:.0f} |")
     for line in result["error_samples"]:
         print("  error:", line)
 
