@@ -211,20 +211,26 @@ def one_run(base: str, sessions: list, processes: int, seconds: float, think: fl
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clips", type=int, default=100_000)
-    parser.add_argument("--accounts", type=int, default=20_000)
-    parser.add_argument("--audio-clips", type=int, default=4_000, help="clips, first in the queue, given audio")
+def stack_arguments(parser: argparse.ArgumentParser, *, clips: int, accounts: int, audio_clips: int, threads: int,
+                    port: int) -> None:
+    """The options of a benchmark that serves seeded clips through gunicorn to annotator threads."""
+    parser.add_argument("--clips", type=int, default=clips)
+    parser.add_argument("--accounts", type=int, default=accounts)
+    parser.add_argument("--audio-clips", type=int, default=audio_clips, help="clips, first in the queue, given audio")
     parser.add_argument("--audio-seconds", type=float, default=3.0)
-    parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--processes", type=int, default=2, help="client processes the annotators' threads share")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--threads", type=int, default=threads, help="threads per gunicorn worker")
+    parser.add_argument("--port", type=int, default=port)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    stack_arguments(parser, clips=100_000, accounts=20_000, audio_clips=4_000, threads=1, port=8765)
+    parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--think", type=float, default=1.0, help="seconds between an annotator's calls")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = bench_database_url()

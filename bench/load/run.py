@@ -33,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from assign import ROOT, bench_stack_env, percentile, reset_queue, seed  # noqa: E402
-from editor import KINDS, annotator_sessions, client_process, give_audio, start_server  # noqa: E402
+from editor import KINDS, annotator_sessions, client_process, give_audio, stack_arguments, start_server  # noqa: E402
 
 MEDIA = ROOT / "var" / "bench" / "load-media"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -188,17 +188,10 @@ def print_tables(args, result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clips", type=int, default=1_000_000)
-    parser.add_argument("--accounts", type=int, default=50_000)
-    parser.add_argument("--audio-clips", type=int, default=20_000, help="clips, first in the queue, given audio")
-    parser.add_argument("--audio-seconds", type=float, default=3.0)
+    stack_arguments(parser, clips=1_000_000, accounts=50_000, audio_clips=20_000, threads=2, port=8766)
     parser.add_argument("--annotators", type=int, default=200)
-    parser.add_argument("--processes", type=int, default=2, help="client processes the annotators' threads share")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
-    parser.add_argument("--think", type=float, default=5.0, help="mean seconds before each write")
+    parser.add_argument("--think", type=float, default=10.0, help="mean seconds before each write")
     parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--json", type=Path, help="also write the result here")
     parser.add_argument("--reuse", action="store_true", help="keep the clips of an earlier run (reset the queue)")
     args = parser.parse_args()
