@@ -184,22 +184,10 @@ def _broker_check() -> str:
 
 
 def _storage_check() -> str:
-    root = settings.MEDIA_ROOT
-    probe = os.path.join(root, f".ready-{os.getpid()}")
-    try:
-        os.makedirs(root, exist_ok=True)
-        with open(probe, "wb") as handle:
-            handle.write(b"ok" * 2048)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return "ok"
-    except OSError as exc:
-        return f"unavailable: {exc.strerror or type(exc).__name__}"
-    finally:
-        try:
-            os.remove(probe)
-        except OSError:
-            pass
+    from labeling.vault import storage_problem
+
+    problem = storage_problem()
+    return f"unavailable: {problem}" if problem else "ok"
 
 
 def readyz(request):

@@ -84,6 +84,9 @@ TRACE_MIN_LIKENESS = 0.5
 TRACE_CANDIDATES = 3
 # States in which a clip still has audio that a revocation must take away.
 LIVE_STATES = (ClipStatus.RECEIVED, ClipStatus.PROCESSING, ClipStatus.QUEUED, ClipStatus.ASSIGNED)
+# The reason of a clip held because storage was full or read-only; it keeps its encrypted original
+# until the pipeline can run again, so withdrawal and deletion treat it as live.
+STORAGE_HOLD = "storage_unavailable"
 ESCALATION_UNRESOLVED = (EscalationState.OPEN, EscalationState.CLAIMED)
 # Clips that do not count against a project's quota: nobody will review them.
 QUOTA_FREE_STATES = (ClipStatus.DISCARDED, ClipStatus.WITHDRAWN, ClipStatus.DELETED)
@@ -402,9 +405,6 @@ def clip_hold(*, clip_id: uuid.UUID, reason: str, error: str = "") -> str:
     return ClipStatus.HELD if held else "skipped"
 
 
-STORAGE_HOLD = "storage_unavailable"
-
-
 def _hold_for_storage(clip_id: uuid.UUID, exc: OSError) -> str:
     """Storage is full or refuses writes: the clip is held, and unlike any other hold keeps its
     encrypted original (never served) so it is de-identified once storage takes writes again."""
@@ -421,7 +421,7 @@ def clips_release_storage_held() -> int:
     writes again. Returns how many."""
     waiting = Clip.objects.filter(status=ClipStatus.HELD, status_reason__startswith=STORAGE_HOLD,
                                   wrapped_key__isnull=False).exclude(raw_path="")
-    if not waiting.exists() or not vault.storage_writable():
+    if not waiting.exists() or vault.storage_problem():
         return 0
     released = []
     with transaction.atomic():
@@ -469,7 +469,8 @@ def _withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
         # An escalated clip goes too, unless a legal hold freezes it (it is then never served, as
         # consent is checked at every stream, and is deleted when the hold expires).
         held = LegalHold.objects.in_force(now).values("clip_id")
-        rows = list(clips.filter(Q(status__in=LIVE_STATES) | (Q(status=ClipStatus.ESCALATED) & ~Q(pk__in=held)))
+        rows = list(clips.filter(Q(status__in=LIVE_STATES) | (Q(status=ClipStatus.ESCALATED) & ~Q(pk__in=held))
+                                 | Q(status=ClipStatus.HELD, status_reason__startswith=STORAGE_HOLD))
                     .select_for_update().values_list("id", "raw_path", "deid_path"))
         ids = [row[0] for row in rows]
         if not ids:

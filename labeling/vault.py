@@ -83,14 +83,14 @@ def delete_audio_quietly(path: str) -> None:
         pass
 
 
-def storage_writable() -> bool:
-    """Whether storage takes a small write now."""
+def storage_problem() -> str:
+    """Why storage does not take a small write now ("" when it does)."""
     probe = f"clips/.probe-{uuid.uuid4()}"
     try:
         default_storage.save(probe, ContentFile(b"probe" * 1024))
-        return True
-    except OSError:
-        return False
+        return ""
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
     finally:
         delete_audio_quietly(probe)
 

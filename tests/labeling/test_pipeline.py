@@ -239,3 +239,42 @@ def test_supervisors_list_held_clips_with_reasons(subject, supervisor, annotator
     assert "asr_model_missing" in page and str(clip.id)[:8] not in page  # the API names it; the dashboard need not
     assert subject.external_id not in page and clip.device_serial not in page
     assert client_for(annotator).get("/api/v1/clips/held").status_code == 403
+
+
+def storage_held(speech_wav) -> Clip:
+    """A clip whose de-identified audio could not be written (storage full), as the pipeline leaves it."""
+    import errno
+
+    from labeling.services import _hold_for_storage
+
+    clip = ingest(speech_wav)
+    Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.PROCESSING)
+    assert _hold_for_storage(clip.id, OSError(errno.ENOSPC, "No space left on device")) == ClipStatus.HELD
+    clip.refresh_from_db()
+    return clip
+
+
+@pytest.mark.django_db
+def test_clip_held_for_storage_keeps_its_original_and_resumes_when_storage_takes_writes(subject, speech_wav,
+                                                                                       media_root):
+    clip = storage_held(speech_wav)
+    assert clip.status_reason == "storage_unavailable: No space left on device"
+    assert clip.wrapped_key is not None and (media_root / clip.raw_path).exists()
+    assert clips_reconcile() == 1  # storage takes writes here: back to the pipeline
+    clip.refresh_from_db()
+    assert (clip.status, clip.attempts) == (ClipStatus.RECEIVED, 0)
+    assert clip_process(clip_id=clip.id) == ClipStatus.QUEUED
+    assert [p.name for p in stored_files(media_root)] == ["deid.bin"]
+
+
+@pytest.mark.django_db
+def test_clip_held_for_storage_is_withdrawn_with_its_original_when_consent_goes(
+        subject, speech_wav, media_root, settings, django_capture_on_commit_callbacks):
+    settings.REVOCATION_DELETES = False
+    clip = storage_held(speech_wav)
+    with django_capture_on_commit_callbacks(execute=True):  # files go once the withdrawal commits
+        consent_set(account=subject, granted=False, channel="portal")
+    clip.refresh_from_db()
+    assert clip.status == ClipStatus.WITHDRAWN and clip.wrapped_key is None
+    assert stored_files(media_root) == []
+    assert clips_reconcile() == 0
