@@ -93,6 +93,7 @@ def test_an_annotator_transcribes_tags_and_moves_on_on_keys_alone(browser, live_
     page.keyboard.press("Control+Enter")
     page.wait_for_function("() => document.getElementById('transcript').value === ''")
     page.wait_for_selector("text=Clip ready")
+    page.wait_for_load_state("networkidle")  # the page's claim ahead done: on SQLite a write locks the table
     transcript = Transcript.objects.get(clip=first)
     assert transcript.text == "play yellow by coldplay" and transcript.intent == "play_music"
     assert transcript.entities == [{"start": 5, "end": 11, "type": "song"}]

@@ -35,6 +35,7 @@ def test_transcribe_flag_resolve_and_withdraw_across_three_people(browser, live_
     desk.wait_for_selector("#work[data-ahead]")  # the next clip, claimed and fetched ahead
     desk.keyboard.press("Control+Enter")
     desk.wait_for_function("() => document.getElementById('transcript').value === 'he said he would hurt her'")
+    desk.wait_for_load_state("networkidle")  # the page's claim ahead done: on SQLite a write locks the table
     assert Transcript.objects.get(clip=transcribed).text == "turn on the kitchen lights"
     assert Clip.objects.get(pk=transcribed.pk).status == ClipStatus.LABELED
 
@@ -43,8 +44,10 @@ def test_transcribe_flag_resolve_and_withdraw_across_three_people(browser, live_
     desk.keyboard.press("2")  # possible crime or someone in danger
     desk.keyboard.press("Enter")
     desk.wait_for_selector("text=A supervisor will take it from here")
+    desk.wait_for_load_state("networkidle")
     assert Clip.objects.get(pk=flagged.pk).status == ClipStatus.ESCALATED
     desk.wait_for_selector("text=Clip ready")  # no pause configured: the next clip comes at once
+    desk.wait_for_load_state("networkidle")
     assert Clip.objects.get(pk=withdrawn.pk).status == ClipStatus.ASSIGNED
     assert Clip.objects.get(pk=released.pk).status == ClipStatus.QUEUED
 
@@ -63,4 +66,5 @@ def test_transcribe_flag_resolve_and_withdraw_across_three_people(browser, live_
     desk.fill("#transcript", "what time is it")
     desk.keyboard.press("Control+Enter")
     desk.wait_for_selector("text=withdrawn by its owner")
+    desk.wait_for_load_state("networkidle")
     assert not Transcript.objects.filter(clip=withdrawn).exists()
