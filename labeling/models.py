@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -72,6 +73,20 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A project in a language no configured recognizer reads could never have its clips
+        de-identified: refused when it is created or changed (the admin calls this)."""
+        super().clean()
+        if not recognizes_language(self.locale):
+            raise ValidationError({"locale": f"No speech recognizer is configured for '{self.locale}', so its clips "
+                                             f"could not be de-identified. Configured: "
+                                             f"{', '.join(settings.ASR_LANGUAGES)} (ASR_LANGUAGES)."})
+
+
+def recognizes_language(locale: str) -> bool:
+    """Whether the configured recognizer reads speech in this language tag ('en', 'en-GB')."""
+    return locale.split("-")[0].lower() in settings.ASR_LANGUAGES
 
 
 class ProjectRole(models.TextChoices):

@@ -57,6 +57,7 @@ from labeling.models import (
     Shift,
     Transcript,
     TranscriptFlag,
+    recognizes_language,
 )
 from labeling.selectors import (
     assignment_for_annotator,
@@ -235,6 +236,9 @@ def _project_for_ingest(metadata: ClipMetadata) -> Project:
     if project is None:
         raise ApplicationError("unknown_project", f"There is no project '{slug}'.",
                                fields={"metadata": {"project": ["Unknown project."]}})
+    if not recognizes_language(project.locale):  # made outside the admin, which refuses such projects
+        raise ApplicationError("unsupported_language", f"Project '{slug}' is in '{project.locale}', which no configured "
+                               "speech recognizer reads; its clips could not be de-identified.", status_code=409)
     if metadata.locale.split("-")[0].lower() != project.locale.split("-")[0].lower():
         raise ApplicationError("wrong_language", f"Project '{slug}' reviews clips in '{project.locale}', not "
                                f"'{metadata.locale}'.", fields={"metadata": {"locale": ["Not the project's language."]}})
@@ -309,7 +313,7 @@ def clip_process(*, clip_id: uuid.UUID, task_id: str = "") -> str:
         raise TransientPipelineError(f"storage read failed: {exc}") from exc
 
     try:
-        result = deidentify(raw, deid_params(seed=clip.id.int & 0xFFFFFFFF))
+        result = deidentify(raw, deid_params(seed=vault.disguise_seed(clip.id)))
     except AudioError as exc:
         return clip_hold(clip_id=clip.id, reason=f"decode_failed: {exc.code}", error=exc.message)
     except DeidFailed as exc:  # recognition or detection could not vouch for the clip: fail closed

@@ -40,6 +40,13 @@ def watermark_key(clip_id: uuid.UUID) -> bytes:
     return hmac.new(settings.MASTER_KEY, b"watermark:" + clip_id.bytes, hashlib.sha256).digest()
 
 
+def disguise_seed(clip_id: uuid.UUID) -> int:
+    """The seed of a clip's voice disguise: a keyed hash of its id, so that knowing a clip's id (which
+    reviewers never see, but a leak might reveal) does not tell the disguise's parameters."""
+    digest = hmac.new(settings.MASTER_KEY, b"disguise:" + clip_id.bytes, hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
 def watermark_payload(assignment_id: uuid.UUID) -> int:
     """The 32-bit payload that names an assignment inside its clip's watermark. Unique among one
     clip's few assignments (a collision would need two equal 32-bit keyed hashes), never stored."""

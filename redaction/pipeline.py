@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from redaction.align import align
-from redaction.asr import AsrError, Word, transcribe
-from redaction.audio import TARGET_RATE, decode, to_target_rate
-from redaction.mask import mask
-from redaction.pii import PiiError, detect, redacted_text
+from redaction.asr import AsrError, Word, recognize
+from redaction.audio import TARGET_RATE, decode, remove_dc, to_target_rate
+from redaction.coverage import check_coverage
+from redaction.mask import mask, padded_spans
+from redaction.pii import PiiError, PiiSpan, detect, redacted_text
+from redaction.reattack import reattack
 from redaction.tokens import Token, tokenize
 from redaction.vad import trim_silence
 from redaction.voice import Disguise, disguise
@@ -21,6 +25,11 @@ from redaction.voice import Disguise, disguise
 # the mask's padding: nothing more.
 ASR_TIME_SLACK = 0.25
 ALIGNED_TIME_SLACK = 0.0
+# Masked for other reasons than personal data found in the words: speech no confident word accounts
+# for, what the re-attack still heard, words too unsure to show in the draft.
+UNRECOGNIZED, RESIDUAL, UNCLEAR = "UNRECOGNIZED", "RESIDUAL", "UNCLEAR"
+REATTACK_ROUNDS = 2  # times the masks are widened before the clip is held instead
+REATTACK_MARGIN = 0.05  # seconds masked either side of a word the re-attack heard
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,11 @@ class DeidResult:
     segments: tuple[tuple[float, float], ...] = ()  # spans of the input kept by trimming, in order
     words: list[Word] = field(default_factory=list)  # raw recognition: for the operator's report only
     tokens: list[Token] = field(default_factory=list)
+    uncovered_share: float = 0.0  # of the speech, masked because no confident word accounted for it
+    mean_probability: float = 0.0  # the recognizer's, over its words
+    reattack_heard: list[str] = field(default_factory=list)  # what the independent recognizer heard, last pass
+    reattack_hits: list[str] = field(default_factory=list)  # personal data it heard and had masked, every pass
+    timings: dict[str, float] = field(default_factory=dict)  # CPU seconds per stage
 
     @property
     def has_speech(self) -> bool:
@@ -72,42 +86,107 @@ class DeidFailed(Exception):
 
 
 def deidentify(data: bytes, params: DeidParams) -> DeidResult:
-    """Raises AudioError for unreadable audio and DeidFailed when recognition or detection fails."""
-    samples, rate = decode(data, max_seconds=params.max_seconds)
-    samples = to_target_rate(samples, rate)
-    trimmed = trim_silence(samples, TARGET_RATE, aggressiveness=params.vad_aggressiveness,
-                           padding_ms=params.padding_ms)
+    """Raises AudioError for unreadable audio and DeidFailed when a step cannot run or cannot vouch
+    for the clip (speech not recognized, a second talker, personal data heard again after masking)."""
+    clock = _Clock()
+    with clock("decode"):
+        samples, rate = decode(data, max_seconds=params.max_seconds)
+        samples = remove_dc(to_target_rate(samples, rate))
+    with clock("vad"):
+        trimmed = trim_silence(samples, TARGET_RATE, aggressiveness=params.vad_aggressiveness,
+                               padding_ms=params.padding_ms)
     if not trimmed.has_speech:
-        return DeidResult(None, trimmed.input_seconds, trimmed.input_seconds, trimmed.speech_seconds)
+        return DeidResult(None, trimmed.input_seconds, trimmed.input_seconds, trimmed.speech_seconds,
+                          timings=clock.seconds)
     try:
-        words = transcribe(trimmed.audio, model_dir=params.asr_model, budget_seconds=params.asr_budget,
-                           threads=params.asr_threads)
+        with clock("asr"):
+            words, segments = recognize(trimmed.audio, model_dir=params.asr_model, budget_seconds=params.asr_budget,
+                                        threads=params.asr_threads)
     except AsrError as exc:
         raise DeidFailed(exc.code, str(exc)) from exc
-    if not words:
-        raise DeidFailed("asr_no_words", "Speech was detected but no word was recognized.")
+    with clock("coverage"):
+        coverage = check_coverage(trimmed.speech, words, segments)
+    if coverage.hold:
+        raise DeidFailed(coverage.hold, coverage.message)
     tokens = tokenize(words)
     try:
-        pii = detect(words, tokens)
+        with clock("pii"):
+            pii = detect(words, tokens)
     except PiiError as exc:
         raise DeidFailed("pii_failed", str(exc)) from exc
-    aligned = align(trimmed.audio, tokens) if pii else None  # only spans need precise times
+    # Words the recognizer was unsure of are masked like personal data, timed the same way.
+    doubtful = set(coverage.doubtful)
+    unclear = [PiiSpan(UNCLEAR, n, n) for n, token in enumerate(tokens) if token.word in doubtful]
+    with clock("align"):
+        aligned = align(trimmed.audio, tokens) if pii or unclear else None  # only spans need precise times
     if aligned is not None:
         # Aligned neighbours are where they are said: mask up to them, not into them.
-        times = [_span_time(span, aligned, ALIGNED_TIME_SLACK, params.mask_padding) for span in pii]
+        times = [_span_time(span, aligned, ALIGNED_TIME_SLACK, params.mask_padding) for span in pii + unclear]
     else:
-        times = [_span_time(span, tokens, ASR_TIME_SLACK, 0.0) for span in pii]
-    masked, replaced = mask(trimmed.audio, TARGET_RATE, times, padding=params.mask_padding, mode=params.mask_mode)
-    disguised = disguise(masked, TARGET_RATE, params.voice) if params.disguise_voice else masked
-    spans = [
-        MaskedSpan(span.kind, input_time(start, trimmed.segments), input_time(end, trimmed.segments))
-        for span, (start, end) in zip(pii, times, strict=True)
-    ]
-    return DeidResult(disguised, trimmed.input_seconds, trimmed.trimmed_seconds, trimmed.speech_seconds,
-                      draft=redacted_text(words, tokens, pii), spans=spans, words=words, tokens=tokens,
-                      replaced=[(input_time(a, trimmed.segments), input_time(b, trimmed.segments))
-                                for a, b in replaced],
-                      segments=trimmed.segments)
+        times = [_span_time(span, tokens, ASR_TIME_SLACK, 0.0) for span in pii + unclear]
+    to_mask = [(span.kind, start, end) for span, (start, end) in zip(pii + unclear, times, strict=True)]
+    to_mask += [(UNRECOGNIZED, start, end) for start, end in coverage.uncovered]
+    with clock("mask"):
+        masked, replaced = mask(trimmed.audio, TARGET_RATE, [(a, b) for _, a, b in to_mask],
+                                padding=params.mask_padding, mode=params.mask_mode)
+    with clock("disguise"):
+        output = disguise(masked, TARGET_RATE, params.voice) if params.disguise_voice else masked
+    span_words = [(start, end, {tokens[n].text for n in range(span.first, span.last + 1)})
+                  for span, (start, end) in zip(pii, times[:len(pii)], strict=True)]
+    with clock("reattack"):
+        output, replaced, widened, attack, hits = _reattack(output, span_words, replaced, params)
+    to_mask += [(RESIDUAL, start, end) for start, end in widened]
+    return DeidResult(
+        output, trimmed.input_seconds, trimmed.trimmed_seconds, trimmed.speech_seconds,
+        draft=redacted_text(words, tokens, pii + unclear),  # personal data's kind wins where both
+        spans=[MaskedSpan(kind, input_time(start, trimmed.segments), input_time(end, trimmed.segments))
+               for kind, start, end in to_mask],
+        words=words, tokens=tokens,
+        replaced=[(input_time(a, trimmed.segments), input_time(b, trimmed.segments)) for a, b in replaced],
+        segments=trimmed.segments,
+        uncovered_share=coverage.uncovered_share,
+        mean_probability=coverage.mean_probability,
+        reattack_heard=[h.word for h in attack.heard],
+        reattack_hits=[h.word for h in hits],
+        timings=clock.seconds,
+    )
+
+
+def _reattack(audio: np.ndarray, span_words: list[tuple[float, float, set[str]]],
+              replaced: list[tuple[float, float]], params: DeidParams):
+    """Listen to the output with the other recognizer; where it hears personal data, mask what it
+    heard and listen again, up to REATTACK_ROUNDS times, then hold the clip. Returns the output,
+    everything replaced, the stretches added, the last hearing and every hit of every round."""
+    widened: list[tuple[float, float]] = []
+    hits = []
+    for round_ in range(REATTACK_ROUNDS + 1):
+        attack = reattack(audio, span_words, replaced)
+        hits += attack.hits
+        if not attack.hits:
+            return audio, replaced, widened, attack, hits
+        if round_ == REATTACK_ROUNDS:
+            break
+        more = [(h.start - REATTACK_MARGIN, h.end + REATTACK_MARGIN) for h in attack.hits]
+        audio, added = mask(audio, TARGET_RATE, more, padding=params.mask_padding, mode=params.mask_mode)
+        widened += more
+        replaced = padded_spans(replaced + added, padding=0.0, duration=len(audio) / TARGET_RATE)
+    heard = ", ".join(sorted({h.word for h in attack.hits}))
+    raise DeidFailed("residual_pii", f"After masking, an independent recognizer still heard: {heard}.")
+
+
+class _Clock:
+    """Seconds of CPU spent per stage, for the report and bench/."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        started = time.process_time()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.process_time() - started
 
 
 def _span_time(span, tokens: list[Token], slack: float, keep_off: float) -> tuple[float, float]:

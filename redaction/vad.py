@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import webrtcvad
@@ -23,6 +23,7 @@ class TrimResult:
     segments: tuple[tuple[float, float], ...]  # kept spans, seconds of the input
     speech_seconds: float
     input_seconds: float
+    speech: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per FRAME_MS frame of `audio`
 
     @property
     def has_speech(self) -> bool:
@@ -55,7 +56,7 @@ def trim_silence(samples: np.ndarray, rate: int, *, aggressiveness: int = 3, pad
     frame_len = rate * FRAME_MS // 1000
     pad = int(rate * padding_ms / 1000)
     spans: list[list[int]] = []
-    for start, stop in _runs(voiced):
+    for start, stop in runs(voiced):
         begin = max(0, start * frame_len - pad)
         end = min(len(samples), stop * frame_len + pad)
         if spans and begin <= spans[-1][1]:
@@ -68,10 +69,23 @@ def trim_silence(samples: np.ndarray, rate: int, *, aggressiveness: int = 3, pad
         segments=tuple((a / rate, b / rate) for a, b in spans),
         speech_seconds=float(voiced.sum() * FRAME_MS / 1000),
         input_seconds=len(samples) / rate,
+        speech=_kept_frames(voiced, spans, frame_len, len(samples)),
     )
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+def _kept_frames(voiced: np.ndarray, spans: list[list[int]], frame_len: int, length: int) -> np.ndarray:
+    """The speech flags carried over to the trimmed audio, one per frame of it: a frame there holds
+    speech when any of its samples came from a speech frame of the input."""
+    per_sample = np.zeros(length, dtype=bool)
+    per_sample[: len(voiced) * frame_len] = np.repeat(voiced, frame_len)
+    kept = np.concatenate([per_sample[a:b] for a, b in spans]) if spans else np.zeros(0, dtype=bool)
+    count = int(np.ceil(len(kept) / frame_len))
+    padded = np.zeros(count * frame_len, dtype=bool)
+    padded[: len(kept)] = kept
+    return padded.reshape(count, frame_len).any(axis=1)
+
+
+def runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) index pairs of the True runs."""
     edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
@@ -79,7 +93,7 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 
 def _drop_short_runs(flags: np.ndarray, min_len: int) -> np.ndarray:
     kept = np.zeros_like(flags)
-    for start, stop in _runs(flags):
+    for start, stop in runs(flags):
         if stop - start >= min_len:
             kept[start:stop] = True
     return kept

@@ -22,6 +22,10 @@ def test_writes_deidentified_audio_and_a_report(tmp_path):
     assert data["draft"].endswith("[NUMBER]")
     assert data["tokens"] and data["words"] and "number" in data["recognized_text"].lower()
     assert data["trimmed_seconds"] >= 0
+    # What the independent recognizer heard in the output, and that none of it was the number.
+    assert data["reattack"]["recognizer"] == "pocketsphinx" and data["reattack"]["personal_data_heard_and_masked"] == []
+    assert not any(digit in data["reattack"]["heard"].split() for digit in ("two", "six", "five", "nine", "eight"))
+    assert {"asr", "pii", "disguise", "reattack"} <= set(data["stage_seconds"])
 
 
 def test_unreadable_input_is_a_clear_error_and_writes_nothing(tmp_path):

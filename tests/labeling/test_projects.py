@@ -70,3 +70,29 @@ def test_a_supervisor_membership_does_not_make_an_annotator(subject, music):
     client = client_for(person)
     client.post("/api/v1/shifts")
     assert client.post("/api/v1/assignments/next").status_code == 204
+
+
+def test_a_project_in_a_language_no_recognizer_reads_is_refused_at_creation(settings):
+    from django.contrib.admin.sites import site
+    from django.core.exceptions import ValidationError
+
+    french = Project(slug="maison", name="Maison", locale="fr-FR")
+    with pytest.raises(ValidationError) as refused:
+        french.full_clean()
+    assert "No speech recognizer is configured for 'fr-FR'" in refused.value.message_dict["locale"][0]
+    # The admin's form is where projects are made; it says the same and saves nothing.
+    form_class = site._registry[Project].get_form(request=None)
+    form = form_class(data={"name": "Maison", "slug": "maison", "locale": "fr-FR", "sample_rate": 16000,
+                            "intents": "[]", "entity_types": "[]", "flags": "[]", "gold_share": 0.05,
+                            "agreement_share": 0.1, "agreement_max_difference": 0.2})
+    assert not form.is_valid() and "locale" in form.errors
+    Project(slug="garden", name="Garden", locale="en-GB").full_clean()
+    settings.ASR_LANGUAGES = ["en", "fr"]  # a deployment that configured a French recognizer
+    french.full_clean()
+
+
+def test_clips_for_a_project_made_around_the_check_are_refused(device_client, subject, speech_wav, media_root):
+    Project.objects.create(slug="maison", name="Maison", locale="fr")  # bypasses the admin's check
+    response = upload(device_client, speech_wav, metadata(project="maison", locale="fr-FR"))
+    assert response.status_code == 409 and response.json()["error"]["code"] == "unsupported_language"
+    assert Clip.objects.count() == 0 and stored_files(media_root) == []

@@ -45,6 +45,11 @@ class Command(BaseCommand):
                 "trimmed_seconds": round(result.trimmed_seconds, 3),
                 "output_seconds": round(len(result.audio) / 16_000, 3),
                 "masked": [{"type": s.kind, "start": s.start, "end": s.end} for s in result.spans],
+                "uncovered_share": round(result.uncovered_share, 3),
+                "mean_word_probability": round(result.mean_probability, 3),
+                "reattack": {"recognizer": "pocketsphinx", "heard": " ".join(result.reattack_heard),
+                             "personal_data_heard_and_masked": result.reattack_hits},
+                "stage_seconds": {stage: round(seconds, 3) for stage, seconds in result.timings.items()},
                 "draft": result.draft,
                 "recognized_text": " ".join(w.text for w in result.words),
                 "words": [{"text": w.text, "start": round(w.start, 3), "end": round(w.end, 3)} for w in result.words],
@@ -55,3 +60,6 @@ class Command(BaseCommand):
             }, indent=2))
         kinds = ", ".join(f"{s.kind} {s.start:.2f}-{s.end:.2f}s" for s in result.spans) or "nothing"
         self.stdout.write(f"{output}: {len(result.audio) / 16_000:.2f} s, masked {kinds}; draft: {result.draft}")
+        heard = " ".join(result.reattack_heard) or "nothing"
+        again = ", ".join(result.reattack_hits) or "no personal data"
+        self.stdout.write(f"re-attack (pocketsphinx) heard: {heard}; of it {again} (masked)")

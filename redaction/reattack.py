@@ -1,0 +1,98 @@
+"""An independent re-attack on de-identified audio: a recognizer of another family listens for personal data.
+
+Whisper found the personal data and the masks were placed from its words; pocketsphinx (hidden Markov
+models with its own dictionary and language model) listens to the masked, disguised output as an
+attacker would. It hears what it hears: the words of each masked span, digits, and runs of digits
+anywhere. A hit outside the masks means the masks missed something.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+RATE = 16_000
+FRAMES_PER_SECOND = 100
+DIGIT_WORDS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+# Words every sentence says; a span's own words among these prove nothing when heard again.
+GLUE = {"a", "an", "the", "at", "dot", "and", "is", "of", "to", "in", "on", "my", "i", "it", "for", "oh"}
+# A digit heard this close to where a number was masked is that number's, leaking.
+NEAR_SPAN_SECONDS = 1.0
+# This many digit words in a row are a number wherever they are heard.
+DIGIT_RUN = 3
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Heard:
+    word: str
+    start: float  # seconds of the audio listened to
+    end: float
+
+
+@dataclass(frozen=True)
+class Reattack:
+    heard: list[Heard]  # everything the recognizer wrote, for the report
+    hits: list[Heard]  # what counts as personal data heard again
+
+
+@lru_cache(maxsize=1)
+def _decoder():
+    from pocketsphinx import Decoder
+
+    # One forward pass over every other frame, at most 3,000 models alive a frame: measured on the
+    # demo clips, a quarter of the default's time for the same words (bench/README.md).
+    return Decoder(samprate=RATE, loglevel="FATAL", fwdflat=False, bestpath=False, maxhmmpf=3000, ds=2)
+
+
+def listen(audio: np.ndarray) -> list[Heard]:
+    """pocketsphinx's words with times, lowercase, without pronunciation variants or fillers."""
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    with _lock:
+        decoder = _decoder()
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+        segments = list(decoder.seg()) if decoder.hyp() is not None else []
+    heard = []
+    for segment in segments:
+        word = re.sub(r"\(\d+\)$", "", segment.word).lower()
+        if re.fullmatch(r"[a-z']+", word):
+            heard.append(Heard(word, segment.start_frame / FRAMES_PER_SECOND,
+                               (segment.end_frame + 1) / FRAMES_PER_SECOND))
+    return heard
+
+
+def reattack(audio: np.ndarray, spans: list[tuple[float, float, set[str]]],
+             masked: list[tuple[float, float]]) -> Reattack:
+    """Listen to `audio` for personal data. `spans`: where personal data was masked (seconds of
+    `audio`) with its words; `masked`: all the audio that was replaced. A hit is a word heard
+    outside the masked audio that is one of a span's own words or a digit near a span, or a digit in
+    a run of DIGIT_RUN anywhere. What is heard inside a mask is the tone, not speech."""
+    heard = listen(audio)
+    outside = [h for h in heard if not _inside(h, masked)]
+    hits: list[Heard] = []
+    for h in outside:
+        for start, end, words in spans:
+            near = start - NEAR_SPAN_SECONDS < h.end and h.start < end + NEAR_SPAN_SECONDS
+            if near and ((h.word in words and h.word not in GLUE) or h.word in DIGIT_WORDS - {"oh"}):
+                hits.append(h)
+                break
+    run: list[Heard] = []
+    for h in heard + [Heard("", float("inf"), float("inf"))]:  # the sentinel closes the last run
+        if h.word in DIGIT_WORDS and not _inside(h, masked):
+            run.append(h)
+            continue
+        if len(run) >= DIGIT_RUN:
+            hits.extend(r for r in run if r not in hits)
+        run = []
+    return Reattack(heard, sorted(hits, key=lambda h: h.start))
+
+
+def _inside(heard: Heard, masked: list[tuple[float, float]]) -> bool:
+    middle = (heard.start + heard.end) / 2
+    return any(a <= middle <= b for a, b in masked)

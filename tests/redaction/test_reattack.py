@@ -1,0 +1,69 @@
+"""The independent re-attack: pocketsphinx listens to the output for personal data, and the pipeline
+widens its masks or holds the clip when it hears any."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from redaction.mask import mask
+from redaction.pipeline import DeidFailed, DeidParams, _reattack
+from redaction.reattack import DIGIT_WORDS, listen, reattack
+from redaction.vad import trim_silence
+from redaction.voice import draw_disguise
+from tests.conftest import AUDIO, DEMO_AUDIO
+
+PARAMS = DeidParams(voice=draw_disguise(5), max_seconds=60)
+NUMBER = {"two", "oh", "six", "five", "zero", "one", "nine", "eight"}
+
+
+def trimmed(path):
+    samples, rate = sf.read(path, dtype="float32")
+    return trim_silence(samples, rate).audio
+
+
+def test_it_hears_an_unmasked_number_as_personal_data():
+    audio = trimmed(AUDIO / "pii_number.wav")  # "my number is two oh six five five five zero one nine eight"
+    heard = listen(audio)
+    assert sum(h.word in DIGIT_WORDS for h in heard) >= 4
+    attack = reattack(audio, [], [])  # nothing masked, nothing known: the digit run alone is a hit
+    assert len(attack.hits) >= 3 and all(h.word in DIGIT_WORDS for h in attack.hits)
+
+
+def test_what_it_hears_inside_a_mask_is_not_counted():
+    audio = trimmed(AUDIO / "pii_number.wav")
+    whole = [(0.0, len(audio) / 16000)]
+    masked, replaced = mask(audio, 16000, whole, padding=0.15)
+    assert reattack(masked, [(0.0, len(audio) / 16000, NUMBER)], replaced).hits == []
+
+
+def test_an_ordinary_command_gives_no_hit():
+    for name in ("weather.wav", "lights.wav", "shopping.wav"):
+        assert reattack(trimmed(DEMO_AUDIO / name), [], []).hits == [], name
+
+
+def test_a_mask_that_missed_digits_is_widened_or_the_clip_held():
+    audio = trimmed(AUDIO / "pii_number.wav")
+    # A detector that placed the number's mask over its first half only, as a bad alignment would.
+    seconds = len(audio) / 16000
+    span = (seconds * 0.45, seconds * 0.7)
+    masked, replaced = mask(audio, 16000, [span], padding=0.15)
+    assert reattack(masked, [(*span, NUMBER)], replaced).hits  # the rest of the number is heard
+    try:
+        out, replaced_after, widened, last, hits = _reattack(masked, [(*span, NUMBER)], replaced, PARAMS)
+    except DeidFailed as held:
+        assert held.code == "residual_pii" and "still heard" in held.message
+        return
+    assert widened and hits and last.hits == []
+    assert sum(b - a for a, b in replaced_after) > sum(b - a for a, b in replaced)
+    assert reattack(out, [(*span, NUMBER)], replaced_after).hits == []
+
+
+def test_hits_that_survive_every_widening_hold_the_clip(monkeypatch):
+    from redaction import pipeline
+    from redaction.reattack import Heard, Reattack
+
+    stubborn = Heard("nine", 0.5, 0.8)
+    monkeypatch.setattr(pipeline, "reattack", lambda audio, spans, masked: Reattack([stubborn], [stubborn]))
+    with pytest.raises(DeidFailed) as held:
+        _reattack(np.zeros(16000, dtype=np.float32), [], [], PARAMS)
+    assert held.value.code == "residual_pii" and "nine" in held.value.message
