@@ -120,7 +120,7 @@ class Stack:
             raise AssertionError(f"the web server exited:\n{self.log_text()}")
         try:
             return requests.get(self.url + path, timeout=2).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading the app
             return False
 
     def start_worker(self) -> subprocess.Popen:
