@@ -3,7 +3,20 @@
 import pytest
 
 from redaction.asr import Word
-from redaction.pii import ADDRESS, EMAIL, NAME, NUMBER, PiiSpan, detect, merge, redacted_text
+from redaction.pii import (
+    ADDRESS,
+    EMAIL,
+    NAME,
+    NUMBER,
+    PiiError,
+    PiiSpan,
+    detect,
+    find_in_text,
+    mask_text,
+    merge,
+    redacted_text,
+    vocabulary,
+)
 from redaction.tokens import tokenize
 
 
@@ -93,3 +106,29 @@ def test_touching_spans_merge_and_keep_the_most_specific_kind():
 ])
 def test_emails_as_a_recognizer_garbles_them_are_masked(recognized, expected):
     assert draft(recognized) == expected
+
+
+def test_a_written_transcript_naming_someone_outside_the_vocabulary_is_held_from_export():
+    assert find_in_text("tell okonkwo the car is ready") == ["NAME"]
+    assert find_in_text("my plate is k seven x four two b") == ["NUMBER"]
+
+
+def test_a_written_transcript_of_ordinary_speech_passes_the_export_check():
+    for text in ("play yellow", "lights off", "what is the weather", "good night", "set a timer for ten minutes"):
+        assert find_in_text(text) == [], text
+
+
+def test_masking_a_written_text_keeps_its_masks_and_hides_what_is_left():
+    assert mask_text("[NAME] was born on the 3rd of July 1984. Ask Siobhan.") == (
+        "[NAME] was born on [NUMBER] Ask [NAME]")
+
+
+def test_detection_fails_closed_when_its_vocabulary_cannot_be_read(monkeypatch, tmp_path):
+    monkeypatch.setattr(vocabulary, "WORDS_FILE", tmp_path / "missing.txt")
+    vocabulary._load.cache_clear()
+    words = [Word("call", 0.0, 0.2, 0.9), Word("Okonkwo", 0.3, 0.6, 0.9)]
+    try:
+        with pytest.raises(PiiError):  # the pipeline holds a clip it could not check
+            detect(words, tokenize(words))
+    finally:
+        vocabulary._load.cache_clear()
