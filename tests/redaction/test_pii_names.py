@@ -5,20 +5,7 @@ Clips are written as Whisper writes them; "word~0.2" is a word it heard with con
 
 import pytest
 
-from redaction.asr import Word
-from redaction.pii import detect
-from redaction.tokens import tokenize
-
-
-def masked(recognized: str) -> list[str]:
-    """The words of a recognized clip that the masks cover, as written."""
-    words = []
-    for n, item in enumerate(recognized.split()):
-        text, _, probability = item.partition("~")
-        words.append(Word(text, n * 0.3, n * 0.3 + 0.25, float(probability or 0.9)))
-    tokens = tokenize(words)
-    hidden = {tokens[k].word for span in detect(words, tokens) for k in range(span.first, span.last + 1)}
-    return [word.text for n, word in enumerate(words) if n in hidden]
+from tests.redaction.recognized import masked
 
 
 @pytest.mark.parametrize("recognized,name", [
