@@ -11,6 +11,7 @@ import numpy as np
 from redaction.align import align
 from redaction.asr import AsrError, Word, recognize
 from redaction.audio import TARGET_RATE, decode, remove_dc, to_target_rate
+from redaction.bystander import find_second_talker
 from redaction.coverage import check_coverage
 from redaction.mask import mask, padded_spans
 from redaction.pii import PiiError, PiiSpan, detect, redacted_text
@@ -27,7 +28,9 @@ ASR_TIME_SLACK = 0.25
 ALIGNED_TIME_SLACK = 0.0
 # Masked for other reasons than personal data found in the words: speech no confident word accounts
 # for, what the re-attack still heard, words too unsure to show in the draft.
-UNRECOGNIZED, RESIDUAL, UNCLEAR = "UNRECOGNIZED", "RESIDUAL", "UNCLEAR"
+UNRECOGNIZED, RESIDUAL, UNCLEAR, OTHER_VOICE = "UNRECOGNIZED", "RESIDUAL", "UNCLEAR", "OTHER_VOICE"
+# Past this share of the speech in another voice, which talker owns the clip is itself in doubt.
+MAX_OTHER_TALKER_SHARE = 0.5
 REATTACK_ROUNDS = 2  # times the masks are widened before the clip is held instead
 REATTACK_MARGIN = 0.05  # seconds masked either side of a word the re-attack heard
 
@@ -108,6 +111,16 @@ def deidentify(data: bytes, params: DeidParams) -> DeidResult:
         coverage = check_coverage(trimmed.speech, words, segments)
     if coverage.hold:
         raise DeidFailed(coverage.hold, coverage.message)
+    with clock("bystander"):
+        talkers = find_second_talker(trimmed.audio, TARGET_RATE, trimmed.speech)
+    if talkers.overlap:  # masking it would mask the owner too
+        raise DeidFailed("second_talker", f"A second voice speaks under the owner's for {talkers.overlap_seconds:.1f} s.")
+    if talkers.spans and not talkers.owner_louder:  # two voices at one level: which is the owner's is unknown
+        raise DeidFailed("second_talker", "Two voices speak at about the same level.")
+    other_seconds = sum(b - a for a, b in talkers.spans)
+    if other_seconds > MAX_OTHER_TALKER_SHARE * coverage.speech_seconds:
+        raise DeidFailed("second_talker", f"Another voice speaks for {other_seconds:.1f} s of "
+                                          f"{coverage.speech_seconds:.1f} s of speech.")
     tokens = tokenize(words)
     try:
         with clock("pii"):
@@ -117,6 +130,9 @@ def deidentify(data: bytes, params: DeidParams) -> DeidResult:
     # Words the recognizer was unsure of are masked like personal data, timed the same way.
     doubtful = set(coverage.doubtful)
     unclear = [PiiSpan(UNCLEAR, n, n) for n, token in enumerate(tokens) if token.word in doubtful]
+    # Another talker's words are not the owner's to share: masked in the audio, and out of the draft.
+    others = [PiiSpan(OTHER_VOICE, n, n) for n, token in enumerate(tokens)
+              if any(a <= (token.start + token.end) / 2 <= b for a, b in talkers.spans)]
     with clock("align"):
         aligned = align(trimmed.audio, tokens) if pii or unclear else None  # only spans need precise times
     if aligned is not None:
@@ -126,6 +142,7 @@ def deidentify(data: bytes, params: DeidParams) -> DeidResult:
         times = [_span_time(span, tokens, ASR_TIME_SLACK, 0.0) for span in pii + unclear]
     to_mask = [(span.kind, start, end) for span, (start, end) in zip(pii + unclear, times, strict=True)]
     to_mask += [(UNRECOGNIZED, start, end) for start, end in coverage.uncovered]
+    to_mask += [(OTHER_VOICE, start, end) for start, end in talkers.spans]
     with clock("mask"):
         masked, replaced = mask(trimmed.audio, TARGET_RATE, [(a, b) for _, a, b in to_mask],
                                 padding=params.mask_padding, mode=params.mask_mode)
@@ -138,7 +155,7 @@ def deidentify(data: bytes, params: DeidParams) -> DeidResult:
     to_mask += [(RESIDUAL, start, end) for start, end in widened]
     return DeidResult(
         output, trimmed.input_seconds, trimmed.trimmed_seconds, trimmed.speech_seconds,
-        draft=redacted_text(words, tokens, pii + unclear),  # personal data's kind wins where both
+        draft=redacted_text(words, tokens, pii + others + unclear),  # personal data's kind wins where both
         spans=[MaskedSpan(kind, input_time(start, trimmed.segments), input_time(end, trimmed.segments))
                for kind, start, end in to_mask],
         words=words, tokens=tokens,

@@ -2,12 +2,15 @@
 
 import re
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from redaction.asr import transcribe
+from redaction.audio import encode_wav
 from redaction.pipeline import DeidFailed, DeidParams, deidentify
 from redaction.voice import draw_disguise
-from tests.conftest import AUDIO
+from tests.conftest import AUDIO, DEMO_AUDIO
 
 VOICE = draw_disguise(5)
 DIGIT_WORDS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
@@ -69,3 +72,36 @@ def test_words_next_to_masked_spans_stay_audible():
     # name's Whisper tiny hears "my name is" as "doing my": the cost is counted in bench/deid's WER.)
     assert "[UNCLEAR] my name is [NAME]" in result.draft
     assert "my" in heard and "number" in heard
+
+
+def level_to(samples, reference, quieter_db):
+    rms = lambda x: float(np.sqrt(np.mean(x ** 2)))  # noqa: E731
+    return (samples * rms(reference) / rms(samples) * 10 ** (-quieter_db / 20)).astype(np.float32)
+
+
+def load(path):
+    samples, rate = sf.read(path, dtype="float32")
+    assert rate == 16000
+    return samples
+
+
+def test_a_bystander_saying_a_number_under_the_command_holds_the_clip():
+    # The hostile tester's clip: the owner asks about the weather, someone 8 dB quieter says a number.
+    owner = load(DEMO_AUDIO / "weather.wav")
+    bystander = level_to(load(AUDIO / "pii_number.wav"), owner, 8)
+    clip = np.zeros(max(len(owner), len(bystander) + 4000), dtype=np.float32)
+    clip[: len(owner)] += owner
+    clip[4000:4000 + len(bystander)] += bystander
+    with pytest.raises(DeidFailed) as held:
+        deidentify(encode_wav(clip), DeidParams(voice=VOICE, max_seconds=60))
+    assert held.value.code == "second_talker"
+
+
+def test_a_quiet_aside_after_the_command_is_masked_and_kept_out_of_the_draft():
+    owner = load(DEMO_AUDIO / "lights.wav")  # slt; then rms, 12 dB quieter, about the weather
+    clip = np.concatenate([owner, level_to(load(DEMO_AUDIO / "weather.wav"), owner, 12)])
+    result = deidentify(encode_wav(clip), DeidParams(voice=VOICE, max_seconds=60))
+    assert "OTHER_VOICE" in {span.kind for span in result.spans}
+    assert "lights" in result.draft.lower() and "weather" not in result.draft.lower()
+    heard = " ".join(w.text.lower() for w in transcribe(result.audio))
+    assert "lights" in heard and "weather" not in heard and "weekend" not in heard
