@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from redaction.pii.vocabulary import level
+
 RATE = 16_000
 FRAMES_PER_SECOND = 100
 DIGIT_WORDS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
@@ -71,15 +73,17 @@ def reattack(audio: np.ndarray, spans: list[tuple[float, float, set[str]]],
              masked: list[tuple[float, float]]) -> Reattack:
     """Listen to `audio` for personal data. `spans`: where personal data was masked (seconds of
     `audio`) with its words; `masked`: all the audio that was replaced. A hit is a word heard
-    outside the masked audio that is one of a span's own words or a digit near a span, or a digit in
-    a run of DIGIT_RUN anywhere. What is heard inside a mask is the tone, not speech."""
+    outside the masked audio and near a span that is one of the span's own words, a digit, or a
+    name-like word (none of the ordinary English words: the edge of a name the mask missed); or a
+    digit in a run of DIGIT_RUN anywhere. What is heard inside a mask is the tone, not speech."""
     heard = listen(audio)
     outside = [h for h in heard if not _inside(h, masked)]
     hits: list[Heard] = []
     for h in outside:
         for start, end, words in spans:
             near = start - NEAR_SPAN_SECONDS < h.end and h.start < end + NEAR_SPAN_SECONDS
-            if near and ((h.word in words and h.word not in GLUE) or h.word in DIGIT_WORDS - {"oh"}):
+            if near and ((h.word in words and h.word not in GLUE) or h.word in DIGIT_WORDS - {"oh"}
+                         or level(h.word) is None):
                 hits.append(h)
                 break
     run: list[Heard] = []

@@ -67,3 +67,15 @@ def test_hits_that_survive_every_widening_hold_the_clip(monkeypatch):
     with pytest.raises(DeidFailed) as held:
         _reattack(np.zeros(16000, dtype=np.float32), [], [], PARAMS)
     assert held.value.code == "residual_pii" and "nine" in held.value.message
+
+
+def test_a_name_heard_near_where_a_name_was_masked_is_a_hit():
+    from redaction.pii.vocabulary import level
+
+    audio = trimmed(AUDIO / "pii_name_number.wav")  # "hi, my name is jonathan baker and my number is ..."
+    name_at = [h for h in listen(audio) if h.word == "jonathan"]
+    assert name_at, "pocketsphinx hears the name in the clear"
+    start, end = name_at[0].start, name_at[0].end
+    # A mask placed just after the name, knowing none of its words: the name-like word alone is a hit.
+    attack = reattack(audio, [(end + 0.1, end + 0.6, set())], [])
+    assert "jonathan" in [h.word for h in attack.hits] and level("jonathan") is None
