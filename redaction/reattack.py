@@ -22,6 +22,8 @@ FRAMES_PER_SECOND = 100
 DIGIT_WORDS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
 # Words every sentence says; a span's own words among these prove nothing when heard again.
 GLUE = {"a", "an", "the", "at", "dot", "and", "is", "of", "to", "in", "on", "my", "i", "it", "for", "oh"}
+# What the recognizer writes for a hum, a breath or the tone's edge; it names no one.
+FILLERS = {"hmm", "mhm", "uhm", "umm", "huh", "ahh", "ehh", "err", "erm", "uhh", "mmm", "shh", "hmph"}
 # A digit heard this close to where a number was masked is that number's, leaking.
 NEAR_SPAN_SECONDS = 1.0
 # This many digit words in a row are a number wherever they are heard.
@@ -83,7 +85,7 @@ def reattack(audio: np.ndarray, spans: list[tuple[float, float, set[str]]],
         for start, end, words in spans:
             near = start - NEAR_SPAN_SECONDS < h.end and h.start < end + NEAR_SPAN_SECONDS
             if near and ((h.word in words and h.word not in GLUE) or h.word in DIGIT_WORDS - {"oh"}
-                         or level(h.word) is None):
+                         or _name_like(h.word)):
                 hits.append(h)
                 break
     run: list[Heard] = []
@@ -95,6 +97,11 @@ def reattack(audio: np.ndarray, spans: list[tuple[float, float, set[str]]],
             hits.extend(r for r in run if r not in hits)
         run = []
     return Reattack(heard, sorted(hits, key=lambda h: h.start))
+
+
+def _name_like(word: str) -> bool:
+    """No ordinary English word, and not one of the hums the recognizer writes for noise ("hm")."""
+    return len(word) >= 3 and word not in FILLERS and level(word) is None
 
 
 def _inside(heard: Heard, masked: list[tuple[float, float]]) -> bool:
