@@ -1,403 +1,180 @@
-"""De-identification quality benchmark on a generated corpus with personal data at known times.
+"""De-identification quality benchmark: personal data at known times, in homes as they sound, on two splits.
 
-    make bench-deid                        # all metrics
-    .venv/bin/python bench/deid/run.py --help
+    make bench-deid                                         # everything, both splits
+    .venv/bin/python bench/deid/run.py --limit 3            # a quick pass: 3 clips per condition and split
+    .venv/bin/python bench/deid/run.py --conditions running bystander --split heldout
 
-Corpora (Debian's flite, voices slt, rms, awb, kal16; 15 sentences each, 12 with personal data):
-'breath' says each sentence whole, so the personal data runs into the words around it, and flite's
-own phone times say where it lies; 'pauses' says the data apart from the words around it (see
-build_corpus). Measured on the product's own code path (redaction.pipeline.deidentify):
+Voices: Debian's flite (slt, rms, awb, kal16) and Piper's neural en_US joe (synth.py). Conditions:
 
-- recall: share of spoken PII spans whose every voiced 10 ms frame lies inside masked audio;
-- residual leak: PII words that an independent recognizer (pocketsphinx) or Whisper still finds,
-  within 0.2 s of where they were spoken, in the de-identified audio;
-- over-masking: share of voiced non-PII frames that were masked;
-- utility: Whisper's word error rate on the non-PII words, masked audio with and without disguise;
-- linkability: equal error rate of a speaker-verification attacker (resemblyzer embeddings, cosine)
-  comparing disguised clips with originals and with other disguised clips;
-- speed and memory: one thread, models loaded, seconds of input per second of processing;
-- the padding trade-off: recall and over-masking at mask paddings other than the default.
+- pauses, breath: the first version's 15 sentences x 4 flite voices (60 clips each), personal data said
+  apart with 50 ms gaps, or in one breath. Public since, they are part of the tuning split only.
+- running: generated sentences said in one breath, personal data (names from many languages, dates of
+  birth, spelled plates and references, bank, card and national id numbers, phone numbers, emails,
+  addresses) at the start, middle or end, and sentences without any; one of five voices each.
+- farfield: each running clip played in a simulated living room (RT60 0.3-0.7 s, talker 1-4 m away).
+- noisy: each running clip under pink or brown noise, or babble of other voices, at 5-20 dB SNR.
+- bystander: the owner says an ordinary command while another voice, 0-12 dB quieter, says personal
+  data during it or before or after it; every bystander word is personal data.
+
+Sentences come from TEMPLATES x the lists of pii_tuning.py and pii_heldout.py (corpus.py), seeded; every
+metric is reported for each condition on each split. Where the personal data lies is known from the
+synthesizers' own timing, or from where it was placed (corpus.py, acoustics.py). Metrics (metrics.py),
+over the product's own redaction.pipeline.deidentify: held share and reasons (a held clip leaks
+nothing); recall (a held clip's spans count as protected; also over served clips only); PII words that
+Whisper or pocketsphinx still hear near where they were said; over-masking; Whisper's WER on the other
+words; linkability by a speaker-verification attacker, ignorant and informed; speed; padding trade-off.
+
+A full run (both splits, all conditions: 369 tuning and 249 held-out clips) takes about two hours on
+the 2-core machine (measured December 2026 with other tests sharing it): clips are measured in two
+one-thread processes at about 10 s a clip each (deidentify twice, about 3 s each with its re-attack
+pass; Whisper three times; pocketsphinx once), plus 2.5 minutes of synthesis, 7 of speed runs and 5
+of padding sweep. --limit 3 takes about 15 minutes, most of it loading models and the speed run.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import datetime
+import importlib
 import json
-import os
-import re
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
 
-from redaction.asr import transcribe  # noqa: E402
-from redaction.pipeline import DeidParams, deidentify, input_time  # noqa: E402
-from redaction.tokens import tokenize  # noqa: E402
-from redaction.voice import draw_disguise  # noqa: E402
-from redaction.wer import word_errors, words  # noqa: E402
+# Siblings, imported once the paths are set (bench/deid is not a package); bench/watermark calls build_corpus here.
+corpus = importlib.import_module("corpus")
+RATE, Clip, build_corpus, pick = corpus.RATE, corpus.Clip, corpus.build_corpus, corpus.pick
 
-RATE = 16_000
-VOICES = ("slt", "rms", "awb", "kal16")
-# (before, personal data, after); an empty middle is a clip with no personal data.
-SENTENCES = [
-    ("my number is", "two oh six five five five zero one nine eight", "please call me back"),
-    ("hello my name is", "jonathan baker", "and i need some help"),
-    ("send the file to", "jo dot baker at example dot com", "tonight"),
-    ("i live at", "forty two maple street", "in the blue house"),
-    ("my card number is", "four one one one one one one one one one one one one one one one", "thank you"),
-    ("please call", "sarah connor", "and tell her i am late"),
-    ("my social security number is", "zero seven eight zero five one one two zero", "is that right"),
-    ("remind me to text", "michael", "about dinner"),
-    ("deliver it to", "two twenty one baker street apartment four", "please"),
-    ("the pin is", "one two three four", "do not share it"),
-    ("email", "mary underscore lee at mail dot co dot uk", "the photos from the trip"),
-    ("please ask", "doctor patel", "to call me tomorrow"),
-    ("turn off the lights in the living room", "", ""),
-    ("what is the weather going to be like this weekend", "", ""),
-    ("add bread milk and coffee to my shopping list", "", ""),
-]
-FRAME = RATE // 100  # 10 ms
+CONDITIONS = ("pauses", "breath", "running", "farfield", "noisy", "bystander")
+LEGACY = ("pauses", "breath")  # tuning split only
+CLEAN_SINGLE = ("pauses", "breath", "running")  # clean clips, one speaker
+SPEED_CLIPS = 30  # running clips of the first split, timed in a fresh one-thread process
 
 
-@dataclass
-class Clip:
-    name: str
-    voice: str
-    audio: np.ndarray
-    pii: tuple[float, float] | None  # where the personal data is spoken, seconds
-    pii_words: list[str]
-    other_words: list[str]
+def build(split: str, conditions: list[str], limit: int | None) -> dict[str, list[Clip]]:
+    import acoustics
+
+    built: dict[str, list[Clip]] = {}
+    for condition in conditions:
+        if condition in LEGACY:
+            if split == "tuning":
+                clips = build_corpus(condition)
+                built[condition] = [clips[n] for n in pick(len(clips), limit)]
+        elif condition == "bystander":
+            built[condition] = corpus.bystanders(split, limit)
+        else:
+            if "running" not in built:
+                built["running"] = corpus.running(split, limit)
+            if condition == "farfield":
+                built[condition] = [acoustics.farfield(c) for c in built["running"]]
+            elif condition == "noisy":
+                built[condition] = [acoustics.noisy(c) for c in built["running"]]
+    return {c: built[c] for c in conditions if c in built}
 
 
-def say(voice: str, text: str) -> tuple[np.ndarray, list[tuple[str, float]]]:
-    """flite's audio for `text`, and its phones with their end times in seconds ('pau' is a pause)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "say.wav"
-        printed = subprocess.run(["flite", "-voice", voice, "-psdur", "-t", text, "-o", str(out)], check=True,
-                                 capture_output=True, text=True).stdout
-        samples, rate = sf.read(out, dtype="float32")
-    if rate != RATE:
-        raise SystemExit(f"flite voice {voice} speaks at {rate} Hz; the corpus needs 16 kHz voices")
-    phones = [(item.rsplit(":", 1)[0], float(item.rsplit(":", 1)[1])) for item in printed.split()]
-    return samples, phones
+def clean_single_speaker(results: dict) -> dict:
+    """Held shares over the clean one-speaker conditions together (target: at most 5% each)."""
+    counts = {"clips_without_pii": 0, "held_without_pii": 0, "clips_with_pii": 0, "held_with_pii": 0}
+    for condition in CLEAN_SINGLE:
+        r = results.get(condition)
+        if not r:
+            continue
+        counts["clips_without_pii"] += r["clips_without_pii"]
+        counts["held_without_pii"] += round((r["held_share_without_pii"] or 0) * r["clips_without_pii"])
+        with_pii = r["clips"] - r["clips_without_pii"]
+        counts["clips_with_pii"] += with_pii
+        counts["held_with_pii"] += round((r["held_share_with_pii"] or 0) * with_pii)
+    counts["held_share_without_pii"] = (counts["held_without_pii"] / counts["clips_without_pii"]
+                                        if counts["clips_without_pii"] else None)
+    counts["held_share_with_pii"] = (counts["held_with_pii"] / counts["clips_with_pii"]
+                                     if counts["clips_with_pii"] else None)
+    return counts
 
 
-def phones_of(voice: str, text: str) -> list[str]:
-    printed = subprocess.run(["flite", "-voice", voice, "-ps", "-t", text, "-o", "none"], check=True,
-                             capture_output=True, text=True).stdout
-    return [p for p in printed.split() if p != "pau"]
+def product_version() -> dict:
+    """The product code measured: commit, and whether redaction/ had uncommitted changes."""
+    def git(*args):
+        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip()
 
-
-def pii_times(voice: str, before: str, pii: str, after: str, phones: list[tuple[str, float]]) -> tuple[float, float]:
-    """Where the personal data lies in the whole sentence, from the synthesizer's own phone times:
-    from the end of the phone before its first phone to the end of its last."""
-    parts = [phones_of(voice, part) for part in (before, pii, after)]
-    spoken = [(n, p) for n, (p, _) in enumerate(phones) if p != "pau"]
-    if [p for _, p in spoken] != parts[0] + parts[1] + parts[2]:
-        raise SystemExit(f"flite's phones for {voice} '{before} {pii} {after}' do not split into its parts")
-    first, last = spoken[len(parts[0])][0], spoken[len(parts[0]) + len(parts[1]) - 1][0]
-    return (phones[first - 1][1] if first else 0.0), phones[last][1]
-
-
-def voiced_extent(samples: np.ndarray) -> tuple[int, int]:
-    level = np.abs(samples)
-    above = np.flatnonzero(level > 0.02 * level.max())
-    return int(above[0]), int(above[-1]) + 1
-
-
-def build_corpus(style: str) -> list[Clip]:
-    """'breath': each sentence said in one breath, as people do; the personal data runs into the
-    words around it and the synthesizer's phone times say where it lies. 'pauses': the words before,
-    the personal data and the words after said apart and joined with 50 ms gaps; the data's voiced
-    extent is where it lies. Pauses make its edges easier to find, and spare the words around it."""
-    rng = np.random.default_rng(11)
-    clips = []
-    for voice in VOICES:
-        for n, (before, pii, after) in enumerate(SENTENCES):
-            lead = (rng.standard_normal(int(0.4 * RATE)) * 0.001).astype(np.float32)
-            tail = (rng.standard_normal(int(0.4 * RATE)) * 0.001).astype(np.float32)
-            extent = None
-            if style == "breath":
-                spoken, phones = say(voice, " ".join(part for part in (before, pii, after) if part))
-                if pii:
-                    start, end = pii_times(voice, before, pii, after, phones)
-                    extent = (len(lead) / RATE + start, len(lead) / RATE + end)
-                pieces = [lead, spoken, tail]
-            else:
-                gap = lambda: (rng.standard_normal(int(0.05 * RATE)) * 0.001).astype(np.float32)  # noqa: E731
-                pieces = [lead, say(voice, before)[0]]
-                if pii:
-                    pieces.append(gap())
-                    offset = sum(len(p) for p in pieces)
-                    spoken = say(voice, pii)[0]
-                    a, b = voiced_extent(spoken)
-                    extent = ((offset + a) / RATE, (offset + b) / RATE)
-                    pieces.append(spoken)
-                if after:
-                    pieces += [gap(), say(voice, after)[0]]
-                pieces.append(tail)
-            clips.append(Clip(f"{voice}-{n:02d}", voice, np.concatenate(pieces), extent, words(pii),
-                              words(f"{before} {after}")))
-    return clips
-
-
-def wav(samples: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, RATE, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
-
-
-def voiced_frames(samples: np.ndarray) -> np.ndarray:
-    count = len(samples) // FRAME
-    rms = np.sqrt(np.mean(samples[: count * FRAME].reshape(count, FRAME) ** 2, axis=1))
-    return rms > 0.01
-
-
-def inside(frame: int, regions: list[tuple[float, float]]) -> bool:
-    t0, t1 = frame * 0.01, (frame + 1) * 0.01
-    return any(a <= t0 and t1 <= b for a, b in regions)
-
-
-def recognized(samples: np.ndarray) -> list[tuple[str, float, float]]:
-    """Whisper's words as lowercase tokens (numerals spelled), with times."""
-    return [(t.text, t.start, t.end) for t in tokenize(transcribe(samples))]
-
-
-_sphinx = None
-
-
-def sphinx_words(samples: np.ndarray) -> list[tuple[str, float, float]]:
-    global _sphinx
-    from pocketsphinx import Decoder
-
-    if _sphinx is None:
-        _sphinx = Decoder(samprate=RATE, loglevel="FATAL")
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
-    _sphinx.start_utt()
-    _sphinx.process_raw(pcm, full_utt=True)
-    _sphinx.end_utt()
-    found = []
-    for seg in _sphinx.seg():
-        word = re.sub(r"\(\d+\)$", "", seg.word).lower()
-        if word.isalpha() and not word.startswith(("<", "[")):
-            found.append((word, seg.start_frame / 100, (seg.end_frame + 1) / 100))
-    return found
-
-
-def eer(same: list[float], different: list[float]) -> float:
-    scores = sorted(set(same + different))
-    best = 1.0
-    for threshold in scores:
-        false_reject = sum(s < threshold for s in same) / len(same)
-        false_accept = sum(s >= threshold for s in different) / len(different)
-        best = min(best, max(false_reject, false_accept))
-    return best
-
-
-def scored_pii_words(clip: Clip) -> set[str]:
-    """The clip's personal-data words, less the glue words ordinary speech also says."""
-    return {w for w in clip.pii_words if w not in {"at", "dot", "and"}}
-
-
-def leaks(found: list[tuple[str, float, float]], clip: Clip) -> int:
-    if clip.pii is None:
-        return 0
-    pii = scored_pii_words(clip)
-    a, b = clip.pii[0] - 0.2, clip.pii[1] + 0.2
-    return sum(1 for word, start, end in found if word in pii and start < b and end > a)
-
-
-class MaskTally:
-    """Recall and over-masking summed over clips."""
-
-    def __init__(self):
-        self.hits = self.spans = self.over = self.non_pii = 0
-
-    def add(self, clip: Clip, replaced: list[tuple[float, float]]) -> None:
-        """A span counts as masked when every voiced frame of it lies in masked audio; over-masking
-        counts the voiced frames outside personal data that were masked."""
-        voiced = np.flatnonzero(voiced_frames(clip.audio))
-        in_pii = np.array([clip.pii is not None and clip.pii[0] <= f * 0.01 < clip.pii[1] for f in voiced],
-                          dtype=bool)
-        self.over += sum(inside(f, replaced) for f in voiced[~in_pii])
-        self.non_pii += int((~in_pii).sum())
-        if clip.pii is not None:
-            self.spans += 1
-            self.hits += all(inside(f, replaced) for f in voiced[in_pii])
-
-    @property
-    def recall(self) -> float:
-        return self.hits / self.spans
-
-    @property
-    def over_masking(self) -> float:
-        return self.over / self.non_pii
-
-
-def quality(clips: list[Clip], mode: str) -> dict:
-    tally = MaskTally()
-    leak_whisper = leak_sphinx = pii_word_total = 0
-    errors = {"original": [0, 0], "masked": [0, 0], "disguised": [0, 0]}
-    outputs = {}
-    for clip in clips:
-        data = wav(clip.audio)
-        voice = draw_disguise(sum(clip.name.encode()))
-        plain = deidentify(data, DeidParams(voice=voice, max_seconds=60, mask_mode=mode, disguise_voice=False))
-        final = deidentify(data, DeidParams(voice=voice, max_seconds=60, mask_mode=mode))
-        outputs[clip.name] = final.audio
-        tally.add(clip, final.replaced)
-        if clip.pii is not None:
-            pii_word_total += len(scored_pii_words(clip))
-        # Recognizers see the trimmed output; its times map back to the input as the pipeline's do.
-        heard = recognized(final.audio)  # used for the leak count and the disguised WER
-        for found, which in ((heard, "whisper"), (sphinx_words(final.audio), "sphinx")):
-            found = [(w, input_time(s, final.segments), input_time(e, final.segments)) for w, s, e in found]
-            if which == "whisper":
-                leak_whisper += leaks(found, clip)
-            else:
-                leak_sphinx += leaks(found, clip)
-        pii_set = set(clip.pii_words)
-        for key, words_heard in (("original", recognized(clip.audio)), ("masked", recognized(plain.audio)),
-                                 ("disguised", heard)):
-            hyp = [w for w, _, _ in words_heard if w not in pii_set]  # PII words are scored as leaks
-            e, n = word_errors(clip.other_words, hyp)
-            errors[key][0] += e
-            errors[key][1] += n
-    return {
-        "clips": len(clips),
-        "pii_spans": tally.spans,
-        "recall": tally.recall,
-        "leaked_words_whisper": leak_whisper,
-        "leaked_words_sphinx": leak_sphinx,
-        "pii_words": pii_word_total,
-        "over_masking": tally.over_masking,
-        "wer_original": errors["original"][0] / errors["original"][1],
-        "wer_masked": errors["masked"][0] / errors["masked"][1],
-        "wer_disguised": errors["disguised"][0] / errors["disguised"][1],
-    }, outputs
-
-
-def padding_sweep(clips: list[Clip], paddings: list[float]) -> dict:
-    """Recall and over-masking for other mask paddings than the default: the trade-off, measured."""
-    results = {}
-    for padding in paddings:
-        tally = MaskTally()
-        for clip in clips:
-            result = deidentify(wav(clip.audio), DeidParams(voice=draw_disguise(1), max_seconds=60,
-                                                            mask_padding=padding, disguise_voice=False))
-            tally.add(clip, result.replaced)
-        results[f"{padding:.2f}"] = {"recall": tally.recall, "over_masking": tally.over_masking}
-    return results
-
-
-def linkability(clips: list[Clip], outputs: dict) -> dict:
-    from resemblyzer import VoiceEncoder, preprocess_wav
-
-    encoder = VoiceEncoder("cpu", verbose=False)
-
-    def embed(samples):
-        return encoder.embed_utterance(preprocess_wav(samples, source_sr=RATE))
-
-    original = {c.name: embed(c.audio) for c in clips}
-    disguised = {c.name: embed(outputs[c.name]) for c in clips}
-    voice = {c.name: c.voice for c in clips}
-    names = sorted(original)
-
-    def trials(left, right):
-        same, different = [], []
-        for a in names:
-            for b in names:
-                if a >= b:
-                    continue
-                score = float(np.dot(left[a], right[b]))
-                (same if voice[a] == voice[b] else different).append(score)
-        return eer(same, different)
-
-    return {
-        "eer_original_vs_original": trials(original, original),
-        "eer_original_vs_disguised": trials(original, disguised),
-        "eer_disguised_vs_disguised": trials(disguised, disguised),
-    }
-
-
-def speed(clips: list[Clip], runs: int) -> dict:
-    """In a fresh process with one thread: no benchmark code or other model in memory."""
-    probe = f"""
-import os, sys, time, resource, json, io
-sys.path.insert(0, {str(ROOT)!r})
-import numpy as np, soundfile as sf
-from redaction.pipeline import DeidParams, deidentify
-from redaction.voice import draw_disguise
-datas = [open(p, 'rb').read() for p in sys.argv[1:]]
-deidentify(datas[0], DeidParams(voice=draw_disguise(1), max_seconds=60))  # load models
-rates = []
-for _ in range({runs}):
-    seconds = busy = 0.0
-    for data in datas:
-        t = time.process_time()
-        r = deidentify(data, DeidParams(voice=draw_disguise(len(data)), max_seconds=60))
-        busy += time.process_time() - t
-        seconds += r.input_seconds
-    rates.append(seconds / busy)
-print(json.dumps({{"x_realtime_per_core": rates, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
-"""
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for clip in clips:
-            path = Path(tmp) / f"{clip.name}.wav"
-            path.write_bytes(wav(clip.audio))
-            paths.append(str(path))
-        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-        out = subprocess.run([sys.executable, "-c", probe, *paths], capture_output=True, text=True, env=env,
-                             check=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    rates = result["x_realtime_per_core"]
-    return {"x_realtime_per_core_median": statistics.median(rates), "x_realtime_runs": rates,
-            "worker_rss_mb": result["rss_mb"]}
+    dirty = git("status", "--porcelain", "redaction")
+    return {"commit": git("rev-parse", "HEAD"), "redaction_uncommitted": bool(dirty)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=CONDITIONS)
+    parser.add_argument("--split", default="both", choices=["tuning", "heldout", "both"])
+    parser.add_argument("--limit", type=int, help="clips per condition and split, spread evenly (quick runs)")
     parser.add_argument("--mode", default="tone", choices=["tone", "silence"])
-    parser.add_argument("--speed-runs", type=int, default=3)
-    parser.add_argument("--corpus", nargs="+", default=["breath", "pauses"], choices=["breath", "pauses"])
+    parser.add_argument("--speed-runs", type=int, default=3, help="0: no speed measurement")
     parser.add_argument("--paddings", nargs="*", type=float, default=[0.05, 0.1],
-                        help="mask paddings besides the default to measure recall and over-masking at")
+                        help="mask paddings besides the default to measure recall and over-masking at (running)")
     parser.add_argument("--skip-linkability", action="store_true")
+    parser.add_argument("--jobs", type=int, default=2, help="processes measuring clips (one thread each)")
     parser.add_argument("--skip-quality", action="store_true", help="speed and memory only")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "deid.json")
     args = parser.parse_args()
 
+    # Loads the product's modules only now: bench/watermark imports this file for build_corpus alone.
+    from metrics import Workers, linkability, padding_sweep, quality, speed
+
     started = time.time()
-    corpora = {style: build_corpus(style) for style in args.corpus}
-    first = corpora[args.corpus[0]]
-    print(f"corpus: {len(first)} clips, {sum(len(c.audio) for c in first) / RATE:.0f} s", flush=True)
-    results = {"speed": speed(first, args.speed_runs), "quality": {}}
-    print(json.dumps(results["speed"]), flush=True)
-    if not args.skip_quality:
-        for style, clips in corpora.items():
-            results["quality"][style], outputs = quality(clips, args.mode)
-            print(style, json.dumps(results["quality"][style]), flush=True)
-            if style == args.corpus[0] and not args.skip_linkability:
-                results["linkability"] = linkability(clips, outputs)
-                print(json.dumps(results["linkability"]), flush=True)
-        if args.paddings:
-            results["padding"] = padding_sweep(first, args.paddings)
-            print(json.dumps(results["padding"]), flush=True)
-    results["seconds"] = round(time.time() - started)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    workers = Workers(args.jobs)
+    splits = ["tuning", "heldout"] if args.split == "both" else [args.split]
+    results: dict = {"started": datetime.datetime.now().isoformat(timespec="seconds"),
+                     "product": product_version(), "options": {k: str(v) for k, v in vars(args).items()},
+                     "corpus": {}, "quality": {}, "clean_single_speaker": {}, "linkability": {}, "padding": {}}
+    for split in splits:
+        t = time.monotonic()
+        wanted = list(args.conditions)
+        if args.speed_runs and split == splits[0] and "running" not in wanted:
+            wanted.append("running")  # the speed clips
+        corpora = build(split, wanted, args.limit)
+        results["corpus"][split] = {c: {"clips": len(clips), "seconds": round(sum(len(x.audio) for x in clips) / RATE)}
+                                    for c, clips in corpora.items()}
+        print(split, "corpus built in", round(time.monotonic() - t), "s:", json.dumps(results["corpus"][split]),
+              flush=True)
+        if args.speed_runs and split == splits[0]:
+            clips = corpora["running"]
+            results["speed"] = speed([clips[n] for n in pick(len(clips), SPEED_CLIPS)], args.speed_runs)
+            print("speed", json.dumps(results["speed"]), flush=True)
+        if args.skip_quality:
+            continue
+        results["quality"][split] = {}
+        for condition in args.conditions:
+            if condition not in corpora:
+                continue
+            measured, outputs = quality(corpora[condition], args.mode, workers)
+            results["quality"][split][condition] = measured
+            print(split, condition, json.dumps(measured), flush=True)
+            write(args.out, results, started)
+            if condition == "running" and not args.skip_linkability:
+                results["linkability"][split] = linkability(corpora[condition], outputs)
+                print(split, "linkability", json.dumps(results["linkability"][split]), flush=True)
+                write(args.out, results, started)
+        results["clean_single_speaker"][split] = clean_single_speaker(results["quality"][split])
+        if args.paddings and "running" in args.conditions and split == splits[0]:
+            results["padding"][split] = padding_sweep(corpora["running"], args.paddings, workers)
+            print(split, "padding", json.dumps(results["padding"][split]), flush=True)
+            write(args.out, results, started)
+    workers.close()
+    results["finished"] = True
+    write(args.out, results, started)
     print(f"written {args.out}")
+
+
+def write(path: Path, results: dict, started: float) -> None:
+    """After every condition, so a long run that is stopped still leaves what it measured."""
+    results["seconds"] = round(time.time() - started)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
