@@ -114,7 +114,8 @@ def deidentify(data: bytes, params: DeidParams) -> DeidResult:
     with clock("bystander"):
         talkers = find_second_talker(trimmed.audio, TARGET_RATE, trimmed.speech)
     if talkers.overlap:  # masking it would mask the owner too
-        raise DeidFailed("second_talker", f"A second voice speaks under the owner's for {talkers.overlap_seconds:.1f} s.")
+        raise DeidFailed("second_talker",
+                         f"A second voice speaks under the owner's for {talkers.overlap_seconds:.1f} s.")
     if talkers.spans and not talkers.owner_louder:  # two voices at one level: which is the owner's is unknown
         raise DeidFailed("second_talker", "Two voices speak at about the same level.")
     other_seconds = sum(b - a for a, b in talkers.spans)

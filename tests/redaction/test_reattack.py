@@ -75,7 +75,7 @@ def test_a_name_heard_near_where_a_name_was_masked_is_a_hit():
     audio = trimmed(AUDIO / "pii_name_number.wav")  # "hi, my name is jonathan baker and my number is ..."
     name_at = [h for h in listen(audio) if h.word == "jonathan"]
     assert name_at, "pocketsphinx hears the name in the clear"
-    start, end = name_at[0].start, name_at[0].end
+    end = name_at[0].end
     # A mask placed just after the name, knowing none of its words: the name-like word alone is a hit.
     attack = reattack(audio, [(end + 0.1, end + 0.6, set())], [])
     assert "jonathan" in [h.word for h in attack.hits] and level("jonathan") is None
