@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from redaction.mask import padded_spans
 from redaction.pii.vocabulary import level
 
 RATE = 16_000
@@ -53,22 +54,38 @@ def _decoder():
     return Decoder(samprate=RATE, loglevel="FATAL", fwdflat=False, bestpath=False, maxhmmpf=3000, ds=2)
 
 
-def listen(audio: np.ndarray) -> list[Heard]:
-    """pocketsphinx's words with times, lowercase, without pronunciation variants or fillers."""
-    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-    with _lock:
-        decoder = _decoder()
-        decoder.start_utt()
-        decoder.process_raw(pcm, full_utt=True)
-        decoder.end_utt()
-        segments = list(decoder.seg()) if decoder.hyp() is not None else []
+def listen(audio: np.ndarray, masked: list[tuple[float, float]] = ()) -> list[Heard]:
+    """pocketsphinx's words with times, lowercase, without pronunciation variants or fillers. The
+    `masked` stretches are not listened to: each stretch between them is heard as an utterance of
+    its own, which spares decoding the tone (a quarter of the time on running speech with data)."""
     heard = []
-    for segment in segments:
-        word = re.sub(r"\(\d+\)$", "", segment.word).lower()
-        if re.fullmatch(r"[a-z']+", word):
-            heard.append(Heard(word, segment.start_frame / FRAMES_PER_SECOND,
-                               (segment.end_frame + 1) / FRAMES_PER_SECOND))
+    for start, end in unmasked(len(audio) / RATE, masked):
+        piece = audio[int(start * RATE):int(end * RATE)]
+        pcm = (np.clip(piece, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        with _lock:
+            decoder = _decoder()
+            decoder.start_utt()
+            decoder.process_raw(pcm, full_utt=True)
+            decoder.end_utt()
+            segments = list(decoder.seg()) if decoder.hyp() is not None else []
+        for segment in segments:
+            word = re.sub(r"\(\d+\)$", "", segment.word).lower()
+            if re.fullmatch(r"[a-z']+", word):
+                heard.append(Heard(word, start + segment.start_frame / FRAMES_PER_SECOND,
+                                   start + (segment.end_frame + 1) / FRAMES_PER_SECOND))
     return heard
+
+
+def unmasked(duration: float, masked: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The stretches of [0, duration] outside every masked stretch, in order."""
+    stretches, at = [], 0.0
+    for start, end in padded_spans(list(masked), padding=0.0, duration=duration):
+        if start > at:
+            stretches.append((at, start))
+        at = max(at, end)
+    if at < duration:
+        stretches.append((at, duration))
+    return stretches
 
 
 def reattack(audio: np.ndarray, spans: list[tuple[float, float, set[str]]],
@@ -77,8 +94,8 @@ def reattack(audio: np.ndarray, spans: list[tuple[float, float, set[str]]],
     `audio`) with its words; `masked`: all the audio that was replaced. A hit is a word heard
     outside the masked audio and near a span that is one of the span's own words, a digit, or a
     name-like word (none of the ordinary English words: the edge of a name the mask missed); or a
-    digit in a run of DIGIT_RUN anywhere. What is heard inside a mask is the tone, not speech."""
-    heard = listen(audio)
+    digit in a run of DIGIT_RUN anywhere. Masked audio is not listened to: it is the tone, not speech."""
+    heard = listen(audio, masked)
     outside = [h for h in heard if not _inside(h, masked)]
     hits: list[Heard] = []
     for h in outside:
@@ -90,18 +107,24 @@ def reattack(audio: np.ndarray, spans: list[tuple[float, float, set[str]]],
                 break
     run: list[Heard] = []
     for h in heard + [Heard("", float("inf"), float("inf"))]:  # the sentinel closes the last run
-        if h.word in DIGIT_WORDS and not _inside(h, masked):
+        digit = h.word in DIGIT_WORDS and not _inside(h, masked)
+        # A mask between two digits ends the run: what lies under it is not known to be a digit.
+        if run and not (digit and not _masked_between(run[-1], h, masked)):
+            if len(run) >= DIGIT_RUN:
+                hits.extend(r for r in run if r not in hits)
+            run = []
+        if digit:
             run.append(h)
-            continue
-        if len(run) >= DIGIT_RUN:
-            hits.extend(r for r in run if r not in hits)
-        run = []
     return Reattack(heard, sorted(hits, key=lambda h: h.start))
 
 
 def _name_like(word: str) -> bool:
     """No ordinary English word, and not one of the hums the recognizer writes for noise ("hm")."""
     return len(word) >= 3 and word not in FILLERS and level(word) is None
+
+
+def _masked_between(before: Heard, after: Heard, masked: list[tuple[float, float]]) -> bool:
+    return any((before.start + before.end) / 2 <= a and b <= (after.start + after.end) / 2 for a, b in masked)
 
 
 def _inside(heard: Heard, masked: list[tuple[float, float]]) -> bool:

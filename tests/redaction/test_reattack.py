@@ -79,3 +79,39 @@ def test_a_name_heard_near_where_a_name_was_masked_is_a_hit():
     # A mask placed just after the name, knowing none of its words: the name-like word alone is a hit.
     attack = reattack(audio, [(end + 0.1, end + 0.6, set())], [])
     assert "jonathan" in [h.word for h in attack.hits] and level("jonathan") is None
+
+
+def test_only_the_audio_between_masks_is_listened_to():
+    from redaction.reattack import unmasked
+
+    assert unmasked(5.0, []) == [(0.0, 5.0)]
+    assert unmasked(5.0, [(3.0, 4.0), (0.0, 1.0), (0.5, 1.5)]) == [(1.5, 3.0), (4.0, 5.0)]
+    assert unmasked(5.0, [(0.0, 5.0)]) == []
+    audio = trimmed(AUDIO / "pii_number.wav")
+    seconds = len(audio) / 16000
+    digits = [h for h in listen(audio) if h.word in DIGIT_WORDS]
+    # Behind a mask over the first half, what is heard lies after it, at the times of the whole clip.
+    cut = (digits[0].start + digits[-1].end) / 2
+    masked, replaced = mask(audio, 16000, [(0.0, cut)], padding=0.0)
+    after = listen(masked, replaced)
+    assert after and all(h.start >= cut - 0.02 for h in after)
+    # The number's last digit is heard again where the whole clip has it.
+    assert any(h.word == digits[-1].word and abs(h.start - digits[-1].start) < 0.15 for h in after)
+    assert listen(masked, [(0.0, seconds)]) == []
+
+
+def test_a_mask_between_digits_ends_their_run(monkeypatch):
+    from redaction import reattack as module
+    from redaction.reattack import Heard
+
+    def heard_as(*words):
+        return lambda audio, masked=(): [Heard(w, n * 0.4, n * 0.4 + 0.3) for n, w in enumerate(words)]
+
+    audio = np.zeros(16000 * 3, dtype=np.float32)
+    mask_between = [(0.75, 0.78)]  # between the second digit (0.4-0.7) and the third (0.8-1.1)
+    monkeypatch.setattr(module, "listen", heard_as("five", "five", "five", "set"))
+    assert len(reattack(audio, [], []).hits) == 3
+    assert reattack(audio, [], mask_between).hits == []  # two, then one: neither is a run
+    monkeypatch.setattr(module, "listen", heard_as("five", "five", "two", "oh", "nine"))
+    # The digit after the mask starts a run of its own: three there.
+    assert [h.word for h in reattack(audio, [], mask_between).hits] == ["two", "oh", "nine"]
