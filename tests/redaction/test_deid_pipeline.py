@@ -8,6 +8,7 @@ import soundfile as sf
 
 from redaction.asr import transcribe
 from redaction.audio import encode_wav
+from redaction.coverage import MIN_WORD_PROBABILITY
 from redaction.pipeline import DeidFailed, DeidParams, deidentify
 from redaction.voice import draw_disguise
 from tests.conftest import AUDIO, DEMO_AUDIO
@@ -53,7 +54,13 @@ def test_spans_are_reported_in_seconds_of_the_input():
 def test_clean_speech_is_not_masked():
     data = (AUDIO / "speech_with_silence.wav").read_bytes()
     result = deidentify(data, DeidParams(voice=VOICE, max_seconds=60))
-    assert result.spans == [] and "[" not in result.draft and "jazz" in result.draft.lower()
+    # Nothing is taken for personal data or for unheard speech. flite's "jazz" gets a probability
+    # right at MIN_WORD_PROBABILITY (0.20 or 0.21 by the machine's instruction set): where it falls
+    # under, that word alone is masked as unclear, and nothing else.
+    unsure = [w for w in result.words if w.probability < MIN_WORD_PROBABILITY]
+    assert [s.kind for s in result.spans] == ["UNCLEAR"] * len(unsure)
+    assert all(w.text.strip(".,").lower() == "jazz" for w in unsure)
+    assert result.draft.replace("[UNCLEAR]", "jazz").lower().startswith("please play some jazz music in the kitchen")
 
 
 def test_recognition_failure_fails_closed(tmp_path):
@@ -67,10 +74,11 @@ def test_words_next_to_masked_spans_stay_audible():
     data = (AUDIO / "pii_name_number.wav").read_bytes()
     result = deidentify(data, DeidParams(voice=VOICE, max_seconds=60, disguise_voice=False))
     heard = [text for text, _, _ in recognized_in(result.audio, result.spans)]
-    # "Hi, my name is [NAME] and my number is [NUMBER]": the words between the two masks survive. ("Hi",
-    # recognized as "Height" with probability under 0.2, is masked too, and between that tone and the
-    # name's Whisper tiny hears "my name is" as "doing my": the cost is counted in bench/deid's WER.)
-    assert "[UNCLEAR] my name is [NAME]" in result.draft
+    # "Hi, my name is [NAME] and my number is [NUMBER]": the words between the two masks survive. ("Hi"
+    # is recognized as "Height" with a probability about MIN_WORD_PROBABILITY, masked as unclear or not
+    # by the machine's instruction set; between that tone and the name's, Whisper tiny may hear "my
+    # name is" as "doing my": the cost is counted in bench/deid's WER.)
+    assert "my name is [NAME] and my number is [NUMBER]" in result.draft
     assert "my" in heard and "number" in heard
 
 
