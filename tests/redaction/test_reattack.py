@@ -115,3 +115,23 @@ def test_a_mask_between_digits_ends_their_run(monkeypatch):
     monkeypatch.setattr(module, "listen", heard_as("five", "five", "two", "oh", "nine"))
     # The digit after the mask starts a run of its own: three there.
     assert [h.word for h in reattack(audio, [], mask_between).hits] == ["two", "oh", "nine"]
+
+
+def test_a_name_like_word_or_digit_counts_at_a_span_edge_and_its_own_words_farther_off(monkeypatch):
+    from redaction import reattack as module
+    from redaction.reattack import EDGE_SECONDS, NEAR_SPAN_SECONDS, Heard
+
+    span = (2.0, 2.5, {"okonkwo"})
+    audio = np.zeros(16000 * 5, dtype=np.float32)
+
+    def hits_for(word, start):
+        monkeypatch.setattr(module, "listen", lambda audio, masked=(): [Heard(word, start, start + 0.3)])
+        return [h.word for h in reattack(audio, [span], []).hits]
+
+    edge, farther = 2.5 + EDGE_SECONDS / 2, 2.5 + (EDGE_SECONDS + NEAR_SPAN_SECONDS) / 2
+    assert hits_for("zyqvar", edge) == ["zyqvar"] and hits_for("seven", edge) == ["seven"]
+    # Farther off, a name-like word or a lone digit is most often ordinary speech misheard...
+    assert hits_for("zyqvar", farther) == [] and hits_for("seven", farther) == []
+    # ...but the masked name itself, heard again, is still a hit.
+    assert hits_for("okonkwo", farther) == ["okonkwo"]
+    assert hits_for("okonkwo", 2.5 + NEAR_SPAN_SECONDS + 0.1) == []
