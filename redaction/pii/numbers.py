@@ -29,6 +29,7 @@ NUMBER_CUES = {"number", "pin", "code", "account", "card", "social", "security",
                "serial", "customer", "invoice", "claim", "registration", "plate", "pension", "medicare", "patient",
                "birth", "born", "birthday", "dob"}
 CUE_REACH = 5  # tokens before a run in which a cue counts
+NUMBER_DIGITS = 4  # digits that make a run personal data without a cue
 # Garbled words between two digits ("nine jubble zero" for "nine double zero", "twelve slash show
 # three") are taken with them, two at most, when the recognizer was this unsure of them or they are
 # no word; at either end of a number, when it was less sure still.
@@ -73,11 +74,13 @@ def number_spans(heard: list[Heard]) -> list[PiiSpan]:
             while bridged < MAX_BRIDGED and n + bridged < len(texts) and not digit[n + bridged] and _joins_digits(
                     heard[n + bridged]):
                 bridged += 1
+            if not bridged and _between_numbers(heard, digit, n, digits):
+                bridged = 1
             if bridged and n + bridged < len(texts) and digit[n + bridged]:
                 n += bridged
             else:
                 break
-        if digits >= 4 or (cued(texts, start) and digits >= 2):
+        if digits >= NUMBER_DIGITS or (cued(texts, start) and digits >= 2):
             first, last = start, n - 1
             if first > 0 and texts[first - 1] in DIGIT_HOMOPHONES:
                 first -= 1
@@ -103,6 +106,18 @@ def reach_beside(heard: list[Heard], first: int, last: int, takes) -> PiiSpan:
 def _unsure(h: Heard) -> bool:
     """A word beside a number the recognizer was unsure of: most likely a digit it garbled."""
     return h.probability < BESIDE_PROBABILITY and not h.sentence_start
+
+
+def _between_numbers(heard: list[Heard], digit: list[bool], n: int, digits_before: int) -> bool:
+    """Any one word between digits, where a number of NUMBER_DIGITS lies on either side: "nine one I
+    eight seven six five" is one number the recognizer heard a word into, not two."""
+    if n + 1 >= len(heard) or not digit[n + 1] or heard[n].sentence_start or heard[n + 1].sentence_start:
+        return False
+    ahead, k = 0, n + 1
+    while k < len(heard) and digit[k]:
+        ahead += digit_weight(heard[k].text)
+        k += 1
+    return max(digits_before, ahead) >= NUMBER_DIGITS
 
 
 def _joins_digits(between: Heard) -> bool:

@@ -25,6 +25,8 @@ from tests.redaction.recognized import masked
      "five hundred and twelve, three four four, nine"),
     ("account number twelve thirty four fifty six seventy eight", "twelve thirty four fifty six seventy eight"),
     ("The PIN is 4 um 4 9 1.", "4 um 4 9 1."),
+    # "nine one nine eight seven six five four three two one zero" with a word heard into it.
+    ("Text 9 -1, I~0.32 -8765, 43210 when you get to the station.", "9 -1, I~0.32 -8765, 43210"),
 ])
 def test_numbers_said_in_groups_are_masked_from_first_digit_to_last(recognized, number):
     assert masked(recognized) == [w.partition("~")[0] for w in number.split()]
