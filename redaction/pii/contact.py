@@ -18,6 +18,10 @@ EVERYDAY_STREET_WORDS = {"way", "court", "place", "square", "circle", "close", "
                          "grove", "terrace", "crescent", "alley"}
 UNIT_WORDS = {"apartment", "apt", "unit", "suite", "flat", "floor"}
 UNIT_NUMBER_REACH = 3  # words after a street in which a unit or its number may be
+# "I live at fourteen rue des lilas apartment two", the street's name misheard and no street word: a
+# house number this many words before a unit and its number places a person as well.
+HOUSE_NUMBER_REACH = 5
+NUMBERED_UNITS = UNIT_WORDS - {"floor"}  # "two boxes on floor three" is a building's floor, not a home
 TITLES_LIKE_STREETS = {"dr", "st"}  # "ask dr patel", "st john": titles, unless a house number comes first
 # Words that lead into an email or an address and are never part of one.
 LEAD_IN_WORDS = FUNCTION_WORDS | {"mom", "mum", "dad", "home", "work", "back", "email", "mail", "send", "write",
@@ -91,6 +95,30 @@ def address_spans(heard: list[Heard]) -> list[PiiSpan]:
                 "please", "and", "in", "on", "thanks", "thank"}:
             end += 1  # the word after a unit word is its number, however it was heard
         spans.append(PiiSpan(ADDRESS, start, end))
+    return spans + _house_to_unit(heard, spans)
+
+
+def _house_to_unit(heard: list[Heard], found: list[PiiSpan]) -> list[PiiSpan]:
+    """From a house number to a numbered unit said within HOUSE_NUMBER_REACH words after it, where no
+    street word was heard between them."""
+    texts = [h.text for h in heard]
+    spans = []
+    for unit, text in enumerate(texts[:-1]):
+        said = texts[unit + 1]
+        if text not in NUMBERED_UNITS or not (is_number_word(said) or said in DIGIT_HOMOPHONES):
+            continue
+        if any(span.first <= unit <= span.last for span in found):
+            continue
+        house = next((k for k in range(unit - 1, max(-1, unit - 1 - HOUSE_NUMBER_REACH), -1)
+                      if is_number_word(texts[k]) and not heard[k].time_of_day), None)
+        if house is None:  # a full stop between them proves nothing: Whisper writes "L." for "lilas"
+            continue
+        while house - 1 >= 0 and is_number_word(texts[house - 1]):
+            house -= 1
+        last = unit + 1
+        while last + 1 < len(texts) and is_number_word(texts[last + 1]):
+            last += 1
+        spans.append(PiiSpan(ADDRESS, house, last))
     return spans
 
 

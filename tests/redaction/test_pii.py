@@ -59,7 +59,10 @@ def test_emails_written_or_spoken_are_masked(spoken, expected):
     ("deliver it to 221 baker street apartment of parliament for please", "deliver it [ADDRESS] please"),
     ("deliver it to 221 baker street of parliament for please", "deliver it [ADDRESS] please"),
     ("i live at forty two maple street in the blue house", "i live at [ADDRESS] in the blue house"),
-
+    # "fourteen rue des lilas apartment two", the street's name misheard and no street word heard.
+    ("I live at 14 root L. I lost apartment 2 near the park.", "I live at [ADDRESS] near the park."),
+    ("the flat 2 doors down is empty", "the flat 2 doors down is empty"),  # no house number before it
+    ("put 2 boxes on floor 3", "put 2 boxes on floor 3"),  # a building's floor
 ])
 def test_street_addresses_are_masked(spoken, expected):
     assert draft(spoken) == expected
