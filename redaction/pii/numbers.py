@@ -111,7 +111,8 @@ def _unsure(h: Heard) -> bool:
 def _between_numbers(heard: list[Heard], digit: list[bool], n: int, digits_before: int) -> bool:
     """Any one word between digits, where a number of NUMBER_DIGITS lies on either side: "nine one I
     eight seven six five" is one number the recognizer heard a word into, not two."""
-    if n + 1 >= len(heard) or not digit[n + 1] or heard[n].sentence_start or heard[n + 1].sentence_start:
+    if (n + 1 >= len(heard) or not digit[n + 1] or heard[n].sentence_start or heard[n + 1].sentence_start
+            or heard[n].text in NUMBER_CUES):
         return False
     ahead, k = 0, n + 1
     while k < len(heard) and digit[k]:
@@ -121,10 +122,11 @@ def _between_numbers(heard: list[Heard], digit: list[bool], n: int, digits_befor
 
 
 def _joins_digits(between: Heard) -> bool:
-    """A token between two digits that belongs to the number: glue, a homophone, or a garbled word."""
+    """A token between two digits that belongs to the number: glue, a homophone, or a garbled word.
+    A cue ("fifty to account five five ...") begins the next number: it is not part of one."""
     if between.text in NUMBER_GLUE or between.text in DIGIT_HOMOPHONES:
         return True
-    if between.sentence_start:
+    if between.sentence_start or between.text in NUMBER_CUES:
         return False
     if between.level is None or between.probability < BRIDGE_ANY_WORD_PROBABILITY:
         return True

@@ -27,6 +27,8 @@ from tests.redaction.recognized import masked
     ("The PIN is 4 um 4 9 1.", "4 um 4 9 1."),
     # "nine one nine eight seven six five four three two one zero" with a word heard into it.
     ("Text 9 -1, I~0.32 -8765, 43210 when you get to the station.", "9 -1, I~0.32 -8765, 43210"),
+    # A cue heard unsurely between an amount and a number begins the number: the amount is no one's.
+    ("Transfer $50 to account~0.4 5 .5 to 10 .0347 before Friday.", "5 .5 to 10 .0347"),
 ])
 def test_numbers_said_in_groups_are_masked_from_first_digit_to_last(recognized, number):
     assert masked(recognized) == [w.partition("~")[0] for w in number.split()]
