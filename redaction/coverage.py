@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from redaction.asr import Segment, Word
+from redaction.mask import padded_spans
 from redaction.vad import runs
 
 FRAME_SECONDS = 0.03  # the VAD's frame
@@ -99,7 +100,8 @@ def check_coverage(speech: np.ndarray, words: list[Word], segments: list[Segment
     stretches = [(a * frame_seconds, b * frame_seconds) for a, b in kept]
     # Doubtful words are masked whatever their length (the caller times them, aligned where it can):
     # the recognizer wrote something it did not hear. They count towards what was not heard.
-    unheard = _join(stretches + [(words[n].start, words[n].end) for n in doubtful])
+    unheard = padded_spans(stretches + [(words[n].start, words[n].end) for n in doubtful], padding=0.0,
+                           duration=float("inf"))
     uncovered_seconds = float(sum(
         speech[int(a / frame_seconds):int(np.ceil(b / frame_seconds))].sum() for a, b in unheard) * frame_seconds)
     result = Coverage(stretches, doubtful, speech_seconds, uncovered_seconds, mean_probability)
@@ -118,13 +120,3 @@ def check_coverage(speech: np.ndarray, words: list[Word], segments: list[Segment
 def _held(result: Coverage, reason: str, message: str) -> Coverage:
     return Coverage(result.uncovered, result.doubtful, result.speech_seconds, result.uncovered_seconds,
                     result.mean_probability, reason, message)
-
-
-def _join(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    joined: list[list[float]] = []
-    for start, end in sorted(spans):
-        if joined and start <= joined[-1][1]:
-            joined[-1][1] = max(joined[-1][1], end)
-        else:
-            joined.append([start, end])
-    return [(a, b) for a, b in joined]
