@@ -163,6 +163,8 @@ class Tally:
     stage_seconds: dict = field(default_factory=lambda: defaultdict(float))
     timed: int = 0
     seconds: float = 0.0
+    mask_kinds: Counter = field(default_factory=Counter)  # served clips with at least one mask of each kind
+    masked_unheard: int = 0  # served clips with speech masked as not recognized or unclear
 
     def add(self, clip: Clip, m: dict) -> None:
         """One clip's measurement (measure()) into the sums."""
@@ -191,6 +193,8 @@ class Tally:
                 self.stage_seconds[stage] += float(seconds)
         self.served.over += m["over"]
         self.served.non_pii += m["non_pii"]
+        self.mask_kinds.update(m["kinds"])
+        self.masked_unheard += bool({"UNRECOGNIZED", "UNCLEAR"} & set(m["kinds"]))
         if group is not None:
             self.served.spans += 1
             self.served.hits += m["hit"]
@@ -214,6 +218,9 @@ class Tally:
             "held_reasons": dict(sorted(self.held.items())),
             "held_share_without_pii": share(self.held_no_pii, self.no_pii),
             "held_share_with_pii": share(self.held_pii, self.clips - self.no_pii),
+            # fail-closed masking instead of a hold: served clips where unrecognized or unclear speech was masked
+            "masked_unheard_share": share(self.masked_unheard, self.clips - held),
+            "served_clips_with_mask_kind": dict(sorted(self.mask_kinds.items())),
             "clips_without_pii": self.no_pii,
             "pii_spans": self.spans,
             "recall": share(self.protected, self.spans),  # a held clip's span is protected
@@ -258,7 +265,7 @@ def measure(clip: Clip, mode: str) -> tuple[dict, np.ndarray | None]:
     tally = MaskTally()
     hit = tally.add(clip, final.replaced)
     m = {"held": None, "hit": int(hit), "over": tally.over, "non_pii": tally.non_pii,
-         "timings": dict(getattr(final, "timings", None) or {})}
+         "timings": dict(getattr(final, "timings", None) or {}), "kinds": sorted({s.kind for s in final.spans})}
     # Recognizers see the trimmed output; its times map back to the input as the pipeline's do.
     heard = recognized(final.audio)  # used for the leak count and the disguised WER
     for found, which in ((heard, "leak_whisper"), (sphinx_words(final.audio), "leak_sphinx")):

@@ -54,6 +54,24 @@ def clean_table(results: dict) -> list[str]:
     return lines
 
 
+def masks_table(results: dict) -> list[str]:
+    """How often served clips carry each kind of mask; unrecognized and unclear speech masked instead of held."""
+    kinds = sorted({k for conditions in results["quality"].values() for r in conditions.values()
+                    for k in r.get("served_clips_with_mask_kind", {})})
+    if not kinds:
+        return []
+    lines = ["| split | condition | served | served with unheard speech masked | "
+             + " | ".join(k.lower() for k in kinds) + " |", "|---" * (4 + len(kinds)) + "|"]
+    for split, conditions in results["quality"].items():
+        for condition in ORDER:
+            r = conditions.get(condition)
+            if not r or "served_clips_with_mask_kind" not in r:
+                continue
+            counts = " | ".join(str(r["served_clips_with_mask_kind"].get(k, 0)) for k in kinds)
+            lines.append(f"| {split} | {condition} | {r['served']} | {pct(r['masked_unheard_share'], 0)} | {counts} |")
+    return lines
+
+
 def linkability_table(results: dict) -> list[str]:
     if not results.get("linkability"):
         return []
@@ -110,7 +128,7 @@ def main() -> None:
     product = results.get("product", {})
     print(f"Commit {product.get('commit', '?')[:10]}, started {results.get('started')}, "
           f"{results.get('seconds', 0) / 60:.0f} minutes.\n")
-    for table in (quality_table, clean_table, linkability_table, speed_table, padding_table):
+    for table in (quality_table, clean_table, masks_table, linkability_table, speed_table, padding_table):
         lines = table(results)
         if lines:
             print("\n".join(lines) + "\n")
