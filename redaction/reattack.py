@@ -32,6 +32,9 @@ NEAR_SPAN_SECONDS = 1.0
 # clips, of the 9 widenings only a 1 s reach made, 8 lay on other words, and the one on the data
 # fell under the padding of the next widening anyway.
 EDGE_SECONDS = 0.3
+# Unmasked audio shorter than this between two masks is not listened to: no word fits in it (and the
+# decoder fails on an empty buffer).
+MIN_PIECE_SECONDS = 0.03
 # This many digit words in a row are a number wherever they are heard.
 DIGIT_RUN = 3
 _lock = threading.Lock()
@@ -66,6 +69,8 @@ def listen(audio: np.ndarray, masked: list[tuple[float, float]] = ()) -> list[He
     heard = []
     for start, end in unmasked(len(audio) / RATE, masked):
         piece = audio[int(start * RATE):int(end * RATE)]
+        if len(piece) < MIN_PIECE_SECONDS * RATE:  # a sliver between two masks holds no word
+            continue
         pcm = (np.clip(piece, -1.0, 1.0) * 32767).astype("<i2").tobytes()
         with _lock:
             decoder = _decoder()

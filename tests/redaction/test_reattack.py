@@ -135,3 +135,13 @@ def test_a_name_like_word_or_digit_counts_at_a_span_edge_and_its_own_words_farth
     # ...but the masked name itself, heard again, is still a hit.
     assert hits_for("okonkwo", farther) == ["okonkwo"]
     assert hits_for("okonkwo", 2.5 + NEAR_SPAN_SECONDS + 0.1) == []
+
+
+def test_slivers_between_masks_are_not_listened_to():
+    audio = trimmed(AUDIO / "pii_number.wav")
+    seconds = len(audio) / 16000
+    # Masks that leave nothing, less than a sample, and 20 ms between them: no piece to decode there.
+    for gap in (0.0, 0.00003, 0.02):
+        masked = [(0.0, 1.0), (1.0 + gap, seconds)]
+        assert listen(audio, masked) == []
+        assert reattack(audio, [(0.5, 1.5, NUMBER)], masked).hits == []
