@@ -1,6 +1,7 @@
-"""The tables of bench/README.md from a bench/deid/run.py result file, each target beside its number.
+"""The tables of bench/README.md from bench/deid/run.py result files, each target beside its number.
 
     .venv/bin/python bench/deid/report.py bench/results/deid.json
+    .venv/bin/python bench/deid/report.py first.json second.json   # runs of parts, joined; later files win
 """
 
 from __future__ import annotations
@@ -123,11 +124,28 @@ def padding_table(results: dict) -> list[str]:
     return lines
 
 
+def joined(paths: list[str]) -> dict:
+    """One result from several runs: per split, each condition's (and each table's) latest measurement."""
+    results: dict = {"quality": {}, "clean_single_speaker": {}, "linkability": {}, "padding": {}, "runs": []}
+    for path in paths:
+        part = json.loads(Path(path).read_text())
+        product = part.get("product", {})
+        results["runs"].append(f"{path}: commit {product.get('commit', '?')[:10]}, started {part.get('started')}, "
+                               f"{part.get('seconds', 0) / 60:.0f} minutes")
+        for key in ("quality", "clean_single_speaker", "linkability", "padding"):
+            for split, value in part.get(key, {}).items():
+                if key == "quality":
+                    results[key].setdefault(split, {}).update(value)
+                elif value:
+                    results[key][split] = value
+        if part.get("speed"):
+            results["speed"] = part["speed"]
+    return results
+
+
 def main() -> None:
-    results = json.loads(Path(sys.argv[1]).read_text())
-    product = results.get("product", {})
-    print(f"Commit {product.get('commit', '?')[:10]}, started {results.get('started')}, "
-          f"{results.get('seconds', 0) / 60:.0f} minutes.\n")
+    results = joined(sys.argv[1:])
+    print("\n".join(results["runs"]) + "\n")
     for table in (quality_table, clean_table, masks_table, linkability_table, speed_table, padding_table):
         lines = table(results)
         if lines:
