@@ -51,7 +51,9 @@ def median_pitch(samples: np.ndarray) -> float:
     import pyworld
 
     x = samples.astype(np.float64)
-    f0, _ = pyworld.dio(x, 16000, frame_period=5.0)
+    # A 100 Hz voice lowered by 0.6-0.75 lies at 60-75 Hz: under dio's default floor (71 Hz) its pitch
+    # is misread for about one draw in three; from 40 Hz it is read within 4% on every draw tried.
+    f0, _ = pyworld.dio(x, 16000, f0_floor=40.0, frame_period=5.0)
     return float(np.median(f0[f0 > 0]))
 
 
