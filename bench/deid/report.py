@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 ORDER = ("pauses", "breath", "running", "farfield", "noisy", "bystander")
+CLEAN_SINGLE = ("pauses", "breath", "running")  # clean clips, one speaker
 STAGES = ("decode", "vad", "asr", "coverage", "bystander", "pii", "align", "mask", "disguise", "reattack")
 
 
@@ -124,6 +125,25 @@ def padding_table(results: dict) -> list[str]:
     return lines
 
 
+def clean_single_speaker(results: dict) -> dict:
+    """Held shares over the clean one-speaker conditions together (target: at most 5% each)."""
+    counts = {"clips_without_pii": 0, "held_without_pii": 0, "clips_with_pii": 0, "held_with_pii": 0}
+    for condition in CLEAN_SINGLE:
+        r = results.get(condition)
+        if not r:
+            continue
+        counts["clips_without_pii"] += r["clips_without_pii"]
+        counts["held_without_pii"] += round((r["held_share_without_pii"] or 0) * r["clips_without_pii"])
+        with_pii = r["clips"] - r["clips_without_pii"]
+        counts["clips_with_pii"] += with_pii
+        counts["held_with_pii"] += round((r["held_share_with_pii"] or 0) * with_pii)
+    counts["held_share_without_pii"] = (counts["held_without_pii"] / counts["clips_without_pii"]
+                                        if counts["clips_without_pii"] else None)
+    counts["held_share_with_pii"] = (counts["held_with_pii"] / counts["clips_with_pii"]
+                                     if counts["clips_with_pii"] else None)
+    return counts
+
+
 def joined(paths: list[str]) -> dict:
     """One result from several runs: per split, each condition's (and each table's) latest measurement."""
     results: dict = {"quality": {}, "clean_single_speaker": {}, "linkability": {}, "padding": {}, "runs": []}
@@ -132,7 +152,7 @@ def joined(paths: list[str]) -> dict:
         product = part.get("product", {})
         results["runs"].append(f"{path}: commit {product.get('commit', '?')[:10]}, started {part.get('started')}, "
                                f"{part.get('seconds', 0) / 60:.0f} minutes")
-        for key in ("quality", "clean_single_speaker", "linkability", "padding"):
+        for key in ("quality", "linkability", "padding"):
             for split, value in part.get(key, {}).items():
                 if key == "quality":
                     results[key].setdefault(split, {}).update(value)
@@ -140,6 +160,7 @@ def joined(paths: list[str]) -> dict:
                     results[key][split] = value
         if part.get("speed"):
             results["speed"] = part["speed"]
+    results["clean_single_speaker"] = {split: clean_single_speaker(q) for split, q in results["quality"].items()}
     return results
 
 

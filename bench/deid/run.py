@@ -49,11 +49,11 @@ sys.path.insert(0, str(HERE))
 
 # Siblings, imported once the paths are set (bench/deid is not a package); bench/watermark calls build_corpus here.
 corpus = importlib.import_module("corpus")
+clean_single_speaker = importlib.import_module("report").clean_single_speaker
 RATE, Clip, build_corpus, pick = corpus.RATE, corpus.Clip, corpus.build_corpus, corpus.pick
 
 CONDITIONS = ("pauses", "breath", "running", "farfield", "noisy", "bystander")
 LEGACY = ("pauses", "breath")  # tuning split only
-CLEAN_SINGLE = ("pauses", "breath", "running")  # clean clips, one speaker
 SPEED_CLIPS = 30  # running clips of the first split, timed in a fresh one-thread process
 
 
@@ -76,25 +76,6 @@ def build(split: str, conditions: list[str], limit: int | None) -> dict[str, lis
             elif condition == "noisy":
                 built[condition] = [acoustics.noisy(c) for c in built["running"]]
     return {c: built[c] for c in conditions if c in built}
-
-
-def clean_single_speaker(results: dict) -> dict:
-    """Held shares over the clean one-speaker conditions together (target: at most 5% each)."""
-    counts = {"clips_without_pii": 0, "held_without_pii": 0, "clips_with_pii": 0, "held_with_pii": 0}
-    for condition in CLEAN_SINGLE:
-        r = results.get(condition)
-        if not r:
-            continue
-        counts["clips_without_pii"] += r["clips_without_pii"]
-        counts["held_without_pii"] += round((r["held_share_without_pii"] or 0) * r["clips_without_pii"])
-        with_pii = r["clips"] - r["clips_without_pii"]
-        counts["clips_with_pii"] += with_pii
-        counts["held_with_pii"] += round((r["held_share_with_pii"] or 0) * with_pii)
-    counts["held_share_without_pii"] = (counts["held_without_pii"] / counts["clips_without_pii"]
-                                        if counts["clips_without_pii"] else None)
-    counts["held_share_with_pii"] = (counts["held_with_pii"] / counts["clips_with_pii"]
-                                     if counts["clips_with_pii"] else None)
-    return counts
 
 
 def product_version() -> dict:
