@@ -24,11 +24,12 @@ nothing); recall (a held clip's spans count as protected; also over served clips
 Whisper or pocketsphinx still hear near where they were said; over-masking; Whisper's WER on the other
 words; linkability by a speaker-verification attacker, ignorant and informed; speed; padding trade-off.
 
-A full run (both splits, all conditions: 369 tuning and 249 held-out clips) takes about two hours on
-the 2-core machine (measured December 2026 with other tests sharing it): clips are measured in two
-one-thread processes at about 10 s a clip each (deidentify twice, about 3 s each with its re-attack
-pass; Whisper three times; pocketsphinx once), plus 2.5 minutes of synthesis, 7 of speed runs and 5
-of padding sweep. --limit 3 takes about 15 minutes, most of it loading models and the speed run.
+A full run (both splits, all conditions: 369 tuning and 249 held-out clips) takes about an hour on the
+2-core machine with nothing else running (December 2026): clips are measured in two one-thread
+processes at about 10 s a clip each (deidentify twice, about 1.5 s each with its re-attack pass;
+Whisper three times; pocketsphinx once), plus a minute of synthesis, 7 of speed runs and 5 of
+padding sweep. --limit 3 takes about 15 minutes, most of it loading models and the speed run.
+report.py prints the README's tables from the result file(s).
 """
 
 from __future__ import annotations
