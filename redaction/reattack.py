@@ -105,10 +105,9 @@ def reattack(audio: np.ndarray, spans: list[tuple[float, float, set[str]]],
     outside the masked audio that is one of a span's own words near it, a digit or a name-like word
     (none of the ordinary English words) at its edge: the edge of a number or name the mask missed; or a
     digit in a run of DIGIT_RUN anywhere. Masked audio is not listened to: it is the tone, not speech."""
-    heard = listen(audio, masked)
-    outside = [h for h in heard if not _inside(h, masked)]
+    heard = listen(audio, masked)  # every word lies between the masks
     hits: list[Heard] = []
-    for h in outside:
+    for h in heard:
         for start, end, words in spans:
             near = start - NEAR_SPAN_SECONDS < h.end and h.start < end + NEAR_SPAN_SECONDS
             at_edge = start - EDGE_SECONDS < h.end and h.start < end + EDGE_SECONDS
@@ -118,7 +117,7 @@ def reattack(audio: np.ndarray, spans: list[tuple[float, float, set[str]]],
                 break
     run: list[Heard] = []
     for h in heard + [Heard("", float("inf"), float("inf"))]:  # the sentinel closes the last run
-        digit = h.word in DIGIT_WORDS and not _inside(h, masked)
+        digit = h.word in DIGIT_WORDS
         # A mask between two digits ends the run: what lies under it is not known to be a digit.
         if run and not (digit and not _masked_between(run[-1], h, masked)):
             if len(run) >= DIGIT_RUN:
@@ -136,8 +135,3 @@ def _name_like(word: str) -> bool:
 
 def _masked_between(before: Heard, after: Heard, masked: list[tuple[float, float]]) -> bool:
     return any((before.start + before.end) / 2 <= a and b <= (after.start + after.end) / 2 for a, b in masked)
-
-
-def _inside(heard: Heard, masked: list[tuple[float, float]]) -> bool:
-    middle = (heard.start + heard.end) / 2
-    return any(a <= middle <= b for a, b in masked)
