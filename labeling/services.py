@@ -23,10 +23,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.errors import ApplicationError
-from consent.models import Account, ConsentRecord, DeletionReceipt, LedgerEntry
+from consent.models import Account, DeletionReceipt, LedgerEntry
 from consent.selectors import account_by_external_id, consent_is_active
 from consent.services import ledger_append, receipt_signature
-from labeling import export_formats, vault
+from labeling import export_formats, servability, vault
 from labeling.models import (
     FLAG_SEVERITY,
     SUPERVISOR_PURPOSES,
@@ -59,6 +59,7 @@ from labeling.models import (
     TranscriptFlag,
     recognizes_language,
 )
+from labeling.servability import lendable_sql
 from labeling.selectors import (
     assignment_for_annotator,
     export_for,
@@ -92,16 +93,6 @@ ESCALATION_UNRESOLVED = (EscalationState.OPEN, EscalationState.CLAIMED)
 # Clips that do not count against a project's quota: nobody will review them.
 QUOTA_FREE_STATES = (ClipStatus.DISCARDED, ClipStatus.WITHDRAWN, ClipStatus.DELETED)
 OPINION_WAITING = (SecondOpinionState.PENDING, SecondOpinionState.ANSWERING)
-# The clip states in which each kind of assignment may hear the clip.
-SERVABLE_STATES = {
-    Purpose.TRANSCRIPTION: {ClipStatus.ASSIGNED},
-    Purpose.SECOND_OPINION: {ClipStatus.ASSIGNED, ClipStatus.LABELED},
-    Purpose.ESCALATION_REVIEW: {ClipStatus.ESCALATED},
-    Purpose.ADJUDICATION: {ClipStatus.ASSIGNED, ClipStatus.LABELED},
-    Purpose.GOLD: {ClipStatus.LABELED},
-    Purpose.AGREEMENT: {ClipStatus.LABELED},
-    Purpose.QUALITY_REVIEW: {ClipStatus.LABELED},
-}
 # Assignments whose answer settles a second opinion (asked, or an agreement sample).
 ANSWERING_PURPOSES = (Purpose.SECOND_OPINION, Purpose.AGREEMENT)
 
@@ -602,15 +593,16 @@ def _claim_sql(standby: bool = False) -> str:
 
     It inserts nothing when the annotator already holds an open assignment (a supervisor's listening
     does not count); with `standby`, only when they hold one they are working on and none in
-    standby. The owner's newest
-    consent record is read inside the statement, so a clip whose consent is gone is never lent,
-    whatever state its row is in. On PostgreSQL concurrent claimers skip rows another transaction
+    standby. Whether the clip may be lent at all (consent, deletion requests, legal holds, state) is
+    the servability rule's SQL fragment (labeling.servability.lendable_sql), read inside the
+    statement, so a clip whose consent is gone is never lent whatever state its row is in. On
+    PostgreSQL concurrent claimers skip rows another transaction
     has locked; SQLite serializes writers and needs no lock clause. The unique index on open
     assignments per clip is the last guard.
     """
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     clip, assignment = Clip._meta.db_table, Assignment._meta.db_table
-    consent, opt_out = ConsentRecord._meta.db_table, CategoryOptOut._meta.db_table
+    opt_out = CategoryOptOut._meta.db_table
     member = ProjectMember._meta.db_table
     # Written as the partial unique index one_open_assignment_per_annotator is, so that it serves the check.
     supervisors = ", ".join(f"'{purpose}'" for purpose in SUPERVISOR_PURPOSES)
@@ -626,11 +618,9 @@ def _claim_sql(standby: bool = False) -> str:
                                   standby)
         SELECT %s, picked.id, picked.account_id, %s, %s, 'open', %s, %s, {'TRUE' if standby else 'FALSE'} FROM (
             SELECT c.id, c.account_id FROM {clip} c
-            WHERE c.status = 'queued'
+            WHERE {lendable_sql("c")}
               AND c.project_id IN (SELECT m.project_id FROM {member} m WHERE m.user_id = %s AND m.role = 'annotator')
               AND NOT EXISTS (SELECT 1 FROM {assignment} a WHERE a.clip_id = c.id AND a.annotator_id = %s)
-              AND (SELECT r.granted FROM {consent} r WHERE r.account_id = c.account_id
-                   ORDER BY r.version DESC LIMIT 1)
               AND (SELECT count(*) FROM {assignment} k WHERE k.annotator_id = %s AND k.account_id = c.account_id
                    AND k.created_at > %s) < %s
               AND (c.flag_category = '' OR (%s AND NOT EXISTS (
@@ -725,7 +715,8 @@ def assignment_claim(*, annotator: AbstractBaseUser, standby: bool = False) -> A
             stamp = _db(Assignment, "created_at", now)
             params = [
                 _db(Assignment, "id", assignment.id), annotator.pk, shift.pk, stamp,
-                _db(Assignment, "lease_expires_at", assignment.lease_expires_at), annotator.pk, annotator.pk,
+                _db(Assignment, "lease_expires_at", assignment.lease_expires_at), _db(LegalHold, "expires_at", now),
+                annotator.pk, annotator.pk,
                 annotator.pk, _db(Assignment, "created_at", now - timedelta(days=settings.LINKABILITY_DAYS)),
                 settings.LINKABILITY_MAX_CLIPS, flagged_ok, annotator.pk, annotator.pk,
             ] + ([annotator.pk] if standby else [])
@@ -787,7 +778,7 @@ def _lend_second_opinion(*, annotator: AbstractBaseUser, shift: Shift, flagged_o
                .exclude(asked_by=annotator)
                .filter(clip__project__in=project_ids_of(user=annotator, role=ProjectRole.ANNOTATOR))
                .exclude(clip__in=Assignment.objects.filter(annotator=annotator).values("clip_id"))
-               .select_related("clip").only("id", "kind", "clip__id", "clip__account_id", "clip__flag_category")
+               .select_related("clip").only("id", "kind", *(f"clip__{name}" for name in SERVABILITY_FIELDS))
                .order_by("created_at"))
     if not flagged_ok:
         waiting = waiting.filter(clip__flag_category="")
@@ -796,9 +787,9 @@ def _lend_second_opinion(*, annotator: AbstractBaseUser, shift: Shift, flagged_o
                                   .values("category"))
     for opinion in waiting[:5]:
         clip = opinion.clip
-        if not _may_hear(annotator, clip, now):
-            continue
         purpose = Purpose.AGREEMENT if opinion.kind == OpinionKind.AGREEMENT else Purpose.SECOND_OPINION
+        if not _may_hear(annotator, clip, purpose, now):
+            continue
         assignment = _lend_outside_claim(annotator=annotator, shift=shift, clip=clip, purpose=purpose, now=now,
                                          stretch=stretch, standby=standby)
         if assignment is not None:
@@ -828,9 +819,10 @@ def _lend_outside_claim(*, annotator: AbstractBaseUser, shift: Shift, clip: Clip
     return assignment
 
 
-def _may_hear(annotator: AbstractBaseUser, clip: Clip, now: datetime) -> bool:
-    """What the claim statement checks, for clips lent outside it: consent now, and the linkability limit."""
-    if not consent_is_active(account_id=clip.account_id):
+def _may_hear(annotator: AbstractBaseUser, clip: Clip, purpose: str, now: datetime) -> bool:
+    """What the claim statement checks, for clips lent outside it: the servability rule, and the
+    linkability limit."""
+    if not servability.servable(clip, purpose, now=now):
         return False
     since = now - timedelta(days=settings.LINKABILITY_DAYS)
     heard = Assignment.objects.filter(annotator=annotator, account_id=clip.account_id, created_at__gt=since)
@@ -847,9 +839,9 @@ def _lend_gold(*, annotator: AbstractBaseUser, shift: Shift, now: datetime, stre
     golds = (GoldClip.objects.filter(project__in=projects, clip__status=ClipStatus.LABELED, clip__flag_category="",
                                      clip__wrapped_key__isnull=False)
              .exclude(clip__in=Assignment.objects.filter(annotator=annotator).values("clip_id"))
-             .select_related("clip").only("id", "clip__id", "clip__account_id").order_by("?"))
+             .select_related("clip").only("id", *(f"clip__{name}" for name in SERVABILITY_FIELDS)).order_by("?"))
     for gold in golds[:3]:
-        if _may_hear(annotator, gold.clip, now):
+        if _may_hear(annotator, gold.clip, Purpose.GOLD, now):
             return _lend_outside_claim(annotator=annotator, shift=shift, clip=gold.clip, purpose=Purpose.GOLD,
                                        now=now, stretch=stretch, standby=standby)
     return None
@@ -928,16 +920,28 @@ def _check_audio_token(assignment_id: uuid.UUID, token: str) -> None:
 
 
 def _servable_audio(assignment: Assignment) -> tuple[Clip, np.ndarray]:
-    """The clip of a live assignment and its de-identified samples, if its state lets this kind of
-    assignment hear it and its owner's consent holds right now; otherwise the 410 that says why."""
-    clip = Clip.objects.only("id", "account_id", "status", "wrapped_key", "deid_path", "flag_category",
-                             "duration_seconds").get(pk=assignment.clip_id)
-    if clip.status not in SERVABLE_STATES[assignment.purpose] or not consent_is_active(account_id=clip.account_id):
-        raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+    """The clip of a live assignment and its de-identified samples, if the servability rule lets this
+    kind of assignment hear it right now; otherwise the 410 that says why."""
+    clip = Clip.objects.only(*SERVABILITY_FIELDS, "deid_path", "duration_seconds").get(pk=assignment.clip_id)
+    _refuse_unless_servable(clip, assignment.purpose, timezone.now())
     try:
         return clip, _deid_samples(clip)
     except (vault.VaultError, FileNotFoundError):
         raise ApplicationError("withdrawn", "This clip's audio no longer exists.", status_code=410) from None
+
+
+# What the servability rule reads of a clip, and the lending paths load.
+SERVABILITY_FIELDS = ("id", "account_id", "status", "wrapped_key", "deletion_requested_at", "flag_category")
+
+
+def _refuse_unless_servable(clip: Clip, purpose: str, now: datetime) -> None:
+    """The 410 that tells a person why this clip may not reach them now (labeling.servability)."""
+    reason = servability.refusal(clip, purpose, now=now)
+    if reason is None:
+        return
+    code = reason if reason in ("deletion_requested", "legal_hold") else "withdrawn"
+    message = servability.REFUSALS["audio_gone" if reason == "state" else reason]
+    raise ApplicationError(code, message, status_code=410)
 
 
 def _deid_samples(clip: Clip) -> np.ndarray:
@@ -1206,7 +1210,7 @@ def assignment_flag(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, ca
         if assignment.purpose in SUPERVISOR_PURPOSES:
             raise ApplicationError("not_flaggable", "Supervisors record an outcome instead of flagging.",
                                    status_code=409)
-        if clip.status not in SERVABLE_STATES[assignment.purpose]:
+        if clip.status not in servability.SERVABLE_STATES[assignment.purpose]:
             raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
         newly_heard = assignment.plays > 0 and not clip.flag_category  # a flagged clip was counted when served
         if not clip.flag_category or FLAG_SEVERITY[category] < FLAG_SEVERITY[clip.flag_category]:
@@ -1308,12 +1312,10 @@ def escalation_transcript_view(*, escalation_id: uuid.UUID, supervisor: Abstract
 
 def _supervisor_listening(*, clip: Clip, supervisor: AbstractBaseUser, purpose: str) -> Assignment:
     """An assignment through which a supervisor may hear a clip, watermarked like any other: the
-    open one if its lease lives, else a new one. Consent is checked here and again at every stream."""
-    if clip.status not in SERVABLE_STATES[purpose] or clip.wrapped_key is None:
-        raise ApplicationError("withdrawn", "This clip's audio no longer exists.", status_code=410)
-    if not consent_is_active(account_id=clip.account_id):
-        raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+    open one if its lease lives, else a new one. The servability rule is checked here and again at
+    every stream."""
     now = timezone.now()
+    _refuse_unless_servable(clip, purpose, now)
     current = Assignment.objects.select_for_update().filter(
         clip=clip, annotator=supervisor, purpose=purpose, state=AssignmentState.OPEN).first()
     if current is not None and current.lease_expires_at > now:
@@ -1355,7 +1357,10 @@ def escalation_resolve(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser
                 raise ApplicationError("legal_hold", f"A legal hold keeps this clip until {hold.expires_at:%Y-%m-%d %H:%M} "
                                        "UTC: it cannot be purged before then.", status_code=409)
             _clip_shred(clip, reason="purged_after_escalation", now=now)
-        elif outcome == EscalationOutcome.NO_ACTION and clip.status == ClipStatus.ESCALATED:
+        elif (outcome == EscalationOutcome.NO_ACTION and clip.status == ClipStatus.ESCALATED
+              and servability.refusal(clip, servability.LEND, now=now, status=ClipStatus.QUEUED) is None):
+            # Back to the queue only if it could be lent there: never under a hold, after a deletion
+            # request or without consent; such a clip stays out of review.
             Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.QUEUED, updated_at=now)
         Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN, purpose=Purpose.ESCALATION_REVIEW).update(
             state=AssignmentState.RELEASED, closed_at=now)
@@ -1555,7 +1560,7 @@ def quality_review_start(*, project_slug: str, supervisor: AbstractBaseUser) -> 
                       .exclude(text="").select_related("clip").order_by("?"))
         for transcript in candidates[:5]:
             clip = Clip.objects.select_for_update().filter(pk=transcript.clip_id, status=ClipStatus.LABELED).first()
-            if clip is None or not consent_is_active(account_id=clip.account_id):
+            if clip is None or not servability.servable(clip, Purpose.QUALITY_REVIEW, now=timezone.now()):
                 continue
             listening = _supervisor_listening(clip=clip, supervisor=supervisor, purpose=Purpose.QUALITY_REVIEW)
             ledger_append(action=LedgerEntry.Action.TRANSCRIPT_VIEW, actor_id=supervisor.pk,
@@ -1921,8 +1926,9 @@ def _export_clip(job: ExportJob, clip_id: uuid.UUID, archive: zipfile.ZipFile, l
                                                        wrapped_key__isnull=False).first()
         if clip is None:
             return "deleted_or_withdrawn"
-        if not consent_is_active(account_id=clip.account_id):
-            return "consent_withdrawn"
+        refused = servability.refusal(clip, servability.EXPORT, now=timezone.now())
+        if refused is not None:
+            return EXPORT_LEFT_OUT.get(refused, "deleted_or_withdrawn")
         reading = _settled_reading(clip)
         if reading is None:
             return "awaiting_second_reading"
@@ -1954,6 +1960,11 @@ def _export_clip(job: ExportJob, clip_id: uuid.UUID, archive: zipfile.ZipFile, l
     return ""
 
 
+# Why a clip was left out of an export, by the servability rule's reason.
+EXPORT_LEFT_OUT = {"consent": "consent_withdrawn", "legal_hold": "legal_hold",
+                   "deletion_requested": "deletion_requested"}
+
+
 def export_fail(*, export_id: uuid.UUID, error: str) -> str:
     ExportJob.objects.filter(pk=export_id, state=ExportState.RUNNING).update(
         state=ExportState.FAILED, error=error, finished_at=timezone.now())
@@ -1970,6 +1981,14 @@ def export_download(*, export_id: uuid.UUID, supervisor: AbstractBaseUser) -> tu
     path = _export_path(job.id)
     if not path.exists():
         raise ApplicationError("export_gone", "The export's file is gone; request a new export.", status_code=410)
+    if servability.refusals(Clip.objects.filter(export_items__export=job), servability.EXPORT, now=timezone.now()):
+        # A clip in it may no longer be taken out (consent, a deletion request, a hold): the file goes.
+        with transaction.atomic():
+            _exports_expire(ExportJob.objects.filter(pk=job.pk), reason="A clip in it may no longer be taken out; "
+                            "request a new export.")
+        raise ApplicationError("export_gone", "A clip in this export may no longer be taken out (its owner withdrew "
+                               "or asked for deletion, or a legal hold keeps it); request a new export.",
+                               status_code=410)
     ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk,
                   detail={"by": "project_export", "export": str(job.id), "download": True, "clips": job.exported})
     return job, path

@@ -1,0 +1,106 @@
+"""May this clip reach a person now, for this purpose? The one rule every lending and listening path
+asks: the claim statement (through `lendable_sql`, written beside the Python so the two cannot drift
+apart), prefetch, second opinions, gold lending, quality reviews, supervisors' listening, the audio
+stream and its envelope, export building and export download.
+
+A clip may reach a person when all of these hold:
+- its owner's newest consent record grants human review;
+- its owner has not asked for it to be deleted (a deletion that waits for a legal hold to end);
+- no legal hold is in force on it, unless the purpose is the review of its escalation: a held clip
+  is heard only by the supervisor handling the escalation the hold was placed from (the escalation's
+  own claimant check lets nobody else reach that purpose);
+- its state lets that purpose hear it (SERVABLE_STATES).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+
+from consent.models import ConsentRecord
+from consent.selectors import consent_is_active
+from labeling.models import Clip, ClipStatus, LegalHold, Purpose
+
+EXPORT = "export"  # not a person's assignment: a supervisor takes the clip out in a training export
+LEND = "lend"  # a queued clip about to be lent for transcription (the claim statement: lendable_sql)
+
+# The clip states in which each purpose may hear the clip.
+SERVABLE_STATES = {
+    LEND: {ClipStatus.QUEUED},
+    Purpose.TRANSCRIPTION: {ClipStatus.ASSIGNED},
+    Purpose.SECOND_OPINION: {ClipStatus.ASSIGNED, ClipStatus.LABELED},
+    Purpose.ESCALATION_REVIEW: {ClipStatus.ESCALATED},
+    Purpose.ADJUDICATION: {ClipStatus.ASSIGNED, ClipStatus.LABELED},
+    Purpose.GOLD: {ClipStatus.LABELED},
+    Purpose.AGREEMENT: {ClipStatus.LABELED},
+    Purpose.QUALITY_REVIEW: {ClipStatus.LABELED},
+    EXPORT: {ClipStatus.LABELED},
+}
+# Purposes that may hear a clip under a legal hold.
+HOLD_PURPOSES = frozenset({Purpose.ESCALATION_REVIEW})
+
+# Why a clip may not reach a person, in the words the person refused is told.
+REFUSALS = {
+    "state": "This clip is no longer in review.",
+    "audio_gone": "This clip's audio no longer exists.",
+    "deletion_requested": "This clip's owner asked for it to be deleted.",
+    "legal_hold": "A legal hold keeps this clip out of review.",
+    "consent": "This clip was withdrawn by its owner.",
+}
+
+
+def refusal(clip: Clip, purpose: str, *, now: datetime, status: str | None = None) -> str | None:
+    """None when the clip may reach a person for `purpose` now; otherwise the reason (a key of
+    REFUSALS). `status`: decide as if the clip were in that state (may it go back to the queue?).
+    `clip` needs status, wrapped_key, deletion_requested_at and account_id loaded."""
+    return _decide(purpose, status=status or clip.status, has_audio=clip.wrapped_key is not None,
+                   deletion_requested=clip.deletion_requested_at is not None,
+                   held=LegalHold.objects.in_force(now).filter(clip_id=clip.id).exists(),
+                   consent=consent_is_active(account_id=clip.account_id))
+
+
+def servable(clip: Clip, purpose: str, *, now: datetime) -> bool:
+    return refusal(clip, purpose, now=now) is None
+
+
+def refusals(clips: QuerySet, purpose: str, *, now: datetime) -> dict:
+    """The same rule over many clips in one query: {clip id: reason} for those that may not."""
+    newest = ConsentRecord.objects.filter(account_id=OuterRef("account_id")).order_by("-version").values("granted")[:1]
+    rows = clips.annotate(held=Exists(LegalHold.objects.in_force(now).filter(clip_id=OuterRef("pk"))),
+                          consent=Subquery(newest)).values_list(
+        "id", "status", "wrapped_key", "deletion_requested_at", "held", "consent")
+    found = {}
+    for clip_id, status, wrapped_key, deletion_requested_at, held, consent in rows.iterator():
+        reason = _decide(purpose, status=status, has_audio=wrapped_key is not None,
+                         deletion_requested=deletion_requested_at is not None, held=held, consent=bool(consent))
+        if reason is not None:
+            found[clip_id] = reason
+    return found
+
+
+def _decide(purpose: str, *, status: str, has_audio: bool, deletion_requested: bool, held: bool,
+            consent: bool) -> str | None:
+    if status not in SERVABLE_STATES[purpose]:
+        return "state"
+    if not has_audio:
+        return "audio_gone"
+    if deletion_requested:
+        return "deletion_requested"
+    if held and purpose not in HOLD_PURPOSES:
+        return "legal_hold"
+    if not consent:
+        return "consent"
+    return None
+
+
+def lendable_sql(alias: str) -> str:
+    """_decide for the claim statement, over the clip row `alias`, for purpose LEND (a queued clip
+    about to be lent; the statement marks it assigned): one parameter, now, for the holds."""
+    consent, hold = ConsentRecord._meta.db_table, LegalHold._meta.db_table
+    return f"""{alias}.status = '{ClipStatus.QUEUED}'
+              AND {alias}.wrapped_key IS NOT NULL
+              AND {alias}.deletion_requested_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM {hold} lh WHERE lh.clip_id = {alias}.id AND lh.expires_at > %s)
+              AND (SELECT r.granted FROM {consent} r WHERE r.account_id = {alias}.account_id
+                   ORDER BY r.version DESC LIMIT 1)"""
