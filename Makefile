@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-test migrate bench-assign bench-editor bench-deid bench-watermark bench-deletion bench-load bench-pipeline clean
+.PHONY: run test lint install install-test migrate bench-assign bench-editor bench-deid bench-watermark bench-deletion bench-load bench-pipeline clean
 
 $(VENV)/.installed: requirements.txt requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,11 +37,16 @@ run: migrate
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho start -f Procfile --port $(PORT)
 
 # The suite on PostgreSQL and Redis, then once more on the embedded default that make run uses.
-test: install-test
+test: install-test lint
 	rm -rf var/test/metrics
 	$(PY) tests/backing.py -- $(PYTEST_ARGS)
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test/embedded.sqlite3 REDIS_URL= VAR_DIR=$(CURDIR)/var/test \
 	  $(PY) -m pytest -q -m "not postgres_only" $(PYTEST_ARGS)
+
+# pyflakes, line length and import order (pyproject.toml), then the import contracts (.importlinter).
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench-assign: install-test
 	$(PY) tests/backing.py --run -- $(PY) bench/assign.py $(BENCH_ARGS)

@@ -234,11 +234,13 @@ def main() -> None:
         print(f"run {number}: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
                                             for k, v in result.items()), flush=True)
     print("\nmedian of runs:")
-    print("| clients | processes | offered | claims/s | claim p50 ms | claim p99 ms | submit p50 ms | submit p99 ms | double claims |")
+    print("| clients | processes | offered | claims/s | claim p50 ms | claim p99 ms | submit p50 ms | submit p99 ms "
+          "| double claims |")
     print("|---|---|---|---|---|---|---|---|---|")
     med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
     offered = f"{args.rate:g}/s" if args.rate else "max"
-    print(f"| {args.clients} | {args.processes} | {offered} | {med['claims_per_s']:.0f} | {med['claim_p50_ms']:.1f} | {med['claim_p99_ms']:.1f} "
+    print(f"| {args.clients} | {args.processes} | {offered} | {med['claims_per_s']:.0f} | {med['claim_p50_ms']:.1f} "
+          f"| {med['claim_p99_ms']:.1f} "
           f"| {med['submit_p50_ms']:.1f} | {med['submit_p99_ms']:.1f} | {sum(r['double_claims'] for r in runs)} |")
 
 

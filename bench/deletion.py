@@ -58,9 +58,10 @@ def main() -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from consent.services import account_create, consent_set
+    from consent.services import account_create
     from labeling.models import Clip, ClipStatus
     from labeling.services import ClipMetadata, clip_ingest, clips_delete
+    from portal.services import consent_set
     from workers.celery import app
 
     call_command("migrate", verbosity=0)
@@ -120,7 +121,8 @@ def main() -> None:
             print(f"run {number}: {len(ids)} clips ({processed_before} already de-identified, one in the worker), "
                   f"{deleted} on the receipt, request {request_ms:.0f} ms, every copy gone after {done_s:.2f} s, "
                   f"anything back after 2 s: {came_back}", flush=True)
-        print("\n| clips per owner | runs | request ms (median, max) | every copy gone s (median, max) | anything back |")
+        print("\n| clips per owner | runs | request ms (median, max) | every copy gone s (median, max) "
+              "| anything back |")
         print("|---|---|---|---|---|")
         req = [r["request_ms"] for r in rows]
         done = [r["done_s"] for r in rows]

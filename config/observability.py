@@ -27,11 +27,17 @@ os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 from django.db import DatabaseError, InterfaceError, OperationalError, connection  # noqa: E402
 from django.http import HttpResponse, JsonResponse  # noqa: E402
 from django.template.response import SimpleTemplateResponse  # noqa: E402
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest  # noqa: E402
-from prometheus_client import multiprocess  # noqa: E402
+from prometheus_client import (  # noqa: E402
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,  # noqa: E402
+)
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
-from config.errors import error_body  # noqa: E402
+from core.errors import error_body  # noqa: E402
 
 logger = logging.getLogger("voicereview")
 

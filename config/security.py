@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model, logout
+from django.contrib.auth import logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import AbstractBaseUser
@@ -24,9 +24,10 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from config.errors import error_body
 from consent.models import LedgerEntry
 from consent.services import ledger_append
+from core.errors import error_body
+from core.users import user_named
 
 LAST_SEEN_SESSION_KEY = "staff_last_seen"
 # Paths an authenticated but not yet verified user may reach: the second-factor page itself,
@@ -46,12 +47,6 @@ def needs_second_factor(user: AbstractBaseUser) -> bool:
 
 
 # ---------------------------------------------------------------- lockout
-
-
-def user_named(username: str | None) -> AbstractBaseUser | None:
-    """The account a typed user name names, if any."""
-    User = get_user_model()
-    return User._default_manager.filter(**{User.USERNAME_FIELD: username}).first() if username else None
 
 
 def login_locked_until(*, user: AbstractBaseUser, now: datetime) -> datetime | None:

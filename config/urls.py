@@ -11,7 +11,7 @@ urlpatterns = [
     path("readyz", observability.readyz, name="readyz"),
     path("metrics", observability.metrics, name="metrics"),
     path("api/v1/", include("labeling.urls")),
-    path("api/v1/", include("consent.urls")),
+    path("api/v1/", include("portal.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path("admin/", admin.site.urls),
     path("", include("frontend.urls")),

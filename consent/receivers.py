@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
-from config.security import user_named
 from consent.models import LedgerEntry
 from consent.services import ledger_append
+from core.users import user_named
 
 
 @receiver(user_logged_in, dispatch_uid="ledger_login")

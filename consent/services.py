@@ -18,8 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.errors import ApplicationError
 from consent.models import Account, ConsentRecord, DeletionReceipt, LedgerEntry, LedgerHead, LinkCode
+from core.errors import ApplicationError, Conflict
 
 GENESIS_HASH = "0" * 64
 
@@ -28,15 +28,17 @@ def account_create(*, external_id: str, first_name: str = "", user: AbstractBase
     return Account.objects.create(external_id=external_id, first_name=first_name, user=user)
 
 
-def consent_set(*, account: Account, granted: bool, channel: str, policy_version: str | None = None) -> ConsentRecord:
-    """Append a consent version. Revocation withdraws queued and assigned clips in the same transaction."""
+def consent_append(*, account: Account, granted: bool, channel: str,
+                   policy_version: str | None = None) -> tuple[ConsentRecord, bool]:
+    """Append a consent version, unless it would repeat the newest; returns (the newest record,
+    whether it is new). What a revocation does to the owner's clips is portal.services.consent_set's."""
     policy = policy_version or settings.REVIEW_POLICY_VERSION
     with transaction.atomic():
         # Serializes concurrent changes for one account so versions stay gapless.
         Account.objects.select_for_update().filter(pk=account.pk).exists()
         last = ConsentRecord.objects.filter(account=account).order_by("-version").first()
         if last is not None and last.granted == granted and last.policy_version == policy:
-            return last
+            return last, False
         record = ConsentRecord.objects.create(
             account=account,
             version=(last.version + 1) if last else 1,
@@ -46,12 +48,7 @@ def consent_set(*, account: Account, granted: bool, channel: str, policy_version
         )
         ledger_append(action=LedgerEntry.Action.CONSENT_CHANGE, actor_id=account.user_id, account_id=account.id,
                       detail={"granted": granted, "version": record.version, "policy": policy, "channel": channel})
-        if not granted:
-            # Imported here: labeling's services read consent, and consent's revocation acts on labeling.
-            from labeling.services import clips_withdraw_for_account
-
-            clips_withdraw_for_account(account_id=account.id)
-    return record
+    return record, True
 
 
 def receipt_signature(receipt: DeletionReceipt) -> str:
@@ -219,8 +216,7 @@ def owner_sign_up(*, code: str, username: str, password: str) -> AbstractBaseUse
                                    "Ask your device app for a new one.", fields={"code": ["Not valid."]})
         account = Account.objects.select_for_update().get(pk=link.account_id)
         if account.user_id is not None:
-            raise ApplicationError("already_linked", "This device account already has a login: sign in instead.",
-                                   status_code=409)
+            raise Conflict("already_linked", "This device account already has a login: sign in instead.")
         if User.objects.filter(username__iexact=username).exists():
             raise ApplicationError("username_taken", "This user name is taken: choose another.",
                                    fields={"username": ["Taken."]})

@@ -27,12 +27,13 @@ def columns(values: list[tuple[str, float]], *, title: str, label_every: int = 1
         if n % label_every == 0:
             labels.append((x + width / 2, height - 4, label))
     total_width = max(len(values) * (width + gap), 1)
-    body = format_html_join("", '<rect x="{}" y="{}" width="{}" height="{}" fill="' + BAR + '"><title>{}: {}</title></rect>',
-                            bars)
+    body = format_html_join(
+        "", '<rect x="{}" y="{}" width="{}" height="{}" fill="' + BAR + '"><title>{}: {}</title></rect>', bars)
     text = format_html_join("", '<text x="{}" y="{}" font-size="9" text-anchor="middle" fill="' + MUTED + '">{}</text>',
                             labels)
     return format_html('<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" viewBox="0 0 {} {}" '
-                       'width="{}" height="{}"><title>{}</title><text x="0" y="10" font-size="10">peak {}</text>{}{}</svg>',
+                       'width="{}" height="{}"><title>{}</title>'
+                       '<text x="0" y="10" font-size="10">peak {}</text>{}{}</svg>',
                        title, total_width, height, total_width, height, title, _number(peak), body, text)
 
 

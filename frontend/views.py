@@ -19,7 +19,6 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 from django_otp import user_has_device
 
-from config.errors import ApplicationError
 from config.security import (
     SecondFactorError,
     needs_second_factor,
@@ -29,7 +28,8 @@ from config.security import (
 )
 from consent.models import Account, DeletionReceipt
 from consent.selectors import consent_current, consent_history, ledger_for_account
-from consent.services import consent_set, owner_sign_up
+from consent.services import owner_sign_up
+from core.errors import ApplicationError
 from frontend import charts
 from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
 from labeling.models import ClipStatus, EscalationOutcome, ExportFormat, FlagCategory
@@ -48,6 +48,7 @@ from labeling.selectors import (
     wellbeing_checks_requested,
 )
 from labeling.services import clips_delete
+from portal.services import consent_set
 
 
 @login_required
@@ -224,7 +225,8 @@ def my_clips(request):
             messages.error(request, "Tick the box to confirm that everything should be deleted.")
             return redirect("my-clips")
         return redirect("my-receipt", receipt_id=receipt.id)
-    return render(request, "frontend/my_clips.html", {"clips": clips_of_account(account_id=account.id, now=timezone.now())})
+    clips = clips_of_account(account_id=account.id, now=timezone.now())
+    return render(request, "frontend/my_clips.html", {"clips": clips})
 
 
 @login_required

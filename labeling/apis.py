@@ -17,7 +17,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import ApplicationError, StrictInputSerializer
+from core.errors import ApplicationError, NotFound, StrictInputSerializer, TooLarge
 from labeling import services
 from labeling.auth import IngestKeyAuthentication, IsAnnotator, IsDevice, IsSupervisor
 from labeling.models import SHOWN_PURPOSE, Clip, EscalationOutcome, FlagCategory, Purpose
@@ -46,7 +46,8 @@ LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 class ErrorSerializer(serializers.Serializer):
     error = inline_serializer(
         "ErrorBody",
-        {"code": serializers.CharField(), "message": serializers.CharField(), "fields": serializers.DictField(required=False)},
+        {"code": serializers.CharField(), "message": serializers.CharField(),
+         "fields": serializers.DictField(required=False)},
     )
 
 
@@ -79,8 +80,8 @@ class ClipIngestApi(APIView):
 
     class InputSerializer(StrictInputSerializer):
         audio = serializers.FileField(help_text="WAV, FLAC, OGG or MP3; at most MAX_UPLOAD_BYTES and MAX_CLIP_SECONDS.")
-        metadata = serializers.CharField(help_text="JSON object: account, device_serial, first_name, recorded_at, wake_word_score, locale, "
-                                                     "optionally project.")
+        metadata = serializers.CharField(help_text="JSON object: account, device_serial, first_name, recorded_at, "
+                                                   "wake_word_score, locale, optionally project.")
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField(allow_null=True)
@@ -93,7 +94,8 @@ class ClipIngestApi(APIView):
     )
     def post(self, request):
         declared = request.META.get("CONTENT_LENGTH")
-        if declared and declared.isdigit() and int(declared) > settings.MAX_UPLOAD_BYTES + settings.MAX_METADATA_BYTES + 4096:
+        most = settings.MAX_UPLOAD_BYTES + settings.MAX_METADATA_BYTES + 4096
+        if declared and declared.isdigit() and int(declared) > most:
             raise _too_large()
         unknown = sorted(set(request.data.keys()) - set(self.InputSerializer().fields))
         if unknown:
@@ -112,8 +114,7 @@ class ClipIngestApi(APIView):
             raise ApplicationError("missing_metadata", "Send the clip's metadata as JSON in the field 'metadata'.",
                                    fields={"metadata": ["This field is required."]})
         if len(raw.encode()) > settings.MAX_METADATA_BYTES:
-            raise ApplicationError("metadata_too_large", f"Metadata is limited to {settings.MAX_METADATA_BYTES} bytes.",
-                                   status_code=413)
+            raise TooLarge("metadata_too_large", f"Metadata is limited to {settings.MAX_METADATA_BYTES} bytes.")
         try:
             parsed = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -143,7 +144,7 @@ def _uploaded_audio(request) -> bytes:
 
 def _too_large() -> ApplicationError:
     limit = settings.MAX_UPLOAD_BYTES / (1024 * 1024)
-    return ApplicationError("audio_too_large", f"The upload exceeds the {limit:g} MB limit.", status_code=413)
+    return TooLarge("audio_too_large", f"The upload exceeds the {limit:g} MB limit.")
 
 
 class ShiftOutputSerializer(serializers.Serializer):
@@ -169,7 +170,7 @@ class ShiftCurrentApi(APIView):
     def get(self, request):
         shift = shift_current(annotator=request.user)
         if shift is None:
-            raise ApplicationError("no_open_shift", "There is no open shift.", status_code=404)
+            raise NotFound("no_open_shift", "There is no open shift.")
         return Response(_shift_body(shift))
 
 
@@ -197,12 +198,14 @@ class AssignmentOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="Opaque; differs for every assignment of the same clip.")
     duration_seconds = serializers.FloatField()
     language = serializers.CharField()
-    draft = serializers.CharField(help_text="Recognized text; personal data shows as [NAME], [NUMBER], [EMAIL], [ADDRESS].")
+    draft = serializers.CharField(
+        help_text="Recognized text; personal data shows as [NAME], [NUMBER], [EMAIL], [ADDRESS].")
     lease_expires_at = serializers.DateTimeField()
     clips_done = serializers.IntegerField(help_text="Clips submitted in the current shift.")
     audio_token = serializers.CharField(help_text="Send as X-Audio-Token to fetch this assignment's audio.")
     purpose = serializers.ChoiceField(choices=[Purpose.TRANSCRIPTION, Purpose.SECOND_OPINION],
-                                      help_text="second_opinion: transcribe only the stretch in `range`; the draft is empty.")
+                                      help_text="second_opinion: transcribe only the stretch in `range`; "
+                                                "the draft is empty.")
     range = serializers.DictField(child=serializers.FloatField(), allow_null=True,
                                   help_text="{start_seconds, end_seconds} for a second opinion, else null.")
     saved = serializers.JSONField(allow_null=True, help_text="The editor's saved work on this assignment "
@@ -504,8 +507,8 @@ class AssignmentEscalateApi(APIView):
         pause_until = serializers.DateTimeField(allow_null=True)
         message = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, 400: ErrorSerializer,
-                                                       404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer})
+    @extend_schema(request=InputSerializer, responses={
+        201: OutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer})
     def post(self, request, assignment_id):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import TruncHour
 
-from config.errors import ApplicationError
+from core.errors import NotFound
 from labeling.models import (
     Assignment,
     AssignmentState,
@@ -195,7 +195,8 @@ def second_opinions_for_adjudication() -> list[SecondOpinion]:
 
 def second_opinions_asked_by(*, annotator: AbstractBaseUser, limit: int = 20) -> list[SecondOpinion]:
     # An agreement sample is not theirs to know of: both readings are blind.
-    return list(SecondOpinion.objects.filter(asked_by=annotator, kind=OpinionKind.ASKED).order_by("-created_at")[:limit])
+    asked = SecondOpinion.objects.filter(asked_by=annotator, kind=OpinionKind.ASKED)
+    return list(asked.order_by("-created_at")[:limit])
 
 
 def opt_outs_of(*, annotator: AbstractBaseUser) -> list[str]:
@@ -401,7 +402,7 @@ def supervised_project(*, supervisor: AbstractBaseUser, slug: str) -> Project:
     project = Project.objects.filter(slug=slug, pk__in=project_ids_of(user=supervisor, role=ProjectRole.SUPERVISOR)
                                      ).first()
     if project is None:
-        raise ApplicationError("not_found", f"You supervise no project '{slug}'.", status_code=404)
+        raise NotFound("not_found", f"You supervise no project '{slug}'.")
     return project
 
 
@@ -414,5 +415,5 @@ def export_for(*, supervisor: AbstractBaseUser, export_id: uuid.UUID) -> ExportJ
     job = ExportJob.objects.select_related("project").filter(
         pk=export_id, project__in=project_ids_of(user=supervisor, role=ProjectRole.SUPERVISOR)).first()
     if job is None:
-        raise ApplicationError("not_found", "No such export.", status_code=404)
+        raise NotFound("not_found", "No such export.")
     return job

@@ -22,10 +22,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.errors import ApplicationError
 from consent.models import Account, DeletionReceipt, LedgerEntry
 from consent.selectors import account_by_external_id, consent_is_active
 from consent.services import ledger_append, receipt_signature
+from core.enqueue import enqueue_after_commit
+from core.errors import ApplicationError, Conflict, Gone, NotFound, Refused, TooLarge, Unavailable
 from labeling import export_formats, servability, vault
 from labeling.models import (
     FLAG_SEVERITY,
@@ -59,7 +60,6 @@ from labeling.models import (
     TranscriptFlag,
     recognizes_language,
 )
-from labeling.servability import lendable_sql
 from labeling.selectors import (
     assignment_for_annotator,
     export_for,
@@ -70,6 +70,7 @@ from labeling.selectors import (
     supervised_project,
     work_rules_for,
 )
+from labeling.servability import lendable_sql
 from labeling.work_rules import ShiftActivity, claim_refusal, shift_start_refusal, stretch_start, worked
 from redaction import pii, watermark, waveform
 from redaction.audio import AudioError, decode, encode_wav, probe, resample, to_target_rate
@@ -160,10 +161,8 @@ def clip_ingest(*, audio: bytes, metadata: ClipMetadata, draft: str = "") -> Ing
     try:
         info = probe(audio, max_seconds=settings.MAX_CLIP_SECONDS)
     except AudioError as exc:
-        status_code = 413 if exc.code == "audio_too_long" else 400
-        raise ApplicationError(
-            exc.code, exc.message, status_code=status_code, fields={"audio": [exc.message]}
-        ) from None
+        kind = TooLarge if exc.code == "audio_too_long" else ApplicationError
+        raise kind(exc.code, exc.message, fields={"audio": [exc.message]}) from None
 
     project = _project_for_ingest(metadata)
     account = account_by_external_id(external_id=metadata.account)
@@ -197,8 +196,8 @@ def clip_ingest(*, audio: bytes, metadata: ClipMetadata, draft: str = "") -> Ing
     except OSError as exc:
         vault.delete_audio_quietly(vault.blob_path(clip_id, "raw"))
         logger.error("ingest storage write failed", extra={"event": "storage_unavailable", "error": exc.strerror})
-        raise ApplicationError("storage_unavailable", "The recording could not be stored right now and was not "
-                               "kept; send it again later.", status_code=503, headers={"Retry-After": "60"}) from None
+        raise Unavailable("storage_unavailable", "The recording could not be stored right now and was not "
+                          "kept; send it again later.", retry_after=60) from None
     try:
         with transaction.atomic():
             if not consent_is_active(account_id=account.id):  # revoked while we were writing
@@ -228,16 +227,17 @@ def _project_for_ingest(metadata: ClipMetadata) -> Project:
         raise ApplicationError("unknown_project", f"There is no project '{slug}'.",
                                fields={"metadata": {"project": ["Unknown project."]}})
     if not recognizes_language(project.locale):  # made outside the admin, which refuses such projects
-        raise ApplicationError("unsupported_language", f"Project '{slug}' is in '{project.locale}', which no configured "
-                               "speech recognizer reads; its clips could not be de-identified.", status_code=409)
+        raise Conflict("unsupported_language", f"Project '{slug}' is in '{project.locale}', which no configured "
+                       "speech recognizer reads; its clips could not be de-identified.")
     if metadata.locale.split("-")[0].lower() != project.locale.split("-")[0].lower():
         raise ApplicationError("wrong_language", f"Project '{slug}' reviews clips in '{project.locale}', not "
-                               f"'{metadata.locale}'.", fields={"metadata": {"locale": ["Not the project's language."]}})
+                               f"'{metadata.locale}'.",
+                               fields={"metadata": {"locale": ["Not the project's language."]}})
     if project.clip_quota is not None:
         taken = Clip.objects.filter(project=project).exclude(status__in=QUOTA_FREE_STATES).count()
         if taken >= project.clip_quota:
-            raise ApplicationError("project_full", f"Project '{slug}' has all the {project.clip_quota} clips it takes; "
-                                   "keep the recording and send it to another project.", status_code=409)
+            raise Conflict("project_full", f"Project '{slug}' has all the {project.clip_quota} clips it takes; "
+                           "keep the recording and send it to another project.")
     return project
 
 
@@ -246,18 +246,9 @@ class _ConsentGone(Exception):
 
 
 def _enqueue_processing(clip_id: uuid.UUID) -> None:
-    """After commit, put the clip's pipeline task on the broker. A broker that does not answer
-    loses nothing: the clip is committed as received and the reconciler enqueues it again."""
-    from workers.tasks import clip_process_task  # workers is the outer layer; reached only to enqueue
-
-    def send() -> None:
-        try:
-            clip_process_task.delay(str(clip_id))
-        except Exception as exc:  # kombu and redis raise their own connection errors
-            logger.warning("enqueue failed; the reconciler will retry", extra={
-                "event": "enqueue_failed", "clip": str(clip_id), "error": type(exc).__name__})
-
-    transaction.on_commit(send)
+    """After commit, put the clip's pipeline task on the broker; if the broker does not answer, the
+    clip stays received and clips_reconcile enqueues it again."""
+    enqueue_after_commit("workers.tasks.clip_process_task", str(clip_id))
 
 
 # ---------------------------------------------------------------- pipeline
@@ -530,7 +521,7 @@ def shift_end(*, annotator: AbstractBaseUser) -> Shift:
     with transaction.atomic():
         shift = shift_current(annotator=annotator)
         if shift is None:
-            raise ApplicationError("no_open_shift", "There is no open shift to end.", status_code=409)
+            raise Conflict("no_open_shift", "There is no open shift to end.")
         now = timezone.now()
         open_ids = list(
             Assignment.objects.select_for_update()
@@ -673,12 +664,11 @@ def assignment_claim(*, annotator: AbstractBaseUser, standby: bool = False) -> A
         with transaction.atomic():
             shift, rules = shift_for_claim(annotator=annotator)
             if shift is None:
-                raise ApplicationError("no_open_shift", "Start a shift before asking for a clip.", status_code=409)
+                raise Conflict("no_open_shift", "Start a shift before asking for a clip.")
             held = _held(annotator, now)
             if standby:
                 if held.get(False) is None:
-                    raise ApplicationError("no_current_clip", "Ask for a clip ahead only while you work on one.",
-                                           status_code=409)
+                    raise Conflict("no_current_clip", "Ask for a clip ahead only while you work on one.")
                 if held.get(True) is not None:
                     return held[True]
             elif held.get(False) is not None:  # a clip already held is returned whatever the pace or time
@@ -853,18 +843,17 @@ def _live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, l
     `working`: the one they work on; a clip in standby may only be fetched ahead (audio, peaks)."""
     assignment = assignment_for_annotator(assignment_id=assignment_id, annotator=annotator, lock=lock)
     if assignment is None:
-        raise ApplicationError("not_found", "No such assignment.", status_code=404)
+        raise NotFound("not_found", "No such assignment.")
     if assignment.state == AssignmentState.REVOKED:
-        raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+        raise Gone("withdrawn", "This clip was withdrawn by its owner.")
     if assignment.state == AssignmentState.ESCALATED:
-        raise ApplicationError("escalated", "This clip was flagged and is with a supervisor now.", status_code=409)
+        raise Conflict("escalated", "This clip was flagged and is with a supervisor now.")
     if assignment.state != AssignmentState.OPEN:
-        raise ApplicationError("assignment_closed", f"This assignment is {assignment.state}.", status_code=409)
+        raise Conflict("assignment_closed", f"This assignment is {assignment.state}.")
     if assignment.lease_expires_at <= timezone.now():
-        raise ApplicationError("lease_expired", "The time for this clip ran out; ask for the next one.", status_code=409)
+        raise Conflict("lease_expired", "The time for this clip ran out; ask for the next one.")
     if working and assignment.standby:
-        raise ApplicationError("next_in_line", "This clip is next in line: finish the one before it first.",
-                               status_code=409)
+        raise Conflict("next_in_line", "This clip is next in line: finish the one before it first.")
     return assignment
 
 
@@ -885,9 +874,9 @@ def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
     ).update(plays=F("plays") + 1)
     assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False, working=False)
     if not played:
-        raise ApplicationError(
+        raise Refused(
             "plays_used_up", f"This clip was played {settings.AUDIO_MAX_PLAYS} times, the most allowed: "
-            "submit what you heard or skip it.", status_code=403)
+            "submit what you heard or skip it.")
     clip, audio = _servable_audio(assignment)
     # Every served copy carries its assignment in an inaudible mark (redaction.watermark).
     audio = encode_wav(watermark.embed(audio, vault.watermark_key(clip.id), vault.watermark_payload(assignment.id)))
@@ -907,7 +896,8 @@ def assignment_peaks(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
     as a play: an envelope of `bins` (min, max) pairs carries no voice. Returns (peaks, seconds)."""
     _check_audio_token(assignment_id, token)
     if not 1 <= bins <= waveform.MAX_BINS:
-        raise ApplicationError("invalid_bins", f"Ask for 1 to {waveform.MAX_BINS} bins.", fields={"bins": ["Out of range."]})
+        raise ApplicationError("invalid_bins", f"Ask for 1 to {waveform.MAX_BINS} bins.",
+                               fields={"bins": ["Out of range."]})
     _, samples = _servable_audio(_live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False,
                                                   working=False))
     return waveform.peaks(samples, bins), len(samples) / 16_000
@@ -915,8 +905,7 @@ def assignment_peaks(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
 
 def _check_audio_token(assignment_id: uuid.UUID, token: str) -> None:
     if not hmac.compare_digest(token or "", assignment_audio_token(assignment_id=assignment_id)):
-        raise ApplicationError("bad_audio_token", "This audio is served only to the page that claimed the clip.",
-                               status_code=403)
+        raise Refused("bad_audio_token", "This audio is served only to the page that claimed the clip.")
 
 
 def _servable_audio(assignment: Assignment) -> tuple[Clip, np.ndarray]:
@@ -927,7 +916,7 @@ def _servable_audio(assignment: Assignment) -> tuple[Clip, np.ndarray]:
     try:
         return clip, _deid_samples(clip)
     except (vault.VaultError, FileNotFoundError):
-        raise ApplicationError("withdrawn", "This clip's audio no longer exists.", status_code=410) from None
+        raise Gone("withdrawn", "This clip's audio no longer exists.") from None
 
 
 # What the servability rule reads of a clip, and the lending paths load.
@@ -941,7 +930,7 @@ def _refuse_unless_servable(clip: Clip, purpose: str, now: datetime) -> None:
         return
     code = reason if reason in ("deletion_requested", "legal_hold") else "withdrawn"
     message = servability.REFUSALS["audio_gone" if reason == "state" else reason]
-    raise ApplicationError(code, message, status_code=410)
+    raise Gone(code, message)
 
 
 def _deid_samples(clip: Clip) -> np.ndarray:
@@ -981,7 +970,8 @@ def _labels_checked(labels: Labels, project: Project, *, final: bool) -> Labels:
         raise ApplicationError("unknown_flag", f"This project offers the flags {', '.join(project.flags) or 'none'}; "
                                f"not {', '.join(map(str, unknown))}.", fields={"flags": ["Unknown flag."]})
     if final and not text and TranscriptFlag.NO_SPEECH not in flags:
-        raise ApplicationError("empty_transcript", "Type what you heard before submitting, or flag the clip as no speech.",
+        raise ApplicationError("empty_transcript",
+                               "Type what you heard before submitting, or flag the clip as no speech.",
                                fields={"text": ["Empty."]})
     if final and text and TranscriptFlag.NO_SPEECH in flags:
         raise ApplicationError("speech_flagged_no_speech", "A clip flagged as no speech has no words: clear the text "
@@ -995,7 +985,8 @@ def _labels_checked(labels: Labels, project: Project, *, final: bool) -> Labels:
     offset = len(labels.text) - len(labels.text.lstrip()) if final else 0  # spans follow the text as typed
     entities, previous_end = [], 0
     for span in sorted(labels.entities, key=lambda e: (e.get("start", 0) if isinstance(e, dict) else 0)):
-        start, end, kind = (span.get("start"), span.get("end"), span.get("type")) if isinstance(span, dict) else (0, 0, 0)
+        start, end, kind = ((span.get("start"), span.get("end"), span.get("type")) if isinstance(span, dict)
+                            else (0, 0, 0))
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(labels.text)):
             raise ApplicationError("invalid_entity", "Each entity tag needs a start and end inside the text, start "
                                    "before end.", fields={"entities": ["Span outside the text."]})
@@ -1029,7 +1020,7 @@ def assignment_draft_save(*, assignment_id: uuid.UUID, annotator: AbstractBaseUs
         draft=labels.as_json(), draft_saved_at=now)
     if not saved:
         _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)  # raises the reason
-        raise ApplicationError("not_found", "No such assignment.", status_code=404)
+        raise NotFound("not_found", "No such assignment.")
     return now
 
 
@@ -1037,14 +1028,14 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
     project = _project_of_assignment(assignment_id)
     if project is None:
         _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)
-        raise ApplicationError("not_found", "No such assignment.", status_code=404)
+        raise NotFound("not_found", "No such assignment.")
     labels = _labels_checked(labels, project, final=True)
     now = timezone.now()
     with transaction.atomic():
         row = _close_submitted(assignment_id=assignment_id, annotator=annotator, now=now)
         if row is None:
             _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)  # raises the reason
-            raise ApplicationError("assignment_closed", "This assignment changed; ask for the next clip.", status_code=409)
+            raise Conflict("assignment_closed", "This assignment changed; ask for the next clip.")
         clip_id = Clip._meta.pk.to_python(row[0])
         account_id = Account._meta.pk.to_python(row[1]) if row[1] is not None else None
         purpose, marked = row[2], row[3]
@@ -1053,7 +1044,7 @@ def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
         elif purpose == Purpose.GOLD:
             _gold_score(assignment_id=assignment_id, annotator=annotator, clip_id=clip_id, text=labels.text, now=now)
         elif not marked:
-            raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+            raise Gone("withdrawn", "This clip was withdrawn by its owner.")
         transcript = Transcript(assignment_id=assignment_id, clip_id=clip_id, annotator=annotator, text=labels.text,
                                 intent=labels.intent, entities=list(labels.entities), flags=list(labels.flags),
                                 created_at=now)
@@ -1208,10 +1199,9 @@ def assignment_flag(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, ca
         clip = Clip.objects.select_for_update().get(pk=clip_id)
         assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=True)
         if assignment.purpose in SUPERVISOR_PURPOSES:
-            raise ApplicationError("not_flaggable", "Supervisors record an outcome instead of flagging.",
-                                   status_code=409)
+            raise Conflict("not_flaggable", "Supervisors record an outcome instead of flagging.")
         if clip.status not in servability.SERVABLE_STATES[assignment.purpose]:
-            raise ApplicationError("withdrawn", "This clip was withdrawn by its owner.", status_code=410)
+            raise Gone("withdrawn", "This clip was withdrawn by its owner.")
         newly_heard = assignment.plays > 0 and not clip.flag_category  # a flagged clip was counted when served
         if not clip.flag_category or FLAG_SEVERITY[category] < FLAG_SEVERITY[clip.flag_category]:
             clip.flag_category = category
@@ -1246,7 +1236,7 @@ def _clip_of_escalation_locked(escalation_id: uuid.UUID) -> Clip:
     """The escalation's clip, row-locked before the escalation is: the order withdrawal takes them."""
     clip_id = Escalation.objects.filter(pk=escalation_id).values_list("clip_id", flat=True).first()
     if clip_id is None:
-        raise ApplicationError("not_found", "No such escalation.", status_code=404)
+        raise NotFound("not_found", "No such escalation.")
     return Clip.objects.select_for_update().get(pk=clip_id)
 
 
@@ -1254,7 +1244,7 @@ def _escalation_locked(escalation_id: uuid.UUID) -> Escalation:
     escalation = Escalation.objects.select_for_update(of=("self",)).select_related("clip").filter(
         pk=escalation_id).first()
     if escalation is None:
-        raise ApplicationError("not_found", "No such escalation.", status_code=404)
+        raise NotFound("not_found", "No such escalation.")
     return escalation
 
 
@@ -1262,9 +1252,9 @@ def _escalation_of(supervisor: AbstractBaseUser, escalation_id: uuid.UUID) -> Es
     """The escalation, locked, if this supervisor has claimed it and it is not closed."""
     escalation = _escalation_locked(escalation_id)
     if escalation.state not in ESCALATION_UNRESOLVED:
-        raise ApplicationError("escalation_closed", f"This escalation is {escalation.state}.", status_code=409)
+        raise Conflict("escalation_closed", f"This escalation is {escalation.state}.")
     if escalation.state != EscalationState.CLAIMED or escalation.claimed_by_id != supervisor.pk:
-        raise ApplicationError("not_claimed", "Claim this escalation before working on it.", status_code=409)
+        raise Conflict("not_claimed", "Claim this escalation before working on it.")
     return escalation
 
 
@@ -1275,7 +1265,7 @@ def escalation_claim(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser) 
     with transaction.atomic():
         escalation = _escalation_locked(escalation_id)
         if escalation.state not in ESCALATION_UNRESOLVED:
-            raise ApplicationError("escalation_closed", f"This escalation is {escalation.state}.", status_code=409)
+            raise Conflict("escalation_closed", f"This escalation is {escalation.state}.")
         now = timezone.now()
         previous = None
         if escalation.state == EscalationState.CLAIMED:
@@ -1284,8 +1274,8 @@ def escalation_claim(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser) 
             held_for = now - escalation.claimed_at
             if held_for < timedelta(minutes=settings.ESCALATION_TAKE_OVER_MINUTES):
                 wait = settings.ESCALATION_TAKE_OVER_MINUTES - int(held_for.total_seconds() // 60)
-                raise ApplicationError("claimed_by_another", "Another supervisor is handling this escalation; "
-                                       f"if it stays with them, you can take it over in {wait} min.", status_code=409)
+                raise Conflict("claimed_by_another", "Another supervisor is handling this escalation; "
+                               f"if it stays with them, you can take it over in {wait} min.")
             previous = escalation.claimed_by_id  # left unresolved too long: another supervisor takes it over
         escalation.state, escalation.claimed_by, escalation.claimed_at = EscalationState.CLAIMED, supervisor, now
         escalation.save(update_fields=["state", "claimed_by", "claimed_at"])
@@ -1354,8 +1344,8 @@ def escalation_resolve(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser
         if outcome == EscalationOutcome.PURGE:
             hold = legal_hold_active(clip_id=clip.id, now=now)
             if hold is not None:
-                raise ApplicationError("legal_hold", f"A legal hold keeps this clip until {hold.expires_at:%Y-%m-%d %H:%M} "
-                                       "UTC: it cannot be purged before then.", status_code=409)
+                raise Conflict("legal_hold", f"A legal hold keeps this clip until {hold.expires_at:%Y-%m-%d %H:%M} "
+                               "UTC: it cannot be purged before then.")
             _clip_shred(clip, reason="purged_after_escalation", now=now)
         elif (outcome == EscalationOutcome.NO_ACTION and clip.status == ClipStatus.ESCALATED
               and servability.refusal(clip, servability.LEND, now=now, status=ClipStatus.QUEUED) is None):
@@ -1387,8 +1377,7 @@ def legal_hold_place(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser, 
         clip = _clip_of_escalation_locked(escalation_id)
         escalation = _escalation_locked(escalation_id)
         if clip.wrapped_key is None:
-            raise ApplicationError("clip_gone", "This clip no longer exists; there is nothing to hold.",
-                                   status_code=409)
+            raise Conflict("clip_gone", "This clip no longer exists; there is nothing to hold.")
         hold = LegalHold.objects.create(clip=clip, escalation=escalation, reason=reason, created_by=supervisor,
                                         created_at=now, expires_at=now + timedelta(days=days))
         _ledger_escalation(escalation, actor=supervisor, step="legal_hold",
@@ -1434,19 +1423,19 @@ def second_opinion_ask(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser,
     with transaction.atomic():
         assignment = _live_assignment(assignment_id=assignment_id, annotator=annotator, lock=True)
         if assignment.purpose != Purpose.TRANSCRIPTION:
-            raise ApplicationError("not_askable", "Only a clip you are transcribing can go to a second opinion.",
-                                   status_code=409)
+            raise Conflict("not_askable", "Only a clip you are transcribing can go to a second opinion.")
         duration = Clip.objects.values_list("duration_seconds", flat=True).get(pk=assignment.clip_id) or 0.0
         if not (0 <= start_seconds < end_seconds <= duration + 0.05):
-            raise ApplicationError("invalid_range", f"Choose a stretch between 0 and {duration:.1f} s, start before end.",
+            raise ApplicationError("invalid_range",
+                                   f"Choose a stretch between 0 and {duration:.1f} s, start before end.",
                                    fields={"start_seconds": ["Out of range."], "end_seconds": ["Out of range."]})
         if end_seconds - start_seconds > MAX_OPINION_SECONDS:
             raise ApplicationError("range_too_long", f"Ask about at most {MAX_OPINION_SECONDS:g} s at a time.",
                                    fields={"end_seconds": ["Too far from the start."]})
         asked = SecondOpinion.objects.filter(asking_assignment=assignment).count()
         if asked >= MAX_OPEN_OPINIONS_PER_ASSIGNMENT:
-            raise ApplicationError("too_many_opinions", f"At most {MAX_OPEN_OPINIONS_PER_ASSIGNMENT} second opinions "
-                                   "per clip.", status_code=409)
+            raise Conflict("too_many_opinions", f"At most {MAX_OPEN_OPINIONS_PER_ASSIGNMENT} second opinions "
+                           "per clip.")
         return SecondOpinion.objects.create(
             clip_id=assignment.clip_id, asked_by=annotator, asking_assignment=assignment,
             start_seconds=round(start_seconds, 2), end_seconds=round(end_seconds, 2), first_text=text)
@@ -1456,7 +1445,7 @@ def _second_opinion_answer(*, assignment_id: uuid.UUID, text: str, now: datetime
     """The other annotator's reading: close agreement settles it, otherwise a supervisor decides."""
     opinion = SecondOpinion.objects.select_for_update().get(answer_assignment_id=assignment_id)
     if opinion.state != SecondOpinionState.ANSWERING:
-        raise ApplicationError("opinion_closed", "This second opinion is no longer needed.", status_code=409)
+        raise Conflict("opinion_closed", "This second opinion is no longer needed.")
     opinion.answer_text = text
     opinion.difference = word_error_rate(opinion.first_text, text)
     limit = settings.SECOND_OPINION_MAX_DIFFERENCE
@@ -1474,9 +1463,9 @@ def _opinion_in_adjudication(opinion_id: uuid.UUID) -> SecondOpinion:
     opinion = SecondOpinion.objects.select_for_update(of=("self",)).select_related("clip").filter(
         pk=opinion_id).first()
     if opinion is None:
-        raise ApplicationError("not_found", "No such second opinion.", status_code=404)
+        raise NotFound("not_found", "No such second opinion.")
     if opinion.state != SecondOpinionState.ADJUDICATION:
-        raise ApplicationError("opinion_closed", f"This second opinion is {opinion.state}.", status_code=409)
+        raise Conflict("opinion_closed", f"This second opinion is {opinion.state}.")
     return opinion
 
 
@@ -1501,11 +1490,13 @@ def second_opinion_listen(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser
 
 def second_opinion_adjudicate(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser, text: str) -> SecondOpinion:
     """The supervisor's reading of the stretch settles a second opinion the two annotators disagreed on."""
-    text = _bounded_text(text, field="text", limit=MAX_TRANSCRIPT_CHARS, required=True, what="your reading of that part")
+    text = _bounded_text(text, field="text", limit=MAX_TRANSCRIPT_CHARS, required=True,
+                         what="your reading of that part")
     now = timezone.now()
     with transaction.atomic():
         opinion = _opinion_in_adjudication(opinion_id)
-        opinion.state, opinion.adjudicated_text, opinion.adjudicated_by = SecondOpinionState.ADJUDICATED, text, supervisor
+        opinion.state, opinion.adjudicated_text = SecondOpinionState.ADJUDICATED, text
+        opinion.adjudicated_by = supervisor
         opinion.closed_at = now
         opinion.save(update_fields=["state", "adjudicated_text", "adjudicated_by", "closed_at"])
         Assignment.objects.filter(clip_id=opinion.clip_id, annotator=supervisor, purpose=Purpose.ADJUDICATION,
@@ -1579,12 +1570,12 @@ def gold_mark(*, assignment_id: uuid.UUID, supervisor: AbstractBaseUser, referen
         listening = (Assignment.objects.select_for_update()
                      .filter(pk=assignment_id, annotator=supervisor, purpose=Purpose.QUALITY_REVIEW).first())
         if listening is None:
-            raise ApplicationError("not_found", "No such quality review.", status_code=404)
+            raise NotFound("not_found", "No such quality review.")
         clip = Clip.objects.select_for_update().get(pk=listening.clip_id)
         if listening.state != AssignmentState.OPEN or clip.status != ClipStatus.LABELED:
-            raise ApplicationError("withdrawn", "This clip is no longer available.", status_code=410)
+            raise Gone("withdrawn", "This clip is no longer available.")
         if GoldClip.objects.filter(clip=clip).exists():
-            raise ApplicationError("already_gold", "This clip is a gold clip already.", status_code=409)
+            raise Conflict("already_gold", "This clip is a gold clip already.")
         gold = GoldClip.objects.create(clip=clip, project_id=clip.project_id, reference_text=reference,
                                        created_by=supervisor, created_at=now)
         Assignment.objects.filter(pk=listening.pk).update(state=AssignmentState.SUBMITTED, closed_at=now)
@@ -1622,7 +1613,7 @@ def clips_delete(*, account: Account, clip_id: uuid.UUID | None = None, reason: 
         if clip_id is not None:
             clips = clips.filter(pk=clip_id)
             if not clips.exists():
-                raise ApplicationError("not_found", "You have no recording with this id.", status_code=404)
+                raise NotFound("not_found", "You have no recording with this id.")
         items = []
         for clip in clips.order_by("created_at", "id"):
             if clip.status == ClipStatus.DELETED:
@@ -1725,7 +1716,8 @@ def account_export(*, account: Account, out) -> dict:
             "account": {"id": str(account.id), "external_id": account.external_id, "first_name": account.first_name,
                         "created_at": iso(account.created_at)},
             "consent": [{"version": r.version, "granted": r.granted, "policy_version": r.policy_version,
-                         "channel": r.channel, "at": iso(r.created_at)} for r in consent_history(account_id=account.id)],
+                         "channel": r.channel, "at": iso(r.created_at)}
+                        for r in consent_history(account_id=account.id)],
             "clips": clip_rows,
             "ledger": [{"at": iso(line.at), "what": line.what, "purpose": line.purpose, "reviewer": line.reviewer,
                         "clip": str(line.clip) if line.clip else None, "until": line.until}
@@ -1816,9 +1808,7 @@ def export_request(*, project_slug: str, supervisor: AbstractBaseUser, formats: 
 
 
 def _enqueue_export(export_id: uuid.UUID) -> None:
-    from workers.tasks import export_build_task  # workers is the outer layer; reached only to enqueue
-
-    export_build_task.delay_on_commit(str(export_id))
+    enqueue_after_commit("workers.tasks.export_build_task", str(export_id))
 
 
 def exports_reconcile(*, older_than: timedelta = timedelta(minutes=5)) -> int:
@@ -1826,7 +1816,7 @@ def exports_reconcile(*, older_than: timedelta = timedelta(minutes=5)) -> int:
     stuck = list(ExportJob.objects.filter(state=ExportState.QUEUED, created_at__lt=timezone.now() - older_than)
                  .values_list("id", flat=True)[:50])
     for export_id in stuck:
-        transaction.on_commit(lambda export_id=export_id: _enqueue_export(export_id))
+        _enqueue_export(export_id)
     return len(stuck)
 
 
@@ -1955,8 +1945,8 @@ def _export_clip(job: ExportJob, clip_id: uuid.UUID, archive: zipfile.ZipFile, l
             archive.writestr(f"vtt/{entry.id}.vtt", export_formats.webvtt(entry))
         ExportItem.objects.create(export=job, clip=clip)
         ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=job.requested_by_id, account_id=clip.account_id,
-                      clip_id=clip.id, detail={"by": "project_export", "purpose": "training_export", "export": str(job.id),
-                                               "project": job.project.slug})
+                      clip_id=clip.id, detail={"by": "project_export", "purpose": "training_export",
+                                               "export": str(job.id), "project": job.project.slug})
     return ""
 
 
@@ -1976,19 +1966,18 @@ def export_download(*, export_id: uuid.UUID, supervisor: AbstractBaseUser) -> tu
     """A finished export's file, to a supervisor of its project; each download is a ledger entry."""
     job = export_for(supervisor=supervisor, export_id=export_id)
     if job.state != ExportState.DONE:
-        raise ApplicationError("export_not_ready", f"This export is {job.state}." + (
-            f" {job.error}" if job.error else ""), status_code=409)
+        raise Conflict("export_not_ready", f"This export is {job.state}." + (
+            f" {job.error}" if job.error else ""))
     path = _export_path(job.id)
     if not path.exists():
-        raise ApplicationError("export_gone", "The export's file is gone; request a new export.", status_code=410)
+        raise Gone("export_gone", "The export's file is gone; request a new export.")
     if servability.refusals(Clip.objects.filter(export_items__export=job), servability.EXPORT, now=timezone.now()):
         # A clip in it may no longer be taken out (consent, a deletion request, a hold): the file goes.
         with transaction.atomic():
             _exports_expire(ExportJob.objects.filter(pk=job.pk), reason="A clip in it may no longer be taken out; "
                             "request a new export.")
-        raise ApplicationError("export_gone", "A clip in this export may no longer be taken out (its owner withdrew "
-                               "or asked for deletion, or a legal hold keeps it); request a new export.",
-                               status_code=410)
+        raise Gone("export_gone", "A clip in this export may no longer be taken out (its owner withdrew "
+                   "or asked for deletion, or a legal hold keeps it); request a new export.")
     ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk,
                   detail={"by": "project_export", "export": str(job.id), "download": True, "clips": job.exported})
     return job, path

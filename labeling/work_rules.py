@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from config.errors import ApplicationError
+from core.errors import ApplicationError, Refused, TooMany
 
 DAY = timedelta(hours=24)
 
@@ -65,8 +65,9 @@ def _minutes(delta: timedelta) -> int:
     return max(1, math.ceil(delta.total_seconds() / 60))
 
 
-def _retry_after(delta: timedelta) -> dict:
-    return {"Retry-After": str(max(1, math.ceil(delta.total_seconds())))}
+def _retry_after(delta: timedelta) -> int:
+    """Whole seconds, at least one: when asking again may succeed."""
+    return max(1, math.ceil(delta.total_seconds()))
 
 
 def shift_start_refusal(rules: WorkRules, shifts: list[tuple[datetime, datetime | None]],
@@ -75,9 +76,9 @@ def shift_start_refusal(rules: WorkRules, shifts: list[tuple[datetime, datetime 
     if until is None:
         return None
     hours = rules.max_shift.total_seconds() / 3600
-    return ApplicationError(
+    return TooMany(
         "rest_required", f"You have worked {hours:g} h in the last 24 h. Rest: a new shift can start in "
-        f"{_minutes(until - now)} min.", status_code=429, headers=_retry_after(until - now))
+        f"{_minutes(until - now)} min.", retry_after=_retry_after(until - now))
 
 
 def claim_refusal(rules: WorkRules, activity: ShiftActivity, worked_today: timedelta,
@@ -86,25 +87,23 @@ def claim_refusal(rules: WorkRules, activity: ShiftActivity, worked_today: timed
     ends the shift comes before one that only asks to wait."""
     if worked_today >= rules.max_shift:
         hours = rules.max_shift.total_seconds() / 3600
-        return ApplicationError("shift_over", f"You have worked {hours:g} h in the last 24 h: end your shift and rest.",
-                                status_code=403)
+        return Refused("shift_over", f"You have worked {hours:g} h in the last 24 h: end your shift and rest.")
     if activity.clips_claimed >= rules.max_clips:
-        return ApplicationError("quota_reached", f"This shift's {rules.max_clips} clips are done: end your shift.",
-                                status_code=403)
+        return Refused("quota_reached", f"This shift's {rules.max_clips} clips are done: end your shift.")
     if activity.last_active_at is not None and activity.stretch_started_at is not None:
         pause = now - activity.last_active_at
         if pause < rules.break_length and now - activity.stretch_started_at >= rules.break_after:
             wait = rules.break_length - pause
-            return ApplicationError("break_required", f"Break time: next clip in {_minutes(wait)} min.",
-                                    status_code=429, headers=_retry_after(wait))
+            return TooMany("break_required", f"Break time: next clip in {_minutes(wait)} min.",
+                           retry_after=_retry_after(wait))
     if activity.flag_break_until is not None and now < activity.flag_break_until:
         wait = activity.flag_break_until - now
-        return ApplicationError("flag_pause", f"Take a pause after that clip: next clip in {_minutes(wait)} min. "
-                                "A supervisor has it now.", status_code=429, headers=_retry_after(wait))
+        return TooMany("flag_pause", f"Take a pause after that clip: next clip in {_minutes(wait)} min. "
+                       "A supervisor has it now.", retry_after=_retry_after(wait))
     if activity.last_claim_at is not None and now - activity.last_claim_at < rules.min_claim_interval:
         wait = rules.min_claim_interval - (now - activity.last_claim_at)
-        return ApplicationError("too_fast", f"Take a moment: next clip in {math.ceil(wait.total_seconds())} s.",
-                                status_code=429, headers=_retry_after(wait))
+        return TooMany("too_fast", f"Take a moment: next clip in {math.ceil(wait.total_seconds())} s.",
+                       retry_after=_retry_after(wait))
     return None
 
 

@@ -46,9 +46,11 @@ def probe(data: bytes, *, max_seconds: float) -> AudioInfo:
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError("unsupported_audio", f"The file is not readable audio ({_reason(exc)}).") from None
     if info.format not in SUPPORTED_FORMATS:
-        raise AudioError("unsupported_audio", f"Audio format {info.format} is not supported; send WAV, FLAC, OGG or MP3.")
+        raise AudioError("unsupported_audio",
+                         f"Audio format {info.format} is not supported; send WAV, FLAC, OGG or MP3.")
     if not 1 <= info.channels <= MAX_CHANNELS:
-        raise AudioError("unsupported_audio", f"Audio has {info.channels} channels; at most {MAX_CHANNELS} are accepted.")
+        raise AudioError("unsupported_audio",
+                         f"Audio has {info.channels} channels; at most {MAX_CHANNELS} are accepted.")
     if not MIN_RATE <= info.samplerate <= MAX_RATE:
         raise AudioError(
             "unsupported_audio", f"Sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz."

@@ -77,7 +77,8 @@ class Throwaway:
             try:
                 owner = pwd.getpwnam("postgres")
             except KeyError:
-                raise SystemExit("Running as root needs a 'postgres' system user to start a throwaway PostgreSQL.") from None
+                raise SystemExit("Running as root needs a 'postgres' system user to start a throwaway "
+                                 "PostgreSQL.") from None
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
             os.chown(data, owner.pw_uid, owner.pw_gid)
             prefix = ["runuser", "-u", "postgres", "--"]

@@ -20,10 +20,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from consent.models import Account
-from consent.services import account_create, consent_set
+from consent.services import account_create
 from labeling import vault
 from labeling.models import Clip, ClipStatus, Project
 from labeling.services import ingest_key_create, project_member_add
+from portal.services import consent_set
 
 AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
 DEMO_AUDIO = Path(__file__).resolve().parent.parent / "labeling" / "demo_audio"
@@ -33,7 +34,8 @@ def pytest_report_header(config):
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    return f"database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST')}:{db.get('PORT')}; broker: {settings.CELERY_BROKER_URL}"
+    engine = db["ENGINE"].rsplit(".", 1)[-1]
+    return f"database: {engine} {db.get('HOST')}:{db.get('PORT')}; broker: {settings.CELERY_BROKER_URL}"
 
 
 @pytest.fixture(autouse=True)

@@ -112,7 +112,8 @@ def call(client, method, path, claimed, speech_wav):
         leak = io.BytesIO(speech_wav)
         leak.name = "leak.wav"
         return client.post(path, {"audio": leak}, format="multipart")
-    body = {"/submit": {"text": "hello"}, "/draft": {"text": "hel"}, "/consent": {"human_review": True}, "/escalate": {"category": "other"},
+    body = {"/submit": {"text": "hello"}, "/draft": {"text": "hel"}, "/consent": {"human_review": True},
+            "/escalate": {"category": "other"},
             "/second-opinion": {"start_seconds": 0, "end_seconds": 0.5, "text": "hi"},
             "/settings": {"opted_out_categories": ["distressing"]}, "/adjudicate": {"text": "one"},
             "/resolve": {"outcome": "no_action", "reason": "Nothing of concern."},

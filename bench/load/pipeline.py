@@ -42,8 +42,9 @@ def backlog(clips: int) -> float:
     from django.db import connection
     from django.utils import timezone
 
-    from consent.services import account_create, consent_set
+    from consent.services import account_create
     from labeling.services import ClipMetadata, clip_ingest
+    from portal.services import consent_set
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:

@@ -124,7 +124,8 @@ def main() -> None:
         payloads = [(index * 2 + 1) * 0x9E3779B1 % 2**32, (index * 2 + 2) * 0x9E3779B1 % 2**32]
         for payload in payloads:
             marked = W.embed(clip, key, payload)
-            wsr.append(10 * np.log10(np.sum((marked.astype(np.float64) - clip) ** 2) / np.sum(clip.astype(np.float64) ** 2)))
+            change = np.sum((marked.astype(np.float64) - clip) ** 2)
+            wsr.append(10 * np.log10(change / np.sum(clip.astype(np.float64) ** 2)))
             other = payloads[1] if payload == payloads[0] else payloads[0]  # the clip's other assignment
             for attack, apply in ATTACKS.items():
                 t = tally[attack]

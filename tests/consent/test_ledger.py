@@ -6,7 +6,8 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
 from consent.models import LedgerEntry
-from consent.services import consent_set, ledger_verify
+from consent.services import ledger_verify
+from portal.services import consent_set
 from tests.conftest import client_for, fetch_audio, queued_clip
 
 pytestmark = pytest.mark.django_db

@@ -42,7 +42,7 @@ def test_account_without_consent_keeps_a_row_without_audio(device_client, speech
 
 
 def test_revoked_consent_is_no_consent(device_client, subject, speech_wav, media_root):
-    from consent.services import consent_set
+    from portal.services import consent_set
 
     consent_set(account=subject, granted=False, channel="portal")
     assert upload(device_client, speech_wav, metadata()).json()["reason"] == "no_review_consent"

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from consent.models import LedgerEntry
-from consent.services import consent_set
 from labeling.models import Assignment, AssignmentState, Clip, ClipStatus, Escalation, LegalHold, Shift, Transcript
+from portal.services import consent_set
 from tests.conftest import claim, client_for, fetch_audio, make_subject, make_user, queued_clip, stored_files
 
 pytestmark = pytest.mark.django_db
@@ -191,7 +191,8 @@ def test_a_wellbeing_check_is_recorded_for_the_annotator(annotator, supervisor, 
     from labeling.selectors import wellbeing_checks_requested
 
     escalation_id, _ = flagged(annotator, subject, "self_harm")
-    assert resolve(supervisor, escalation_id, outcome="wellbeing_check", reason="Third such clip today.").status_code == 200
+    resolved = resolve(supervisor, escalation_id, outcome="wellbeing_check", reason="Third such clip today.")
+    assert resolved.status_code == 200
     [check] = wellbeing_checks_requested(now=timezone.now())
     assert check.flagged_by == annotator and check.resolved_by == supervisor
 

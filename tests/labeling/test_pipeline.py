@@ -10,10 +10,10 @@ import pytest
 import soundfile as sf
 from django.utils import timezone
 
-from consent.services import consent_set
 from labeling import vault
 from labeling.models import Clip, ClipStatus
 from labeling.services import ClipMetadata, clip_ingest, clip_process, clips_reconcile
+from portal.services import consent_set
 from tests.conftest import AUDIO, DEMO_AUDIO, encode, metadata, stored_files, upload
 
 

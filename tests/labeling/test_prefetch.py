@@ -3,8 +3,8 @@ only after the current clip, released with it when the work stops."""
 
 import pytest
 
-from consent.services import consent_set
 from labeling.models import Assignment, AssignmentState, Clip, ClipStatus
+from portal.services import consent_set
 from tests.conftest import claim, client_for, fetch_audio, make_subject, queued_clip
 
 pytestmark = pytest.mark.django_db

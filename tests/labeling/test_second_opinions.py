@@ -120,7 +120,7 @@ def test_a_question_needs_a_stretch_inside_the_clip(annotator, subject, start, e
 
 
 def test_a_question_about_a_clip_withdrawn_meanwhile_is_cancelled(asked, subject, other_annotator):
-    from consent.services import consent_set
+    from portal.services import consent_set
 
     _, _, opinion_id = asked
     consent_set(account=subject, granted=False, channel="portal")
@@ -132,7 +132,7 @@ def test_a_question_about_a_clip_withdrawn_meanwhile_is_cancelled(asked, subject
 
 
 def test_withdrawal_cancels_questions_about_clips_already_transcribed(asked, subject):
-    from consent.services import consent_set
+    from portal.services import consent_set
 
     asker, assignment, opinion_id = asked
     asker.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "done"}, format="json")

@@ -52,7 +52,7 @@ def test_bad_transcript_is_refused_and_the_clip_stays_assigned(annotator, subjec
 
 
 def test_submit_after_withdrawal_says_so(annotator, subject):
-    from consent.services import consent_set
+    from portal.services import consent_set
 
     queued_clip(subject)
     client = client_for(annotator)

@@ -85,7 +85,8 @@ def test_read_only_storage_refuses_uploads_plainly_and_keeps_nothing(stack, smal
 
 SET_UP_OWNER_AND_DEVICE = """
 from django.contrib.auth.models import User
-from consent.services import account_create, consent_set
+from consent.services import account_create
+from portal.services import consent_set
 from labeling.services import ingest_key_create
 user = User.objects.create_user("owner-acct-7731", password="correct horse battery")
 account = account_create(external_id="acct-7731", first_name="Marguerite", user=user)

@@ -29,7 +29,8 @@ class Command(BaseCommand):
             chain, seq, expected = int(match[1]), int(match[2]), match[3]
             found = LedgerEntry.objects.filter(chain=chain, seq=seq).values_list("hash", flat=True).first()
             if found is None:
-                problems.append(f"chain {chain} entry {seq}: the expected head is gone (entries were removed from the end)")
+                problems.append(f"chain {chain} entry {seq}: the expected head is gone "
+                                "(entries were removed from the end)")
             elif found != expected:
                 problems.append(f"chain {chain} entry {seq}: differs from the expected head")
         if problems:

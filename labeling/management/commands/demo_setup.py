@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from consent.models import Account
-from consent.services import account_create, consent_set
+from consent.services import account_create, consent_append
 from labeling.auth import ANNOTATOR, SUPERVISOR
 from labeling.models import IngestKey
 from labeling.services import ClipMetadata, clip_ingest, ingest_key_create, project_member_add
@@ -40,7 +41,7 @@ class Command(BaseCommand):
             account = Account.objects.filter(external_id=DEMO_ACCOUNT).first() or account_create(
                 external_id=DEMO_ACCOUNT, first_name="Dana", user=owner
             )
-            consent_set(account=account, granted=True, channel="demo")
+            consent_append(account=account, granted=True, channel="demo")
             IngestKey.objects.filter(name="demo device", revoked_at__isnull=True).update(revoked_at=timezone.now())
             _, device_key = ingest_key_create(name="demo device")
 
@@ -61,6 +62,9 @@ class Command(BaseCommand):
                 )
                 sent += outcome.status == "received"
 
+        example = json.dumps({"account": DEMO_ACCOUNT, "device_serial": "S1", "first_name": "Dana",
+                              "recorded_at": "2026-01-01T10:00:00Z", "wake_word_score": 0.9, "locale": "en-US"},
+                             separators=(",", ":"))
         self.stdout.write(f"""
 Demo ready at {url}/  (new passwords on every run)
   annotator   username: annotator   password: {logins['annotator']}   -> transcribe clips
@@ -73,7 +77,7 @@ Demo ready at {url}/  (new passwords on every run)
   The data owner may turn the same second step on at {url}/mfa/.
   device key  {device_key}
               curl -H 'Authorization: Api-Key {device_key}' -F audio=@clip.wav \\
-                   -F 'metadata={{"account":"{DEMO_ACCOUNT}","device_serial":"S1","first_name":"Dana","recorded_at":"2026-01-01T10:00:00Z","wake_word_score":0.9,"locale":"en-US"}}' \\
+                   -F 'metadata={example}' \\
                    {url}/api/v1/clips
   {sent} demo clips sent to the de-identification pipeline.
 """)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from config.errors import ApplicationError
+from core.errors import ApplicationError
 from labeling.apis import ClipIngestApi
 from labeling.label_studio import LabelStudioError, local_path, parse
 from labeling.models import Project

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from consent import apis
+from portal import apis
 
 urlpatterns = [
     path("me/consent", apis.ConsentApi.as_view(), name="me-consent"),

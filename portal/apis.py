@@ -13,13 +13,14 @@ from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import ApplicationError, StrictInputSerializer
 from consent.models import Account, ConsentRecord
 from consent.selectors import consent_current, consent_history, ledger_for_account
-from consent.services import consent_set, link_code_issue
+from consent.services import link_code_issue
+from core.errors import NotFound, StrictInputSerializer
 from labeling.auth import IngestKeyAuthentication, IsDevice
 from labeling.selectors import clips_of_account, hearings_of_account
 from labeling.services import account_export, clips_delete
+from portal.services import consent_set
 
 
 class IsDataSubject(permissions.BasePermission):
@@ -32,7 +33,7 @@ class IsDataSubject(permissions.BasePermission):
 def _own_account(request) -> Account:
     account = Account.objects.filter(user=request.user).first()
     if account is None:
-        raise ApplicationError("not_found", "No device account belongs to this login.", status_code=404)
+        raise NotFound("not_found", "No device account belongs to this login.")
     return account
 
 
@@ -97,7 +98,8 @@ class MyLedgerApi(APIView):
         given_at = serializers.DateTimeField()
         plays = serializers.IntegerField()
         heard_seconds = serializers.FloatField(allow_null=True, help_text="Plays times the clip's length.")
-        held_seconds = serializers.FloatField(allow_null=True, help_text="From being given the clip to handing it back.")
+        held_seconds = serializers.FloatField(allow_null=True,
+                                              help_text="From being given the clip to handing it back.")
         legal_hold_ends_at = serializers.DateTimeField(allow_null=True)
 
     class OutputSerializer(serializers.Serializer):
@@ -117,7 +119,8 @@ class ReceiptSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     scope = serializers.CharField()
     items = serializers.ListField(child=serializers.DictField(),
-                                 help_text="Per clip: deleted, already_deleted, or deleted_when_hold_ends with hold_ends_at.")
+                                 help_text="Per clip: deleted, already_deleted, or deleted_when_hold_ends with "
+                                           "hold_ends_at.")
     signature = serializers.CharField(help_text="HMAC-SHA256 of the receipt under the installation's key.")
     message = serializers.SerializerMethodField()
 
@@ -174,7 +177,8 @@ class MyExportApi(APIView):
 
     permission_classes = [IsDataSubject]
 
-    @extend_schema(responses={(200, "application/zip"): OpenApiResponse(description="export.json and audio/<clip>.wav")})
+    @extend_schema(
+        responses={(200, "application/zip"): OpenApiResponse(description="export.json and audio/<clip>.wav")})
     def get(self, request):
         out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
         account_export(account=_own_account(request), out=out)

@@ -12,16 +12,53 @@ from rest_framework.views import exception_handler
 
 
 class ApplicationError(Exception):
-    """A refusal the caller can act on; services raise it, the API turns it into a 4xx."""
+    """A refusal the caller can act on. Services raise it, or one of the kinds below, and say what
+    went wrong in words, never in HTTP: the one exception handler (api_exception_handler) turns the
+    kind into a status. ApplicationError itself means the input is invalid (400).
+    `retry_after`: seconds after which trying again may succeed (sent as Retry-After)."""
 
-    def __init__(self, code: str, message: str, *, status_code: int = 400, fields: dict | None = None,
-                 headers: dict | None = None):
+    def __init__(self, code: str, message: str, *, fields: dict | None = None, retry_after: int | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.status_code = status_code
         self.fields = fields or {}
-        self.headers = headers or {}
+        self.retry_after = retry_after
+
+
+class Refused(ApplicationError):
+    """The caller may not do this (the rules, not the login, say no)."""
+
+
+class NotFound(ApplicationError):
+    """No such thing, or none the caller may know of."""
+
+
+class Conflict(ApplicationError):
+    """The thing is not in a state that allows this now."""
+
+
+class Gone(ApplicationError):
+    """It existed and does not any more (withdrawn, deleted, expired)."""
+
+
+class TooLarge(ApplicationError):
+    """The upload is larger than allowed."""
+
+
+class TooMany(ApplicationError):
+    """Too much, too soon: wait (retry_after) and ask again."""
+
+
+class Unavailable(ApplicationError):
+    """The service cannot do it now through no fault of the caller; try again later."""
+
+
+STATUS = {ApplicationError: 400, Refused: 403, NotFound: 404, Conflict: 409, Gone: 410, TooLarge: 413, TooMany: 429,
+          Unavailable: 503}
+
+
+def status_of(exc: ApplicationError) -> int:
+    return next(STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS)
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict[str, Any]:
@@ -41,7 +78,8 @@ def _flatten(detail: Any) -> Any:
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code, headers=exc.headers)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return Response(error_body(exc.code, exc.message, exc.fields), status=status_of(exc), headers=headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

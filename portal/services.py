@@ -1,0 +1,20 @@
+"""What a data subject's choice sets in motion across the apps."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from consent.models import Account, ConsentRecord
+from consent.services import consent_append
+from labeling.services import clips_withdraw_for_account
+
+
+def consent_set(*, account: Account, granted: bool, channel: str, policy_version: str | None = None) -> ConsentRecord:
+    """Record the owner's choice; a revocation withdraws their queued and assigned clips in the same
+    transaction, so no clip is lent between the two."""
+    with transaction.atomic():
+        record, changed = consent_append(account=account, granted=granted, channel=channel,
+                                         policy_version=policy_version)
+        if changed and not granted:
+            clips_withdraw_for_account(account_id=account.id)
+    return record
