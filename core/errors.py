@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -107,3 +108,11 @@ class StrictInputSerializer(serializers.Serializer):
             if unknown:
                 raise exceptions.ValidationError({name: ["Unexpected field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = inline_serializer(
+        "ErrorBody",
+        {"code": serializers.CharField(), "message": serializers.CharField(),
+         "fields": serializers.DictField(required=False)},
+    )

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -17,7 +17,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import ApplicationError, NotFound, StrictInputSerializer, TooLarge
+from core.errors import ApplicationError, ErrorSerializer, NotFound, StrictInputSerializer, TooLarge
 from labeling import services
 from labeling.auth import IngestKeyAuthentication, IsAnnotator, IsDevice, IsSupervisor
 from labeling.models import SHOWN_PURPOSE, Clip, EscalationOutcome, FlagCategory, Purpose
@@ -27,8 +27,6 @@ from labeling.selectors import (
     clips_held,
     escalation_holds,
     escalations_unresolved,
-    export_for,
-    exports_of,
     opt_outs_of,
     project_schema,
     projects_of,
@@ -41,14 +39,6 @@ from labeling.selectors import (
 )
 
 LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = inline_serializer(
-        "ErrorBody",
-        {"code": serializers.CharField(), "message": serializers.CharField(),
-         "fields": serializers.DictField(required=False)},
-    )
 
 
 class ClipIngestApi(APIView):
@@ -903,61 +893,3 @@ class ProjectQualityApi(APIView):
             "agreement": vars(agreement_of(project=project, since=since))}).data)
 
 
-class ExportOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    project = serializers.CharField(source="project.slug")
-    formats = serializers.ListField(child=serializers.CharField())
-    state = serializers.CharField(help_text="queued, running, done, failed or expired.")
-    total = serializers.IntegerField(help_text="Labeled clips considered.")
-    done = serializers.IntegerField(help_text="Clips considered so far.")
-    exported = serializers.IntegerField()
-    left_out = serializers.DictField(child=serializers.IntegerField(), help_text="Clips left out, by reason.")
-    size_bytes = serializers.IntegerField()
-    error = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
-
-
-class ProjectExportApi(APIView):
-    """Exports of a project: list them, or ask a worker for a new one."""
-
-    permission_classes = [IsSupervisor]
-
-    class InputSerializer(StrictInputSerializer):
-        formats = serializers.ListField(child=serializers.CharField(max_length=16), required=False, default=list,
-                                        max_length=8, help_text="jsonl, nemo, hf, webvtt; all if left out.")
-
-    @extend_schema(responses={200: ExportOutputSerializer(many=True), 404: ErrorSerializer})
-    def get(self, request, slug):
-        return Response(ExportOutputSerializer(exports_of(project=supervised_project(
-            supervisor=request.user, slug=slug)), many=True).data)
-
-    @extend_schema(request=InputSerializer, responses={202: ExportOutputSerializer, 400: ErrorSerializer,
-                                                       404: ErrorSerializer})
-    def post(self, request, slug):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        job = services.export_request(project_slug=slug, supervisor=request.user,
-                                      formats=serializer.validated_data["formats"])
-        return Response(ExportOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
-
-
-class ExportDetailApi(APIView):
-    permission_classes = [IsSupervisor]
-
-    @extend_schema(responses={200: ExportOutputSerializer, 404: ErrorSerializer})
-    def get(self, request, export_id):
-        return Response(ExportOutputSerializer(export_for(supervisor=request.user, export_id=export_id)).data)
-
-
-class ExportDownloadApi(APIView):
-    permission_classes = [IsSupervisor]
-
-    @extend_schema(responses={(200, "application/zip"): OpenApiResponse(description="The export."),
-                              404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer})
-    def get(self, request, export_id):
-        job, path = services.export_download(export_id=export_id, supervisor=request.user)
-        response = FileResponse(path.open("rb"), content_type="application/zip", as_attachment=True,
-                                filename=f"{job.project.slug}-{job.created_at:%Y%m%d-%H%M}.zip")
-        response["Cache-Control"] = "no-store, private"
-        return response

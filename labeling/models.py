@@ -533,3 +533,23 @@ class ExportItem(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["export", "clip"], name="one_item_per_clip_and_export")]
+
+
+# Limits, and groups of states, that several subdomains use.
+MAX_TRANSCRIPT_CHARS = 5000
+# States in which a clip still has audio that a revocation must take away.
+LIVE_STATES = (ClipStatus.RECEIVED, ClipStatus.PROCESSING, ClipStatus.QUEUED, ClipStatus.ASSIGNED)
+# The reason of a clip held because storage was full or read-only; it keeps its encrypted original
+# until the pipeline can run again, so withdrawal and deletion treat it as live.
+STORAGE_HOLD = "storage_unavailable"
+ESCALATION_UNRESOLVED = (EscalationState.OPEN, EscalationState.CLAIMED)
+# Clips that do not count against a project's quota: nobody will review them.
+QUOTA_FREE_STATES = (ClipStatus.DISCARDED, ClipStatus.WITHDRAWN, ClipStatus.DELETED)
+OPINION_WAITING = (SecondOpinionState.PENDING, SecondOpinionState.ANSWERING)
+# Assignments whose answer settles a second opinion (asked, or an agreement sample).
+ANSWERING_PURPOSES = (Purpose.SECOND_OPINION, Purpose.AGREEMENT)
+MAX_ENTITIES = 100
+MAX_NOTE_CHARS = 1000
+MAX_REASON_CHARS = 2000
+MAX_OPINION_SECONDS = 30.0
+MAX_OPEN_OPINIONS_PER_ASSIGNMENT = 3

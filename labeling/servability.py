@@ -37,6 +37,8 @@ SERVABLE_STATES = {
     Purpose.QUALITY_REVIEW: {ClipStatus.LABELED},
     EXPORT: {ClipStatus.LABELED},
 }
+# What the rule reads of a clip; paths that load a clip to ask it load these.
+SERVABILITY_FIELDS = ("id", "account_id", "status", "wrapped_key", "deletion_requested_at", "flag_category")
 # Purposes that may hear a clip under a legal hold.
 HOLD_PURPOSES = frozenset({Purpose.ESCALATION_REVIEW})
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import json
 import logging
 import secrets
@@ -12,10 +11,8 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
@@ -27,9 +24,22 @@ from consent.selectors import account_by_external_id, consent_is_active
 from consent.services import ledger_append, receipt_signature
 from core.enqueue import enqueue_after_commit
 from core.errors import ApplicationError, Conflict, Gone, NotFound, Refused, TooLarge, Unavailable
-from labeling import export_formats, servability, vault
+from labeling import servability, vault
+from labeling.exports.services import exports_expire
 from labeling.models import (
+    ANSWERING_PURPOSES,
+    ESCALATION_UNRESOLVED,
     FLAG_SEVERITY,
+    LIVE_STATES,
+    MAX_ENTITIES,
+    MAX_NOTE_CHARS,
+    MAX_OPEN_OPINIONS_PER_ASSIGNMENT,
+    MAX_OPINION_SECONDS,
+    MAX_REASON_CHARS,
+    MAX_TRANSCRIPT_CHARS,
+    OPINION_WAITING,
+    QUOTA_FREE_STATES,
+    STORAGE_HOLD,
     SUPERVISOR_PURPOSES,
     Assignment,
     AssignmentState,
@@ -39,10 +49,7 @@ from labeling.models import (
     Escalation,
     EscalationOutcome,
     EscalationState,
-    ExportFormat,
-    ExportItem,
     ExportJob,
-    ExportState,
     FlagCategory,
     GoldClip,
     GoldResult,
@@ -62,7 +69,6 @@ from labeling.models import (
 )
 from labeling.selectors import (
     assignment_for_annotator,
-    export_for,
     project_ids_of,
     shift_current,
     shift_for_claim,
@@ -70,32 +76,20 @@ from labeling.selectors import (
     supervised_project,
     work_rules_for,
 )
-from labeling.servability import lendable_sql
+from labeling.servability import SERVABILITY_FIELDS, lendable_sql
 from labeling.work_rules import ShiftActivity, claim_refusal, shift_start_refusal, stretch_start, worked
-from redaction import pii, watermark, waveform
-from redaction.audio import AudioError, decode, encode_wav, probe, resample, to_target_rate
+from redaction import watermark, waveform
+from redaction.audio import AudioError, decode, encode_wav, probe, to_target_rate
 from redaction.pipeline import DeidFailed, DeidParams, deidentify
 from redaction.voice import draw_disguise
 from redaction.wer import word_error_rate
 
 logger = logging.getLogger(__name__)
 
-MAX_TRANSCRIPT_CHARS = 5000
 # A leak is read against the clips whose loudness contour it matches this well (0..1), best first;
 # an assignment is named by redaction.watermark.identify.
 TRACE_MIN_LIKENESS = 0.5
 TRACE_CANDIDATES = 3
-# States in which a clip still has audio that a revocation must take away.
-LIVE_STATES = (ClipStatus.RECEIVED, ClipStatus.PROCESSING, ClipStatus.QUEUED, ClipStatus.ASSIGNED)
-# The reason of a clip held because storage was full or read-only; it keeps its encrypted original
-# until the pipeline can run again, so withdrawal and deletion treat it as live.
-STORAGE_HOLD = "storage_unavailable"
-ESCALATION_UNRESOLVED = (EscalationState.OPEN, EscalationState.CLAIMED)
-# Clips that do not count against a project's quota: nobody will review them.
-QUOTA_FREE_STATES = (ClipStatus.DISCARDED, ClipStatus.WITHDRAWN, ClipStatus.DELETED)
-OPINION_WAITING = (SecondOpinionState.PENDING, SecondOpinionState.ANSWERING)
-# Assignments whose answer settles a second opinion (asked, or an agreement sample).
-ANSWERING_PURPOSES = (Purpose.SECOND_OPINION, Purpose.AGREEMENT)
 
 
 # ---------------------------------------------------------------- ingest keys
@@ -914,13 +908,9 @@ def _servable_audio(assignment: Assignment) -> tuple[Clip, np.ndarray]:
     clip = Clip.objects.only(*SERVABILITY_FIELDS, "deid_path", "duration_seconds").get(pk=assignment.clip_id)
     _refuse_unless_servable(clip, assignment.purpose, timezone.now())
     try:
-        return clip, _deid_samples(clip)
+        return clip, vault.deid_samples(clip)
     except (vault.VaultError, FileNotFoundError):
         raise Gone("withdrawn", "This clip's audio no longer exists.") from None
-
-
-# What the servability rule reads of a clip, and the lending paths load.
-SERVABILITY_FIELDS = ("id", "account_id", "status", "wrapped_key", "deletion_requested_at", "flag_category")
 
 
 def _refuse_unless_servable(clip: Clip, purpose: str, now: datetime) -> None:
@@ -931,16 +921,6 @@ def _refuse_unless_servable(clip: Clip, purpose: str, now: datetime) -> None:
     code = reason if reason in ("deletion_requested", "legal_hold") else "withdrawn"
     message = servability.REFUSALS["audio_gone" if reason == "state" else reason]
     raise Gone(code, message)
-
-
-def _deid_samples(clip: Clip) -> np.ndarray:
-    """The clip's de-identified audio as stored (16 kHz mono), unmarked. Raises VaultError when gone."""
-    key = vault.unwrap_data_key(clip.id, clip.wrapped_key)
-    samples, _ = sf.read(io.BytesIO(vault.load_audio(clip.id, key, "deid", clip.deid_path)), dtype="float32")
-    return samples
-
-
-MAX_ENTITIES = 100
 
 
 @dataclass(frozen=True)
@@ -1136,7 +1116,7 @@ def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
     compared = 0
     for clip in served_clips.iterator(chunk_size=200):
         try:
-            clip_audio = _deid_samples(clip)
+            clip_audio = vault.deid_samples(clip)
         except (vault.VaultError, FileNotFoundError):
             continue
         compared += 1
@@ -1162,9 +1142,6 @@ def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
 
 
 # ---------------------------------------------------------------- flags and escalations
-
-MAX_NOTE_CHARS = 1000
-MAX_REASON_CHARS = 2000
 
 
 def _bounded_text(value: str, *, field: str, limit: int, required: bool, what: str) -> str:
@@ -1400,7 +1377,7 @@ def _clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
     Assignment.objects.filter(clip=clip, draft__isnull=False).update(draft=None)
     Transcript.objects.filter(clip=clip).delete()
     GoldClip.objects.filter(clip=clip).delete()
-    _exports_expire(ExportJob.objects.filter(items__clip=clip),
+    exports_expire(ExportJob.objects.filter(items__clip=clip),
                     reason="A clip in it was deleted; request a new export.")
     _opinions_cancel(clip=clip, now=now)
     SecondOpinion.objects.filter(clip=clip).update(first_text="", answer_text="", adjudicated_text="")
@@ -1410,9 +1387,6 @@ def _clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
 
 
 # ---------------------------------------------------------------- second opinions
-
-MAX_OPINION_SECONDS = 30.0
-MAX_OPEN_OPINIONS_PER_ASSIGNMENT = 3
 
 
 def second_opinion_ask(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, start_seconds: float,
@@ -1696,7 +1670,7 @@ def account_export(*, account: Account, out) -> dict:
             audio_name = None
             if clip.wrapped_key is not None and clip.deid_path:
                 try:
-                    samples = _deid_samples(clip)
+                    samples = vault.deid_samples(clip)
                 except (vault.VaultError, FileNotFoundError):
                     samples = None
                 if samples is not None:
@@ -1784,214 +1758,3 @@ def retention_run(*, batch: int = 500) -> dict[str, int]:
 def _ledger_retention(clip: Clip, what: str) -> None:
     ledger_append(action=LedgerEntry.Action.DELETION, account_id=clip.account_id, clip_id=clip.id,
                   detail={"by": "retention", "what": what})
-
-
-# ---------------------------------------------------------------- exports
-
-EXPORT_PROGRESS_EVERY = 25
-# A running export whose worker vanished is taken up again after this long.
-EXPORT_STALE_AFTER = timedelta(hours=3)
-
-
-def export_request(*, project_slug: str, supervisor: AbstractBaseUser, formats: list[str]) -> ExportJob:
-    """Queue an export of the project's settled transcripts for a worker; the page follows its progress."""
-    project = supervised_project(supervisor=supervisor, slug=project_slug)
-    chosen = list(dict.fromkeys(formats)) or list(ExportFormat.values)
-    unknown = [f for f in chosen if f not in ExportFormat.values]
-    if unknown:
-        raise ApplicationError("unknown_format", f"Formats are {', '.join(ExportFormat.values)}; not "
-                               f"{', '.join(map(str, unknown))}.", fields={"formats": ["Unknown format."]})
-    with transaction.atomic():
-        job = ExportJob.objects.create(project=project, requested_by=supervisor, formats=chosen)
-        _enqueue_export(job.id)
-    return job
-
-
-def _enqueue_export(export_id: uuid.UUID) -> None:
-    enqueue_after_commit("workers.tasks.export_build_task", str(export_id))
-
-
-def exports_reconcile(*, older_than: timedelta = timedelta(minutes=5)) -> int:
-    """Exports still queued after a while lost their message: enqueue them again."""
-    stuck = list(ExportJob.objects.filter(state=ExportState.QUEUED, created_at__lt=timezone.now() - older_than)
-                 .values_list("id", flat=True)[:50])
-    for export_id in stuck:
-        _enqueue_export(export_id)
-    return len(stuck)
-
-
-def _export_path(export_id: uuid.UUID) -> Path:
-    return Path(settings.MEDIA_ROOT) / "exports" / f"{export_id}.zip"
-
-
-def _settled_reading(clip: Clip) -> tuple[str, Transcript | None, str] | None:
-    """(text, transcript, source) of a labeled clip as it should train a model, or None while a
-    second reading or an adjudication is still to come. A gold reference wins, then an
-    adjudicated reading of a blind double transcription, then the annotator's transcript."""
-    transcript = Transcript.objects.filter(clip=clip).order_by("-created_at").first()
-    gold = GoldClip.objects.filter(clip=clip).only("reference_text").first()
-    if gold is not None:
-        return gold.reference_text, transcript, "gold"
-    sample = SecondOpinion.objects.filter(clip=clip, kind=OpinionKind.AGREEMENT).order_by("-created_at").first()
-    if sample is not None and sample.state in (*OPINION_WAITING, SecondOpinionState.ADJUDICATION):
-        return None
-    if sample is not None and sample.state == SecondOpinionState.ADJUDICATED:
-        return sample.adjudicated_text, transcript, "adjudicated"
-    if transcript is None:
-        return None
-    return transcript.text, transcript, "transcription"
-
-
-def _export_entry(job: ExportJob, clip: Clip, text: str, transcript: Transcript | None, source: str,
-                  duration: float) -> export_formats.Entry:
-    # Labels belong to the words they were given with; another reading keeps the intent and flags only.
-    same = transcript is not None and transcript.text == text
-    opaque = hmac.new(settings.SECRET_KEY.encode(), f"export:{job.id}:{clip.id}".encode(),
-                      hashlib.sha256).hexdigest()[:20]
-    return export_formats.Entry(
-        id=opaque, duration=round(duration, 3), text=text, intent=transcript.intent if transcript else "",
-        entities=list(transcript.entities) if same else [], flags=list(transcript.flags) if transcript else [],
-        language=job.project.locale.split("-")[0], source=source)
-
-
-def export_build(*, export_id: uuid.UUID) -> str:
-    """Write the export: every labeled clip of the project whose owner's consent holds now, with a
-    settled reading whose text shows no personal data; audio de-identified as stored, at the
-    project's sample rate. Each exported clip is a ledger entry. Safe to run twice: only a queued
-    (or abandoned) job is taken up."""
-    now = timezone.now()
-    taken = ExportJob.objects.filter(pk=export_id).filter(
-        Q(state=ExportState.QUEUED) | Q(state=ExportState.RUNNING, started_at__lt=now - EXPORT_STALE_AFTER)
-    ).update(state=ExportState.RUNNING, started_at=now, done=0, exported=0, left_out={}, error="")
-    if not taken:
-        return ExportJob.objects.filter(pk=export_id).values_list("state", flat=True).first() or "gone"
-    job = ExportJob.objects.select_related("project").get(pk=export_id)
-    path = _export_path(job.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ExportItem.objects.filter(export=job).delete()
-    clip_ids = list(Clip.objects.filter(project=job.project, status=ClipStatus.LABELED, wrapped_key__isnull=False)
-                    .order_by("queued_at", "id").values_list("id", flat=True))
-    ExportJob.objects.filter(pk=job.pk).update(total=len(clip_ids))
-    left_out: dict[str, int] = {}
-    exported = 0
-    try:
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            lines = {name: [] for name in ("data.jsonl", "manifest.json", "metadata.jsonl")}
-            for done, clip_id in enumerate(clip_ids, 1):
-                reason = _export_clip(job, clip_id, archive, lines)
-                if reason:
-                    left_out[reason] = left_out.get(reason, 0) + 1
-                else:
-                    exported += 1
-                if done % EXPORT_PROGRESS_EVERY == 0:
-                    ExportJob.objects.filter(pk=job.pk).update(done=done, exported=exported, left_out=left_out)
-            wanted = {"data.jsonl": ExportFormat.JSONL, "manifest.json": ExportFormat.NEMO,
-                      "metadata.jsonl": ExportFormat.HF}
-            for name, body in lines.items():
-                if wanted[name] in job.formats:
-                    archive.writestr(name, "".join(body))
-            archive.writestr("README.txt", export_formats.README.format(
-                project=job.project.name, created=f"{job.created_at:%Y-%m-%d %H:%M} UTC", rate=job.project.sample_rate,
-                exported=exported, left_out=", ".join(f"{n} {r.replace('_', ' ')}" for r, n in left_out.items())
-                or "none"))
-    except Exception as exc:
-        path.unlink(missing_ok=True)
-        ExportJob.objects.filter(pk=job.pk).update(state=ExportState.FAILED, error=f"{type(exc).__name__}: {exc}"[:500],
-                                                   finished_at=timezone.now())
-        raise
-    finished = ExportJob.objects.filter(pk=job.pk, state=ExportState.RUNNING).update(
-        state=ExportState.DONE, done=len(clip_ids), exported=exported, left_out=left_out, path=str(path.name),
-        size_bytes=path.stat().st_size, finished_at=timezone.now())
-    if not finished:  # a clip in it was deleted while it was written
-        path.unlink(missing_ok=True)
-        return ExportState.EXPIRED
-    return ExportState.DONE
-
-
-def _export_clip(job: ExportJob, clip_id: uuid.UUID, archive: zipfile.ZipFile, lines: dict[str, list[str]]) -> str:
-    """Add one clip to the archive; returns why it was left out, or "" when it went in."""
-    with transaction.atomic():
-        # The clip's row lock keeps a deletion from passing between the checks and the ledger entry.
-        clip = Clip.objects.select_for_update().filter(pk=clip_id, status=ClipStatus.LABELED,
-                                                       wrapped_key__isnull=False).first()
-        if clip is None:
-            return "deleted_or_withdrawn"
-        refused = servability.refusal(clip, servability.EXPORT, now=timezone.now())
-        if refused is not None:
-            return EXPORT_LEFT_OUT.get(refused, "deleted_or_withdrawn")
-        reading = _settled_reading(clip)
-        if reading is None:
-            return "awaiting_second_reading"
-        text, transcript, source = reading
-        try:
-            if pii.find_in_text(text):
-                return "personal_data_in_text"
-        except pii.PiiError as exc:
-            raise RuntimeError(f"the personal-data check could not run: {exc}") from exc
-        try:
-            samples = _deid_samples(clip)
-        except (vault.VaultError, FileNotFoundError):
-            return "audio_gone"
-        rate = job.project.sample_rate
-        samples = resample(samples, 16_000, rate)
-        entry = _export_entry(job, clip, text, transcript, source, len(samples) / rate)
-        if job.formats != [ExportFormat.WEBVTT]:
-            archive.writestr(zipfile.ZipInfo(entry.audio, date_time=(2000, 1, 1, 0, 0, 0)), encode_wav(samples, rate),
-                             compress_type=zipfile.ZIP_STORED)
-        lines["data.jsonl"].append(export_formats.jsonl_line(entry))
-        lines["manifest.json"].append(export_formats.nemo_line(entry))
-        lines["metadata.jsonl"].append(export_formats.hf_line(entry))
-        if ExportFormat.WEBVTT in job.formats:
-            archive.writestr(f"vtt/{entry.id}.vtt", export_formats.webvtt(entry))
-        ExportItem.objects.create(export=job, clip=clip)
-        ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=job.requested_by_id, account_id=clip.account_id,
-                      clip_id=clip.id, detail={"by": "project_export", "purpose": "training_export",
-                                               "export": str(job.id), "project": job.project.slug})
-    return ""
-
-
-# Why a clip was left out of an export, by the servability rule's reason.
-EXPORT_LEFT_OUT = {"consent": "consent_withdrawn", "legal_hold": "legal_hold",
-                   "deletion_requested": "deletion_requested"}
-
-
-def export_fail(*, export_id: uuid.UUID, error: str) -> str:
-    ExportJob.objects.filter(pk=export_id, state=ExportState.RUNNING).update(
-        state=ExportState.FAILED, error=error, finished_at=timezone.now())
-    _export_path(export_id).unlink(missing_ok=True)
-    return ExportState.FAILED
-
-
-def export_download(*, export_id: uuid.UUID, supervisor: AbstractBaseUser) -> tuple[ExportJob, Path]:
-    """A finished export's file, to a supervisor of its project; each download is a ledger entry."""
-    job = export_for(supervisor=supervisor, export_id=export_id)
-    if job.state != ExportState.DONE:
-        raise Conflict("export_not_ready", f"This export is {job.state}." + (
-            f" {job.error}" if job.error else ""))
-    path = _export_path(job.id)
-    if not path.exists():
-        raise Gone("export_gone", "The export's file is gone; request a new export.")
-    if servability.refusals(Clip.objects.filter(export_items__export=job), servability.EXPORT, now=timezone.now()):
-        # A clip in it may no longer be taken out (consent, a deletion request, a hold): the file goes.
-        with transaction.atomic():
-            _exports_expire(ExportJob.objects.filter(pk=job.pk), reason="A clip in it may no longer be taken out; "
-                            "request a new export.")
-        raise Gone("export_gone", "A clip in this export may no longer be taken out (its owner withdrew "
-                   "or asked for deletion, or a legal hold keeps it); request a new export.")
-    ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk,
-                  detail={"by": "project_export", "export": str(job.id), "download": True, "clips": job.exported})
-    return job, path
-
-
-def _exports_expire(jobs, *, reason: str) -> int:
-    """Remove export files still on the server; each job says why."""
-    ids = list(jobs.exclude(state__in=[ExportState.EXPIRED, ExportState.FAILED]).values_list("id", flat=True))
-    ExportJob.objects.filter(pk__in=ids).update(state=ExportState.EXPIRED, error=reason)
-    transaction.on_commit(lambda: [_export_path(export_id).unlink(missing_ok=True) for export_id in ids])
-    return len(ids)
-
-
-def exports_expire_old() -> int:
-    due = timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS)
-    return _exports_expire(ExportJob.objects.filter(state=ExportState.DONE, finished_at__lt=due),
-                           reason=f"Removed after {settings.EXPORT_KEEP_DAYS} days.")

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from labeling import apis
+from labeling.exports import apis as exports
 
 urlpatterns = [
     path("clips", apis.ClipIngestApi.as_view(), name="clip-ingest"),
@@ -37,9 +38,9 @@ urlpatterns = [
     path("projects", apis.ProjectListApi.as_view(), name="project-list"),
     path("projects/<slug:slug>/quality", apis.ProjectQualityApi.as_view(), name="project-quality"),
     path("projects/<slug:slug>/quality-reviews", apis.QualityReviewStartApi.as_view(), name="quality-review-start"),
-    path("projects/<slug:slug>/exports", apis.ProjectExportApi.as_view(), name="project-exports"),
-    path("exports/<uuid:export_id>", apis.ExportDetailApi.as_view(), name="export-detail"),
-    path("exports/<uuid:export_id>/download", apis.ExportDownloadApi.as_view(), name="export-download"),
+    path("projects/<slug:slug>/exports", exports.ProjectExportApi.as_view(), name="project-exports"),
+    path("exports/<uuid:export_id>", exports.ExportDetailApi.as_view(), name="export-detail"),
+    path("exports/<uuid:export_id>/download", exports.ExportDownloadApi.as_view(), name="export-download"),
     path("quality-reviews/<uuid:assignment_id>/gold", apis.GoldMarkApi.as_view(), name="gold-mark"),
     path("leaks/trace", apis.LeakTraceApi.as_view(), name="leak-trace"),
 ]

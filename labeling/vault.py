@@ -5,9 +5,12 @@ from __future__ import annotations
 import errno
 import hashlib
 import hmac
+import io
 import os
 import uuid
 
+import numpy as np
+import soundfile as sf
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -112,3 +115,11 @@ def _open(key: bytes, sealed: bytes, aad: bytes) -> bytes:
         return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
     except (InvalidTag, ValueError):
         raise VaultError("Stored audio failed authentication.") from None
+
+
+def deid_samples(clip) -> np.ndarray:
+    """A clip's de-identified audio as stored (16 kHz mono), unmarked. Raises VaultError when its key
+    is gone, FileNotFoundError when its file is."""
+    key = unwrap_data_key(clip.id, clip.wrapped_key)
+    samples, _ = sf.read(io.BytesIO(load_audio(clip.id, key, "deid", clip.deid_path)), dtype="float32")
+    return samples

@@ -8,6 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
 from labeling import services
+from labeling.exports import services as exports
 from workers.celery import app
 
 TRANSIENT = (services.TransientPipelineError, OperationalError, InterfaceError)
@@ -54,11 +55,11 @@ def retention_task() -> dict:
           soft_time_limit=2 * 3600, time_limit=2 * 3600 + 120)
 def export_build_task(export_id: str) -> str:
     try:
-        return services.export_build(export_id=uuid.UUID(export_id))
+        return exports.export_build(export_id=uuid.UUID(export_id))
     except SoftTimeLimitExceeded:
-        return services.export_fail(export_id=uuid.UUID(export_id), error="It took longer than two hours.")
+        return exports.export_fail(export_id=uuid.UUID(export_id), error="It took longer than two hours.")
 
 
 @app.task(acks_late=True)
 def exports_housekeeping_task() -> dict:
-    return {"requeued": services.exports_reconcile(), "expired": services.exports_expire_old()}
+    return {"requeued": exports.exports_reconcile(), "expired": exports.exports_expire_old()}

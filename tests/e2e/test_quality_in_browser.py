@@ -2,8 +2,8 @@
 
 import pytest
 
+from labeling.exports.services import export_build
 from labeling.models import ExportJob, GoldClip
-from labeling.services import export_build
 from tests.conftest import claim, client_for, make_subject, make_user, queued_clip
 from tests.e2e.conftest import sign_in
 

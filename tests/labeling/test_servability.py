@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from labeling import servability
+from labeling.exports.services import export_build
 from labeling.models import Clip, ClipStatus, ExportJob, LegalHold, Project
-from labeling.services import clips_delete, export_build
+from labeling.services import clips_delete
 from tests.conftest import claim, client_for, fetch_audio, make_user, queued_clip
 from tests.labeling.test_escalations import flagged, resolve
 from tests.labeling.test_quality import label, make_gold

@@ -10,8 +10,9 @@ import pytest
 import soundfile as sf
 
 from consent.models import LedgerEntry
+from labeling.exports.services import export_build
 from labeling.models import Clip, ExportJob, Project
-from labeling.services import clips_delete, export_build
+from labeling.services import clips_delete
 from tests.conftest import claim, client_for, make_subject, queued_clip
 from tests.labeling.test_quality import make_gold
 
