@@ -118,7 +118,8 @@ def client_process(indices: list[int], seconds: float, interval: float, ready, g
     from django.db import connection
 
     from labeling.models import Team, TeamMember
-    from labeling.services import Labels, assignment_claim, project_member_add, shift_start, transcript_submit
+    from labeling.review.services import assignment_claim, project_member_add, shift_start
+    from labeling.review.submit import Labels, transcript_submit
 
     # Each client stands for many people: its team's rules are checked on every claim, as in
     # production, but set so that they never refuse one (no pace, no quota, no break).

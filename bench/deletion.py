@@ -59,8 +59,9 @@ def main() -> None:
     from django.utils import timezone
 
     from consent.services import account_create
+    from labeling.custody.services import clips_delete
+    from labeling.intake.services import ClipMetadata, clip_ingest
     from labeling.models import Clip, ClipStatus
-    from labeling.services import ClipMetadata, clip_ingest, clips_delete
     from portal.services import consent_set
     from workers.celery import app
 

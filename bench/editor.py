@@ -76,7 +76,7 @@ def annotator_sessions(count: int) -> list[tuple[str, str]]:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from labeling.models import Team, TeamMember
-    from labeling.services import project_member_add
+    from labeling.review.services import project_member_add
 
     # The team's rules are checked on every claim, as in production, but never refuse one here.
     team, _ = Team.objects.get_or_create(name="bench", defaults={

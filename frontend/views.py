@@ -32,22 +32,12 @@ from consent.services import owner_sign_up
 from core.errors import ApplicationError
 from frontend import charts
 from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
+from labeling.custody.selectors import clips_of_account, hearings_of_account
+from labeling.custody.services import clips_delete
+from labeling.escalation.selectors import escalations_unresolved, exposure_by_annotator, wellbeing_checks_requested
 from labeling.models import ClipStatus, EscalationOutcome, ExportFormat, FlagCategory
-from labeling.selectors import (
-    accuracy_by_annotator,
-    agreement_of,
-    clip_status_counts,
-    clips_held,
-    clips_labeled_per_hour,
-    clips_of_account,
-    escalations_unresolved,
-    exposure_by_annotator,
-    hearings_of_account,
-    projects_supervised,
-    second_opinions_for_adjudication,
-    wellbeing_checks_requested,
-)
-from labeling.services import clips_delete
+from labeling.quality.selectors import accuracy_by_annotator, agreement_of, second_opinions_for_adjudication
+from labeling.selectors import clip_status_counts, clips_held, clips_labeled_per_hour, projects_supervised
 from portal.services import consent_set
 
 

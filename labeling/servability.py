@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from consent.models import ConsentRecord
 from consent.selectors import consent_is_active
+from core.errors import Gone
 from labeling.models import Clip, ClipStatus, LegalHold, Purpose
 
 EXPORT = "export"  # not a person's assignment: a supervisor takes the clip out in a training export
@@ -106,3 +107,13 @@ def lendable_sql(alias: str) -> str:
               AND NOT EXISTS (SELECT 1 FROM {hold} lh WHERE lh.clip_id = {alias}.id AND lh.expires_at > %s)
               AND (SELECT r.granted FROM {consent} r WHERE r.account_id = {alias}.account_id
                    ORDER BY r.version DESC LIMIT 1)"""
+
+
+def refuse_unless_servable(clip: Clip, purpose: str, now: datetime) -> None:
+    """The 410 that tells a person why this clip may not reach them now (labeling.servability)."""
+    reason = refusal(clip, purpose, now=now)
+    if reason is None:
+        return
+    code = reason if reason in ("deletion_requested", "legal_hold") else "withdrawn"
+    message = REFUSALS["audio_gone" if reason == "state" else reason]
+    raise Gone(code, message)

@@ -18,8 +18,8 @@ from consent.selectors import consent_current, consent_history, ledger_for_accou
 from consent.services import link_code_issue
 from core.errors import NotFound, StrictInputSerializer
 from labeling.auth import IngestKeyAuthentication, IsDevice
-from labeling.selectors import clips_of_account, hearings_of_account
-from labeling.services import account_export, clips_delete
+from labeling.custody.selectors import clips_of_account, hearings_of_account
+from labeling.custody.services import account_export, clips_delete
 from portal.services import consent_set
 
 

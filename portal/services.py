@@ -6,7 +6,7 @@ from django.db import transaction
 
 from consent.models import Account, ConsentRecord
 from consent.services import consent_append
-from labeling.services import clips_withdraw_for_account
+from labeling.custody.services import clips_withdraw_for_account
 
 
 def consent_set(*, account: Account, granted: bool, channel: str, policy_version: str | None = None) -> ConsentRecord:

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 
 from config.wsgi import application
-from labeling.services import ingest_key_create
-from tests.conftest import claim, client_for, make_subject, make_user, queued_clip
+from labeling.intake.services import ingest_key_create
+from tests.factories import claim, client_for, make_subject, make_user, queued_clip
 
 # Requests run through the WSGI application in this thread, which commits as a server would.
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]

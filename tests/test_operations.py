@@ -11,9 +11,9 @@ import pytest
 from django.test import Client
 
 from config.observability import JsonFormatter
+from labeling.intake.services import clip_hold, clip_process
 from labeling.models import Clip, ClipStatus
-from labeling.services import clip_hold, clip_process
-from tests.conftest import AUDIO, claim, client_for, fetch_audio, metadata, queued_clip, upload
+from tests.factories import AUDIO, claim, client_for, fetch_audio, metadata, queued_clip, upload
 
 pytestmark = pytest.mark.django_db
 

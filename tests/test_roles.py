@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from labeling.models import Assignment, ExportJob, Project, SecondOpinion
-from tests.conftest import claim, client_for, make_user, metadata, queued_clip, upload
+from tests.factories import claim, client_for, make_user, metadata, queued_clip, upload
 
 pytestmark = pytest.mark.django_db
 

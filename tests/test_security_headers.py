@@ -8,7 +8,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from consent.selectors import consent_is_active
-from tests.conftest import client_for
+from tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,13 @@ import uuid
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
-from labeling import services
+from labeling.custody.services import clips_delete_after_holds, retention_run
 from labeling.exports import services as exports
+from labeling.intake.services import TransientPipelineError, clip_hold, clip_process, clips_reconcile
+from labeling.review.services import assignment_expire_leases
 from workers.celery import app
 
-TRANSIENT = (services.TransientPipelineError, OperationalError, InterfaceError)
+TRANSIENT = (TransientPipelineError, OperationalError, InterfaceError)
 
 
 @app.task(
@@ -25,30 +27,30 @@ TRANSIENT = (services.TransientPipelineError, OperationalError, InterfaceError)
 )
 def clip_process_task(self, clip_id: str) -> str:
     try:
-        return services.clip_process(clip_id=uuid.UUID(clip_id), task_id=self.request.id or "")
+        return clip_process(clip_id=uuid.UUID(clip_id), task_id=self.request.id or "")
     except SoftTimeLimitExceeded:
         # Fail closed: a clip that cannot be de-identified in time is never served.
-        return services.clip_hold(clip_id=uuid.UUID(clip_id), reason="deidentification_timeout")
+        return clip_hold(clip_id=uuid.UUID(clip_id), reason="deidentification_timeout")
 
 
 @app.task(acks_late=True)
 def clips_reconcile_task() -> int:
-    return services.clips_reconcile()
+    return clips_reconcile()
 
 
 @app.task(acks_late=True)
 def assignment_expire_leases_task() -> int:
-    return services.assignment_expire_leases()
+    return assignment_expire_leases()
 
 
 @app.task(acks_late=True)
 def clips_delete_after_holds_task() -> int:
-    return services.clips_delete_after_holds()
+    return clips_delete_after_holds()
 
 
 @app.task(acks_late=True)
 def retention_task() -> dict:
-    return services.retention_run()
+    return retention_run()
 
 
 @app.task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=10, max_retries=3,

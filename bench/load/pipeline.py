@@ -43,7 +43,7 @@ def backlog(clips: int) -> float:
     from django.utils import timezone
 
     from consent.services import account_create
-    from labeling.services import ClipMetadata, clip_ingest
+    from labeling.intake.services import ClipMetadata, clip_ingest
     from portal.services import consent_set
 
     call_command("migrate", verbosity=0)

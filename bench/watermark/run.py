@@ -85,7 +85,7 @@ def corpus() -> list[tuple[str, np.ndarray]]:
 
 def embedding_speed(runs: int) -> dict:
     """Median milliseconds to mark 10 s of speech-like audio, one thread: the mark alone, and all
-    that serving adds (WAV bytes in, marked WAV bytes out, as labeling.services.assignment_audio)."""
+    that serving adds (WAV bytes in, marked WAV bytes out, as labeling.review.services.assignment_audio)."""
     from redaction.audio import encode_wav
 
     rng = np.random.default_rng(0)

@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from core.errors import ErrorSerializer, StrictInputSerializer
 from labeling.auth import IsSupervisor
-from labeling.exports import services
 from labeling.exports.selectors import export_for, exports_of
+from labeling.exports.services import export_download, export_request
 from labeling.selectors import supervised_project
 
 
@@ -49,7 +49,7 @@ class ProjectExportApi(APIView):
     def post(self, request, slug):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        job = services.export_request(project_slug=slug, supervisor=request.user,
+        job = export_request(project_slug=slug, supervisor=request.user,
                                       formats=serializer.validated_data["formats"])
         return Response(ExportOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
@@ -68,7 +68,7 @@ class ExportDownloadApi(APIView):
     @extend_schema(responses={(200, "application/zip"): OpenApiResponse(description="The export."),
                               404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer})
     def get(self, request, export_id):
-        job, path = services.export_download(export_id=export_id, supervisor=request.user)
+        job, path = export_download(export_id=export_id, supervisor=request.user)
         response = FileResponse(path.open("rb"), content_type="application/zip", as_attachment=True,
                                 filename=f"{job.project.slug}-{job.created_at:%Y%m%d-%H%M}.zip")
         response["Cache-Control"] = "no-store, private"

@@ -5,9 +5,9 @@ import pytest
 from consent.models import ConsentRecord
 from consent.selectors import consent_is_active
 from labeling.models import Assignment, AssignmentState, Clip, ClipStatus
-from labeling.services import assignment_claim, shift_start
+from labeling.review.services import assignment_claim, shift_start
 from portal.services import consent_set
-from tests.conftest import client_for, make_subject, queued_clip, stored_files
+from tests.factories import client_for, make_subject, queued_clip, stored_files
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from consent.models import DeletionReceipt, LedgerEntry
 from consent.services import receipt_signature
+from labeling.custody.services import clips_delete_after_holds
+from labeling.intake.services import clip_process
 from labeling.models import Clip, ClipStatus, LegalHold
-from labeling.services import clip_process, clips_delete_after_holds
-from tests.conftest import (
+from tests.factories import (
     AUDIO,
     claim,
     client_for,

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from consent.models import LedgerEntry
-from tests.conftest import claim, client_for, fetch_audio, make_subject, queued_clip
+from tests.factories import claim, client_for, fetch_audio, make_subject, queued_clip
 
 pytestmark = pytest.mark.django_db
 

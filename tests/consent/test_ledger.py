@@ -8,7 +8,7 @@ from django.db.utils import DatabaseError
 from consent.models import LedgerEntry
 from consent.services import ledger_verify
 from portal.services import consent_set
-from tests.conftest import client_for, fetch_audio, queued_clip
+from tests.factories import client_for, fetch_audio, queued_clip
 
 pytestmark = pytest.mark.django_db
 

@@ -60,7 +60,7 @@ def test_bad_codes_and_passwords_are_refused_and_change_nothing(device_client, c
 
 
 def test_only_device_keys_issue_codes(subject):
-    from tests.conftest import client_for
+    from tests.factories import client_for
 
     assert Client().post("/api/v1/accounts/link-codes", {"account": "x"}).status_code in (401, 403)
     assert client_for(subject.user).post("/api/v1/accounts/link-codes", {"account": "x"}).status_code in (401, 403)

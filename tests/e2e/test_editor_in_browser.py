@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from labeling.models import Assignment, Clip, Project, Transcript
-from tests.conftest import make_subject, make_user, queued_clip
 from tests.e2e.conftest import sign_in
+from tests.factories import make_subject, make_user, queued_clip
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the role groups
 

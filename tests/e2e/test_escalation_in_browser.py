@@ -3,8 +3,8 @@
 import pytest
 
 from labeling.models import Clip, ClipStatus, Escalation
-from tests.conftest import make_subject, make_user, queued_clip
 from tests.e2e.conftest import refer_first_escalation, sign_in
+from tests.factories import make_subject, make_user, queued_clip
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the role groups
 

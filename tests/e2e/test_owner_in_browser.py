@@ -4,16 +4,11 @@ others, deletes everything and gets a receipt, in a browser."""
 import pytest
 
 from labeling.models import Clip, ClipStatus
-from labeling.services import (
-    Labels,
-    assignment_audio,
-    assignment_audio_token,
-    assignment_claim,
-    shift_start,
-    transcript_submit,
-)
-from tests.conftest import make_subject, make_user, queued_clip
+from labeling.review.audio import assignment_audio, assignment_audio_token
+from labeling.review.services import assignment_claim, shift_start
+from labeling.review.submit import Labels, transcript_submit
 from tests.e2e.conftest import sign_in
+from tests.factories import make_subject, make_user, queued_clip
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the role groups
 

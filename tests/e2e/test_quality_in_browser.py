@@ -4,8 +4,8 @@ import pytest
 
 from labeling.exports.services import export_build
 from labeling.models import ExportJob, GoldClip
-from tests.conftest import claim, client_for, make_subject, make_user, queued_clip
 from tests.e2e.conftest import sign_in
+from tests.factories import claim, client_for, make_subject, make_user, queued_clip
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the role groups
 

@@ -5,9 +5,9 @@ consent and the annotator's page says the clip in front of them was withdrawn.""
 import pytest
 
 from labeling.models import Clip, ClipStatus, Escalation, Transcript
-from tests.conftest import make_subject, make_user, queued_clip
 from tests.e2e.conftest import refer_first_escalation, sign_in
 from tests.e2e.test_editor_in_browser import speechlike
+from tests.factories import make_subject, make_user, queued_clip
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the role groups
 

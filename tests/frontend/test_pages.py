@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from consent.selectors import consent_is_active
-from tests.conftest import client_for, queued_clip
+from tests.factories import client_for, queued_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def test_login_page_and_redirects(annotator, supervisor, subject):
 def test_annotator_page_has_no_audio_element_or_url(annotator, subject):
     queued_clip(subject)
     page = login(annotator).get("/annotate/").content.decode()
-    assert 'type="module"' in page and "annotate.js" in page
+    assert 'type="module"' in page and "annotate/main.js" in page
     assert "<audio" not in page and "/audio" not in page and "download" not in page.lower()
     assert "Ctrl</kbd>+<kbd>Enter" in page
 
@@ -51,7 +51,7 @@ def test_owner_changes_consent_on_the_page(subject):
 
 
 def test_annotate_script_is_served(annotator):
-    response = login(annotator).get("/static/frontend/annotate.js")
+    response = login(annotator).get("/static/frontend/annotate/main.js")
     assert response.status_code == 200
 
 
@@ -90,7 +90,7 @@ def test_deleting_everything_needs_the_box_ticked(subject):
 
 
 def test_another_owners_receipt_does_not_exist(subject):
-    from tests.conftest import make_subject
+    from tests.factories import make_subject
 
     queued_clip(subject)
     client = login(subject.user)
@@ -100,7 +100,7 @@ def test_another_owners_receipt_does_not_exist(subject):
 
 
 def test_owner_sees_who_heard_under_a_pseudonym(subject, annotator):
-    from tests.conftest import claim, fetch_audio
+    from tests.factories import claim, fetch_audio
 
     queued_clip(subject)
     reviewer = login(annotator)

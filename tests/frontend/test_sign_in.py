@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from config.security import LAST_SEEN_SESSION_KEY, login_locked_until
 from consent.models import LedgerEntry
-from tests.conftest import client_for, make_user, queued_clip
+from tests.factories import client_for, make_user, queued_clip
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from labeling.models import Escalation, Shift
-from tests.conftest import claim, client_for, fetch_audio, make_user, queued_clip
+from tests.factories import claim, client_for, fetch_audio, make_user, queued_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_the_annotator_page_offers_flags_and_second_opinions_on_keys(annotator):
 def test_the_dashboard_shows_accuracy_and_agreement_from_real_submissions(annotator, other_annotator, supervisor,
                                                                           subject):
     from labeling.models import Project
-    from tests.labeling.test_quality import label, make_gold
+    from tests.factories import label, make_gold
 
     project = Project.objects.get(slug="default")
     queued_clip(subject)

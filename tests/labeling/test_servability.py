@@ -7,13 +7,21 @@ import pytest
 from django.utils import timezone
 
 from labeling import servability
+from labeling.custody.services import clips_delete
 from labeling.exports.services import export_build
 from labeling.models import Clip, ClipStatus, ExportJob, LegalHold, Project
-from labeling.services import clips_delete
-from tests.conftest import claim, client_for, fetch_audio, make_user, queued_clip
-from tests.labeling.test_escalations import flagged, resolve
-from tests.labeling.test_quality import label, make_gold
-from tests.labeling.test_second_opinions import ask
+from tests.factories import (
+    ask,
+    claim,
+    client_for,
+    fetch_audio,
+    flagged,
+    label,
+    make_gold,
+    make_user,
+    queued_clip,
+    resolve,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -5,18 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from labeling.models import Assignment, Shift, Team, TeamMember
-from tests.conftest import client_for, queued_clip
+from labeling.models import Assignment, Shift
+from tests.factories import client_for, queued_clip, team_of
 
 pytestmark = pytest.mark.django_db
-
-
-def team_of(user, **rules):
-    values = {"max_shift_minutes": 480, "max_clips_per_shift": 400, "break_after_minutes": 120, "break_minutes": 10,
-              "min_claim_interval_seconds": 0} | rules
-    team = Team.objects.create(name=f"team-{user.pk}", **values)
-    TeamMember.objects.create(team=team, user=user)
-    return team
 
 
 def work_one(client):

@@ -6,7 +6,7 @@ from redaction.align import _decoder, align, pronounce
 from redaction.asr import transcribe
 from redaction.tokens import Token, tokenize
 from redaction.vad import trim_silence
-from tests.conftest import AUDIO
+from tests.factories import AUDIO
 
 
 def trimmed(name):

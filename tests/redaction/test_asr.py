@@ -7,7 +7,7 @@ import soundfile as sf
 
 from redaction.asr import AsrError, transcribe
 from redaction.audio import to_target_rate
-from tests.conftest import AUDIO
+from tests.factories import AUDIO
 
 
 def load(name):

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from redaction.audio import AudioError, decode, encode_wav, probe, to_target_rate
-from tests.conftest import AUDIO, encode
+from tests.factories import AUDIO, encode
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from redaction.audio import encode_wav
 from redaction.pipeline import DeidFailed, DeidParams, deidentify
 from redaction.reattack import DIGIT_WORDS, listen
 from redaction.voice import draw_disguise
-from tests.conftest import AUDIO, DEMO_AUDIO
+from tests.factories import AUDIO, DEMO_AUDIO
 
 RATE = 16000
 PARAMS = DeidParams(voice=draw_disguise(9), max_seconds=60)

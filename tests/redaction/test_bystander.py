@@ -6,7 +6,7 @@ import soundfile as sf
 
 from redaction.bystander import Talkers, find_second_talker
 from redaction.vad import speech_frames, trim_silence
-from tests.conftest import AUDIO, DEMO_AUDIO
+from tests.factories import AUDIO, DEMO_AUDIO
 
 RATE = 16_000
 GAP = 0.3  # seconds between the command and a bystander's aside

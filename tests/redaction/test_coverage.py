@@ -12,7 +12,7 @@ from redaction.coverage import (
     word_reach,
 )
 from redaction.vad import trim_silence
-from tests.conftest import AUDIO, DEMO_AUDIO
+from tests.factories import AUDIO, DEMO_AUDIO
 
 FRAME = 0.03
 

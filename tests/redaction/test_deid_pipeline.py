@@ -11,7 +11,7 @@ from redaction.audio import encode_wav
 from redaction.coverage import MIN_WORD_PROBABILITY
 from redaction.pipeline import DeidFailed, DeidParams, deidentify
 from redaction.voice import draw_disguise
-from tests.conftest import AUDIO, DEMO_AUDIO
+from tests.factories import AUDIO, DEMO_AUDIO
 
 VOICE = draw_disguise(5)
 DIGIT_WORDS = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}

@@ -10,7 +10,7 @@ from redaction.pipeline import DeidFailed, DeidParams, _reattack
 from redaction.reattack import DIGIT_WORDS, listen, reattack
 from redaction.vad import trim_silence
 from redaction.voice import draw_disguise
-from tests.conftest import AUDIO, DEMO_AUDIO
+from tests.factories import AUDIO, DEMO_AUDIO
 
 PARAMS = DeidParams(voice=draw_disguise(5), max_seconds=60)
 NUMBER = {"two", "oh", "six", "five", "zero", "one", "nine", "eight"}

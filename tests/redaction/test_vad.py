@@ -4,7 +4,7 @@ import numpy as np
 import soundfile as sf
 
 from redaction.vad import trim_silence
-from tests.conftest import AUDIO
+from tests.factories import AUDIO
 
 
 def load(name):

@@ -19,7 +19,7 @@ from redaction.voice import (
     warp_poles,
     world_shift,
 )
-from tests.conftest import DEMO_AUDIO
+from tests.factories import DEMO_AUDIO
 
 
 def test_parameters_are_drawn_per_clip_within_range_and_reproducibly():

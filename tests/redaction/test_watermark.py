@@ -10,7 +10,7 @@ import soxr
 
 from redaction import watermark as W
 from redaction.voice import disguise, draw_disguise
-from tests.conftest import DEMO_AUDIO
+from tests.factories import DEMO_AUDIO
 
 KEY = b"clip key"
 PAYLOAD = 0xC0FFEE42

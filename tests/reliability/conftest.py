@@ -22,10 +22,10 @@ import pytest
 import requests
 from django.db import connection
 
+from labeling.intake.services import ingest_key_create
 from labeling.models import Clip
-from labeling.services import ingest_key_create
 from tests.backing import free_port
-from tests.conftest import make_subject, metadata
+from tests.factories import make_subject, metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -151,7 +151,7 @@ class Stack:
 
     def reconcile(self) -> int:
         """What Celery beat runs every minute: clips stuck in the pipeline are enqueued again."""
-        return int(self.manage("shell", "-c", "from labeling.services import clips_reconcile; "
+        return int(self.manage("shell", "-c", "from labeling.intake.services import clips_reconcile; "
                                               "print(clips_reconcile())").strip().splitlines()[-1])
 
     def assert_logs_hold_no_personal_data(self) -> None:

@@ -9,10 +9,9 @@ import subprocess
 import pytest
 import requests
 
-from labeling.models import Clip, ClipStatus
-from labeling.services import STORAGE_HOLD
+from labeling.models import STORAGE_HOLD, Clip, ClipStatus
 from tests.backing import Throwaway
-from tests.conftest import AUDIO, stored_files
+from tests.factories import AUDIO, stored_files
 from tests.reliability.conftest import RedisServer, Stack, post_clip, status_of, wait_until
 
 # Transactional: the stack's processes read what the test commits; serialized rollback keeps the
@@ -87,7 +86,7 @@ SET_UP_OWNER_AND_DEVICE = """
 from django.contrib.auth.models import User
 from consent.services import account_create
 from portal.services import consent_set
-from labeling.services import ingest_key_create
+from labeling.intake.services import ingest_key_create
 user = User.objects.create_user("owner-acct-7731", password="correct horse battery")
 account = account_create(external_id="acct-7731", first_name="Marguerite", user=user)
 consent_set(account=account, granted=True, channel="portal")

@@ -12,7 +12,7 @@ import requests
 from django.utils import timezone
 
 from labeling.models import Clip, ClipStatus
-from tests.conftest import AUDIO, stored_files
+from tests.factories import AUDIO, stored_files
 from tests.reliability.conftest import post_clip, status_of, wait_until
 
 # Transactional: the stack's processes read what the test commits; serialized rollback keeps the

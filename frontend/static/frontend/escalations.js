@@ -1,7 +1,7 @@
 // Supervisors' escalation page: the queue, a claimed case (transcript first, audio on request),
 // outcomes, legal holds, and second opinions to decide.
 
-import { $, call as request, cell } from "./api.js";
+import { $, call as request, cell } from "./lib/api.js";
 
 const call = async (...args) => (await request(...args)).data;
 const say = (text) => { $("status").textContent = text; };

@@ -1,6 +1,6 @@
 // Exports page: request an export of a project and follow the worker's progress until it can be downloaded.
 
-import { $, call, cell } from "./api.js";
+import { $, call, cell } from "./lib/api.js";
 
 const say = (text) => { $("status").textContent = text; };
 let timer = null;

@@ -1,7 +1,7 @@
 // Gold clips: a supervisor is lent a transcribed clip, hears it and writes the reference.
 
-import { $, call } from "./api.js";
-import { Player } from "./waveform.js";
+import { $, call } from "./lib/api.js";
+import { Player } from "./lib/waveform.js";
 
 const say = (text) => { $("status").textContent = text; };
 const player = new Player(() => { $("play").textContent = player.playing ? "Pause" : "Play"; });

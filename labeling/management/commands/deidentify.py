@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from labeling.services import deid_params
+from labeling.intake.services import deid_params
 from redaction.audio import AudioError, encode_wav
 from redaction.pipeline import DeidFailed, deidentify
 

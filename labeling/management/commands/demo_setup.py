@@ -16,8 +16,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from consent.models import Account
 from consent.services import account_create, consent_append
 from labeling.auth import ANNOTATOR, SUPERVISOR
+from labeling.intake.services import ClipMetadata, clip_ingest, ingest_key_create
 from labeling.models import IngestKey
-from labeling.services import ClipMetadata, clip_ingest, ingest_key_create, project_member_add
+from labeling.review.services import project_member_add
 
 DEMO_AUDIO = Path(__file__).resolve().parents[2] / "demo_audio"
 DEMO_ACCOUNT = "demo-account-0001"

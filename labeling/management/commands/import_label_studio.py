@@ -11,10 +11,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from labeling.apis import ClipIngestApi
-from labeling.label_studio import LabelStudioError, local_path, parse
+from labeling.intake.apis import ClipIngestApi
+from labeling.intake.label_studio import LabelStudioError, local_path, parse
+from labeling.intake.services import ClipMetadata, clip_ingest
 from labeling.models import Project
-from labeling.services import ClipMetadata, clip_ingest
 from redaction import pii
 
 

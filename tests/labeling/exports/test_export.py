@@ -10,11 +10,10 @@ import pytest
 import soundfile as sf
 
 from consent.models import LedgerEntry
+from labeling.custody.services import clips_delete
 from labeling.exports.services import export_build
 from labeling.models import Clip, ExportJob, Project
-from labeling.services import clips_delete
-from tests.conftest import claim, client_for, make_subject, queued_clip
-from tests.labeling.test_quality import make_gold
+from tests.factories import claim, client_for, make_gold, make_subject, queued_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +144,7 @@ def test_deleting_an_exported_clip_removes_the_export_from_the_server(world, sup
 
 
 def test_exports_are_for_the_projects_supervisors(world, supervisor, annotator):
-    from tests.conftest import make_user
+    from tests.factories import make_user
 
     outsider = client_for(make_user("sup-x", "supervisor"))
     Project.objects.create(slug="secret", name="Secret")

@@ -1,0 +1,91 @@
+"""The audio and the waveform envelope of an assignment, to its assignee only, under the servability
+rule, each served copy watermarked and written in the ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F
+from django.utils import timezone
+
+from consent.models import LedgerEntry
+from consent.services import ledger_append
+from core.errors import ApplicationError, Gone, Refused
+from labeling import vault
+from labeling.models import (
+    Assignment,
+    AssignmentState,
+    Clip,
+    Shift,
+)
+from labeling.review.services import live_assignment
+from labeling.servability import SERVABILITY_FIELDS, refuse_unless_servable
+from redaction import watermark, waveform
+from redaction.audio import encode_wav
+
+
+def assignment_audio_token(*, assignment_id: uuid.UUID) -> str:
+    """The token the assignee's page presents to fetch the audio: keyed to this assignment, never
+    stored, never part of a URL."""
+    return hmac.new(settings.SECRET_KEY.encode(), f"audio:{assignment_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, token: str) -> bytes:
+    """The de-identified audio, only to its assignee presenting the assignment's token, while the
+    lease lives, consent holds right now and the assignment has plays left."""
+    _check_audio_token(assignment_id, token)
+    now = timezone.now()
+    played = Assignment.objects.filter(
+        pk=assignment_id, annotator=annotator, state=AssignmentState.OPEN, lease_expires_at__gt=now,
+        plays__lt=settings.AUDIO_MAX_PLAYS,
+    ).update(plays=F("plays") + 1)
+    assignment = live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False, working=False)
+    if not played:
+        raise Refused(
+            "plays_used_up", f"This clip was played {settings.AUDIO_MAX_PLAYS} times, the most allowed: "
+            "submit what you heard or skip it.")
+    clip, audio = _servable_audio(assignment)
+    # Every served copy carries its assignment in an inaudible mark (redaction.watermark).
+    audio = encode_wav(watermark.embed(audio, vault.watermark_key(clip.id), vault.watermark_payload(assignment.id)))
+    if clip.flag_category and assignment.plays == 1 and assignment.shift_id is not None:
+        # Heard once, counted once against the shift's budget of flagged content.
+        Shift.objects.filter(pk=assignment.shift_id).update(
+            exposure_seconds=F("exposure_seconds") + (clip.duration_seconds or 0.0))
+    ledger_append(action=LedgerEntry.Action.AUDIO_STREAM, actor_id=annotator.pk, account_id=clip.account_id,
+                  clip_id=clip.id, assignment_id=assignment.id, detail={"purpose": assignment.purpose})
+    return audio
+
+
+def assignment_peaks(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, token: str,
+                     bins: int) -> tuple[np.ndarray, float]:
+    """The waveform envelope of the assignment's de-identified audio for the editor to draw, under
+    the same conditions as the audio itself (token, assignee, lease, consent now); it does not count
+    as a play: an envelope of `bins` (min, max) pairs carries no voice. Returns (peaks, seconds)."""
+    _check_audio_token(assignment_id, token)
+    if not 1 <= bins <= waveform.MAX_BINS:
+        raise ApplicationError("invalid_bins", f"Ask for 1 to {waveform.MAX_BINS} bins.",
+                               fields={"bins": ["Out of range."]})
+    _, samples = _servable_audio(live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False,
+                                                  working=False))
+    return waveform.peaks(samples, bins), len(samples) / 16_000
+
+
+def _check_audio_token(assignment_id: uuid.UUID, token: str) -> None:
+    if not hmac.compare_digest(token or "", assignment_audio_token(assignment_id=assignment_id)):
+        raise Refused("bad_audio_token", "This audio is served only to the page that claimed the clip.")
+
+
+def _servable_audio(assignment: Assignment) -> tuple[Clip, np.ndarray]:
+    """The clip of a live assignment and its de-identified samples, if the servability rule lets this
+    kind of assignment hear it right now; otherwise the 410 that says why."""
+    clip = Clip.objects.only(*SERVABILITY_FIELDS, "deid_path", "duration_seconds").get(pk=assignment.clip_id)
+    refuse_unless_servable(clip, assignment.purpose, timezone.now())
+    try:
+        return clip, vault.deid_samples(clip)
+    except (vault.VaultError, FileNotFoundError):
+        raise Gone("withdrawn", "This clip's audio no longer exists.") from None

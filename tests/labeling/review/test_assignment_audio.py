@@ -1,0 +1,165 @@
+"""Audio reaches only its assignee, only while the lease lives and consent holds at that moment."""
+
+import io
+from datetime import timedelta
+
+import pytest
+import soundfile as sf
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from labeling.models import Assignment, AssignmentState, Clip, ClipStatus
+from portal.services import consent_set
+from tests.factories import claim, client_for, fetch_audio, make_user, queued_clip
+
+pytestmark = pytest.mark.django_db
+
+
+def test_assignee_hears_the_clip_and_nothing_is_cached(annotator, subject):
+    queued_clip(subject, seconds=1.5)
+    client = client_for(annotator)
+    assignment = claim(client)
+    response = fetch_audio(client, assignment)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "audio/wav"
+    assert "no-store" in response["Cache-Control"]
+    assert "attachment" not in response.get("Content-Disposition", "")
+    audio, rate = sf.read(io.BytesIO(response.content))
+    assert rate == 16000 and len(audio) == 24000
+
+
+@pytest.mark.parametrize("token", ["", "0" * 64])
+def test_audio_needs_the_token_the_claim_returned(annotator, subject, token):
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    response = fetch_audio(client, assignment, token=token)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "bad_audio_token"
+    assert Assignment.objects.get(pk=assignment["id"]).plays == 0
+
+
+def test_an_assignment_is_played_at_most_the_allowed_times(settings, annotator, subject):
+    settings.AUDIO_MAX_PLAYS = 3
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    assert [fetch_audio(client, assignment).status_code for _ in range(3)] == [200, 200, 200]
+    refused = fetch_audio(client, assignment)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "plays_used_up"
+    assert "3 times" in refused.json()["error"]["message"]
+    assert Assignment.objects.get(pk=assignment["id"]).plays == 3
+    # The clip can still be transcribed from what was heard.
+    assert client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "ok"},
+                       format="json").status_code == 200
+
+
+def test_each_assignment_has_its_own_token(annotator, other_annotator, subject):
+    queued_clip(subject)
+    queued_clip(subject)
+    first, second = claim(client_for(annotator)), claim(client_for(other_annotator))
+    assert first["audio_token"] != second["audio_token"]
+    assert fetch_audio(client_for(annotator), first, token=second["audio_token"]).status_code == 403
+
+
+def test_another_annotator_cannot_fetch_the_audio(annotator, other_annotator, subject):
+    queued_clip(subject)
+    assignment = claim(client_for(annotator))
+    other = client_for(other_annotator)
+    other.post("/api/v1/shifts")
+    response = fetch_audio(other, assignment)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    stolen = other.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "stolen"}, format="json")
+    assert stolen.status_code == 404
+
+
+@pytest.mark.parametrize("who,expected", [("anonymous", 403), ("owner", 403), ("supervisor", 404)])
+def test_nobody_but_the_assignee_fetches_an_annotators_audio(annotator, subject, supervisor, who, expected):
+    """Supervisors hear clips only through their own listening assignments: an annotator's does not
+    exist for them."""
+    queued_clip(subject)
+    assignment = claim(client_for(annotator))
+    client = {"anonymous": APIClient(), "owner": client_for(subject.user), "supervisor": client_for(supervisor)}[who]
+    assert fetch_audio(client, assignment).status_code == expected
+
+
+def test_device_key_cannot_fetch_audio(annotator, subject, device_client):
+    queued_clip(subject)
+    assignment = claim(client_for(annotator))
+    assert fetch_audio(device_client, assignment).status_code in (401, 403)
+
+
+def test_expired_lease_stops_the_stream(annotator, subject):
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    Assignment.objects.filter(pk=assignment["id"]).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    response = fetch_audio(client, assignment)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "lease_expired"
+
+
+@pytest.mark.parametrize("deletes,state", [(True, ClipStatus.DELETED), (False, ClipStatus.WITHDRAWN)])
+def test_consent_revoked_between_ingest_and_serve_means_not_served(settings, annotator, subject, deletes, state):
+    settings.REVOCATION_DELETES = deletes
+    clip = queued_clip(subject)
+    consent_set(account=subject, granted=False, channel="portal")
+    client = client_for(annotator)
+    client.post("/api/v1/shifts")
+    assert client.post("/api/v1/assignments/next").status_code == 204
+    assert Clip.objects.get(pk=clip.pk).status == state
+
+
+def test_consent_revoked_after_claim_stops_the_audio(annotator, subject):
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    assert fetch_audio(client, assignment).status_code == 200
+    consent_set(account=subject, granted=False, channel="portal")
+    response = fetch_audio(client, assignment)
+    assert response.status_code == 410 and response.json()["error"]["code"] == "withdrawn"
+    assert Assignment.objects.get(pk=assignment["id"]).state == AssignmentState.REVOKED
+
+
+def test_consent_check_at_serve_holds_even_if_withdrawal_missed_the_clip(annotator, subject):
+    """A newer 'revoked' record is enough, whatever state the clip row is in."""
+    from consent.models import ConsentRecord
+
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    ConsentRecord.objects.create(account=subject, version=2, granted=False, policy_version="x", channel="api")
+    assert fetch_audio(client, assignment).status_code == 410
+
+
+def test_revoking_another_subject_does_not_touch_this_clip(annotator, subject):
+    from tests.factories import make_subject
+
+    stranger = make_subject("acct-other", first_name="Ezra")
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    consent_set(account=stranger, granted=False, channel="portal")
+    assert fetch_audio(client, assignment).status_code == 200
+
+
+def test_data_owner_without_role_gets_403_on_shift(subject):
+    assert client_for(subject.user).post("/api/v1/shifts").status_code == 403
+    assert client_for(make_user("nobody")).post("/api/v1/assignments/next").status_code == 403
+
+
+def test_the_editor_gets_the_waveform_envelope_without_using_a_play(annotator, other_annotator, subject):
+    queued_clip(subject, seconds=2.0)  # a 0.2-amplitude tone
+    client = client_for(annotator)
+    assignment = claim(client)
+    url = f"/api/v1/assignments/{assignment['id']}/peaks"
+    body = client.get(url, {"bins": 100}, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).json()
+    assert body["duration_seconds"] == 2.0 and len(body["peaks"]) == 100
+    assert all(low == pytest.approx(-0.2, abs=0.01) and high == pytest.approx(0.2, abs=0.01)
+               for low, high in body["peaks"])
+    assert Assignment.objects.get(pk=assignment["id"]).plays == 0
+    assert client.get(url, HTTP_X_AUDIO_TOKEN="forged").status_code == 403
+    assert client.get(url, {"bins": "lots"}, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 400
+    assert client.get(url, {"bins": 0}, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 400
+    assert client_for(other_annotator).get(url, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 404
+    consent_set(account=subject, granted=False, channel="portal")
+    assert client.get(url, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 410
