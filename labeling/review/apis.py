@@ -374,7 +374,7 @@ class AnnotatorSettingsApi(APIView):
         return Response(self._body(chosen))
 
 
-# ---------------------------------------------------------------- supervisors: escalations
+# ---------------------------------------------------------------- supervisors' listening
 
 
 class ListeningSerializer(serializers.Serializer):
@@ -386,10 +386,7 @@ class ListeningSerializer(serializers.Serializer):
         return assignment_audio_token(assignment_id=assignment.id)
 
 
-# ---------------------------------------------------------------- supervisors: second opinions
-
-
-# ---------------------------------------------------------------- projects and quality
+# ---------------------------------------------------------------- projects
 
 
 class ProjectListApi(APIView):

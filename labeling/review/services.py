@@ -63,7 +63,7 @@ def project_member_add(*, user: AbstractBaseUser, role: str, project: Project | 
     return member
 
 
-# ---------------------------------------------------------------- withdrawal
+# ---------------------------------------------------------------- second opinions no longer needed
 
 
 def opinions_cancel(*, now: datetime, **clips) -> None:
@@ -349,7 +349,7 @@ def live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lo
     return assignment
 
 
-# ---------------------------------------------------------------- flags and escalations
+# ---------------------------------------------------------------- flag categories, supervisors' listening
 
 
 def valid_flag_category(category: str) -> str:
