@@ -156,7 +156,8 @@ def client_process(indices: list[int], seconds: float, interval: float, ready, g
             t2 = time.perf_counter()
             claims.append(t1 - t0)
             submits.append(t2 - t1)
-            clip_ids.append(str(assignment.clip_id))
+            if assignment.purpose == "transcription":  # gold clips and agreement samples are lent again by design
+                clip_ids.append(str(assignment.clip_id))
         connection.close()
         results.append((claims, submits, clip_ids))
 
@@ -197,8 +198,10 @@ def one_run(clients: int, processes: int, seconds: float, rate: float) -> dict:
     submits = [v for r in results for v in r[1]]
     clip_ids = [v for r in results for v in r[2]]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM (SELECT clip_id FROM labeling_assignment GROUP BY clip_id "
-                       "HAVING count(*) > 1) AS doubled")
+        # A clip lent twice for transcription; a gold clip or an agreement sample (a second, blind
+        # transcription of a labeled clip) is another purpose and meant to be lent again.
+        cursor.execute("SELECT count(*) FROM (SELECT clip_id FROM labeling_assignment WHERE purpose = 'transcription' "
+                       "GROUP BY clip_id HAVING count(*) > 1) AS doubled")
         doubled_in_db = cursor.fetchone()[0]
     return {
         "claims": len(claims),

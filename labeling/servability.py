@@ -19,7 +19,6 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from consent.models import ConsentRecord
-from consent.selectors import consent_is_active
 from core.errors import Gone
 from labeling.models import Clip, ClipStatus, LegalHold, Purpose
 
@@ -56,11 +55,16 @@ REFUSALS = {
 def refusal(clip: Clip, purpose: str, *, now: datetime, status: str | None = None) -> str | None:
     """None when the clip may reach a person for `purpose` now; otherwise the reason (a key of
     REFUSALS). `status`: decide as if the clip were in that state (may it go back to the queue?).
-    `clip` needs status, wrapped_key, deletion_requested_at and account_id loaded."""
-    return _decide(purpose, status=status or clip.status, has_audio=clip.wrapped_key is not None,
-                   deletion_requested=clip.deletion_requested_at is not None,
-                   held=LegalHold.objects.in_force(now).filter(clip_id=clip.id).exists(),
-                   consent=consent_is_active(account_id=clip.account_id))
+    `clip` needs status, wrapped_key, deletion_requested_at and account_id loaded; holds and consent
+    are read in one query, and only when the row itself does not already refuse."""
+    known = {"status": status or clip.status, "has_audio": clip.wrapped_key is not None,
+             "deletion_requested": clip.deletion_requested_at is not None}
+    reason = _decide(purpose, **known, held=False, consent=True)
+    if reason is not None:
+        return reason
+    held, consent = _annotated(Clip.objects.filter(pk=clip.pk), now).values_list("held", "consent").first() or (
+        False, None)
+    return _decide(purpose, **known, held=held, consent=bool(consent))
 
 
 def servable(clip: Clip, purpose: str, *, now: datetime) -> bool:
@@ -69,10 +73,7 @@ def servable(clip: Clip, purpose: str, *, now: datetime) -> bool:
 
 def refusals(clips: QuerySet, purpose: str, *, now: datetime) -> dict:
     """The same rule over many clips in one query: {clip id: reason} for those that may not."""
-    newest = ConsentRecord.objects.filter(account_id=OuterRef("account_id")).order_by("-version").values("granted")[:1]
-    rows = clips.annotate(held=Exists(LegalHold.objects.in_force(now).filter(clip_id=OuterRef("pk"))),
-                          consent=Subquery(newest)).values_list(
-        "id", "status", "wrapped_key", "deletion_requested_at", "held", "consent")
+    rows = _annotated(clips, now).values_list("id", "status", "wrapped_key", "deletion_requested_at", "held", "consent")
     found = {}
     for clip_id, status, wrapped_key, deletion_requested_at, held, consent in rows.iterator():
         reason = _decide(purpose, status=status, has_audio=wrapped_key is not None,
@@ -80,6 +81,13 @@ def refusals(clips: QuerySet, purpose: str, *, now: datetime) -> dict:
         if reason is not None:
             found[clip_id] = reason
     return found
+
+
+def _annotated(clips: QuerySet, now: datetime) -> QuerySet:
+    """Each clip with whether a hold is in force on it (held) and its owner's newest consent (consent)."""
+    newest = ConsentRecord.objects.filter(account_id=OuterRef("account_id")).order_by("-version").values("granted")[:1]
+    return clips.annotate(held=Exists(LegalHold.objects.in_force(now).filter(clip_id=OuterRef("pk"))),
+                          consent=Subquery(newest))
 
 
 def _decide(purpose: str, *, status: str, has_audio: bool, deletion_requested: bool, held: bool,
