@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from consent.models import ConsentRecord
@@ -37,7 +38,7 @@ SERVABLE_STATES = {
     Purpose.QUALITY_REVIEW: {ClipStatus.LABELED},
     EXPORT: {ClipStatus.LABELED},
 }
-# What the rule reads of a clip; paths that load a clip to ask it load these.
+# What the lending paths load of a clip: what the rule reads, and the flag category they also check.
 SERVABILITY_FIELDS = ("id", "account_id", "status", "wrapped_key", "deletion_requested_at", "flag_category")
 # Purposes that may hear a clip under a legal hold.
 HOLD_PURPOSES = frozenset({Purpose.ESCALATION_REVIEW})
@@ -56,19 +57,27 @@ def refusal(clip: Clip, purpose: str, *, now: datetime, status: str | None = Non
     """None when the clip may reach a person for `purpose` now; otherwise the reason (a key of
     REFUSALS). `status`: decide as if the clip were in that state (may it go back to the queue?).
     `clip` needs status, wrapped_key, deletion_requested_at and account_id loaded; holds and consent
-    are read in one query, and only when the row itself does not already refuse."""
+    are read in one statement, and only when the row itself does not already refuse."""
     known = {"status": status or clip.status, "has_audio": clip.wrapped_key is not None,
              "deletion_requested": clip.deletion_requested_at is not None}
     reason = _decide(purpose, **known, held=False, consent=True)
     if reason is not None:
         return reason
-    held, consent = _annotated(Clip.objects.filter(pk=clip.pk), now).values_list("held", "consent").first() or (
-        False, None)
-    return _decide(purpose, **known, held=held, consent=bool(consent))
+    return _decide(purpose, **known, **_held_and_consent(clip, now))
 
 
 def servable(clip: Clip, purpose: str, *, now: datetime) -> bool:
     return refusal(clip, purpose, now=now) is None
+
+
+def refuse_unless_servable(clip: Clip, purpose: str, now: datetime) -> None:
+    """The 410 that tells a person why this clip may not reach them now."""
+    reason = refusal(clip, purpose, now=now)
+    if reason is None:
+        return
+    code = reason if reason in ("deletion_requested", "legal_hold") else "withdrawn"
+    message = REFUSALS["audio_gone" if reason == "state" else reason]
+    raise Gone(code, message)
 
 
 def refusals(clips: QuerySet, purpose: str, *, now: datetime) -> dict:
@@ -81,6 +90,18 @@ def refusals(clips: QuerySet, purpose: str, *, now: datetime) -> dict:
         if reason is not None:
             found[clip_id] = reason
     return found
+
+
+def _held_and_consent(clip: Clip, now: datetime) -> dict:
+    """Whether a hold is in force on the clip, and whether its owner's newest consent grants review,
+    in one statement made of lendable_sql's own fragments."""
+    params = [Clip._meta.pk.get_db_prep_value(clip.id, connection),
+              LegalHold._meta.get_field("expires_at").get_db_prep_value(now, connection),
+              ConsentRecord._meta.get_field("account").get_db_prep_value(clip.account_id, connection)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_hold_in_force_sql('%s')}, {_newest_consent_sql('%s')}", params)
+        held, granted = cursor.fetchone()
+    return {"held": bool(held), "consent": bool(granted)}
 
 
 def _annotated(clips: QuerySet, now: datetime) -> QuerySet:
@@ -108,20 +129,19 @@ def _decide(purpose: str, *, status: str, has_audio: bool, deletion_requested: b
 def lendable_sql(alias: str) -> str:
     """_decide for the claim statement, over the clip row `alias`, for purpose LEND (a queued clip
     about to be lent; the statement marks it assigned): one parameter, now, for the holds."""
-    consent, hold = ConsentRecord._meta.db_table, LegalHold._meta.db_table
     return f"""{alias}.status = '{ClipStatus.QUEUED}'
               AND {alias}.wrapped_key IS NOT NULL
               AND {alias}.deletion_requested_at IS NULL
-              AND NOT EXISTS (SELECT 1 FROM {hold} lh WHERE lh.clip_id = {alias}.id AND lh.expires_at > %s)
-              AND (SELECT r.granted FROM {consent} r WHERE r.account_id = {alias}.account_id
-                   ORDER BY r.version DESC LIMIT 1)"""
+              AND NOT {_hold_in_force_sql(f"{alias}.id")}
+              AND {_newest_consent_sql(f"{alias}.account_id")}"""
 
 
-def refuse_unless_servable(clip: Clip, purpose: str, now: datetime) -> None:
-    """The 410 that tells a person why this clip may not reach them now (labeling.servability)."""
-    reason = refusal(clip, purpose, now=now)
-    if reason is None:
-        return
-    code = reason if reason in ("deletion_requested", "legal_hold") else "withdrawn"
-    message = REFUSALS["audio_gone" if reason == "state" else reason]
-    raise Gone(code, message)
+def _hold_in_force_sql(clip: str) -> str:
+    """True when a legal hold on the clip `clip` (a column or a placeholder) is in force; one parameter, now."""
+    return f"EXISTS (SELECT 1 FROM {LegalHold._meta.db_table} lh WHERE lh.clip_id = {clip} AND lh.expires_at > %s)"
+
+
+def _newest_consent_sql(account: str) -> str:
+    """Whether the newest consent record of the account `account` (a column or a placeholder) grants review."""
+    return (f"(SELECT r.granted FROM {ConsentRecord._meta.db_table} r WHERE r.account_id = {account} "
+            "ORDER BY r.version DESC LIMIT 1)")
