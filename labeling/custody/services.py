@@ -173,7 +173,7 @@ def clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
     Transcript.objects.filter(clip=clip).delete()
     GoldClip.objects.filter(clip=clip).delete()
     exports_expire(ExportJob.objects.filter(items__clip=clip),
-                    reason="A clip in it was deleted; request a new export.")
+                   reason="A clip in it was deleted; request a new export.")
     opinions_cancel(clip=clip, now=now)
     SecondOpinion.objects.filter(clip=clip).update(first_text="", answer_text="", adjudicated_text="")
     Escalation.objects.filter(clip=clip, state__in=ESCALATION_UNRESOLVED).update(state=EscalationState.WITHDRAWN)

@@ -52,7 +52,7 @@ class AssignmentEscalateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         escalation = assignment_flag(assignment_id=assignment_id, annotator=request.user,
-                                              **serializer.validated_data)
+                                     **serializer.validated_data)
         shift = shift_current(annotator=request.user)
         pause_until = shift.flag_break_until if shift else None
         minutes = max(0, round((pause_until - timezone.now()).total_seconds() / 60)) if pause_until else 0
@@ -167,7 +167,7 @@ class EscalationResolveApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         escalation = escalation_resolve(escalation_id=escalation_id, supervisor=request.user,
-                                                 **serializer.validated_data)
+                                        **serializer.validated_data)
         return Response(self.OutputSerializer(escalation).data)
 
 
@@ -190,5 +190,5 @@ class EscalationHoldApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         hold = legal_hold_place(escalation_id=escalation_id, supervisor=request.user,
-                                         **serializer.validated_data)
+                                **serializer.validated_data)
         return Response(self.OutputSerializer(hold).data, status=status.HTTP_201_CREATED)

@@ -74,7 +74,7 @@ def assignment_flag(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, ca
         opinions_cancel(clip=clip, now=now)
         # The clip claimed ahead goes back too: after a flag comes a pause, then never a flagged clip.
         close_and_requeue(list(Assignment.objects.filter(annotator=annotator, state=AssignmentState.OPEN,
-                                                          standby=True).values_list("id", flat=True)),
+                                                         standby=True).values_list("id", flat=True)),
                            AssignmentState.RELEASED, now)
         rules = work_rules_for(annotator=annotator)
         Shift.objects.filter(pk=assignment.shift_id).update(
@@ -179,9 +179,9 @@ def escalation_resolve(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser
         raise ApplicationError("invalid_outcome", f"Choose one of: {', '.join(EscalationOutcome.values)}.",
                                fields={"outcome": ["Unknown outcome."]})
     reason = bounded_text(reason, field="reason", limit=MAX_REASON_CHARS, required=True,
-                           what="the reason for this decision")
+                          what="the reason for this decision")
     referred_to = bounded_text(referred_to, field="referred_to", limit=200, required=outcome == "referral",
-                                what="who the case is referred to")
+                               what="who the case is referred to")
     now = timezone.now()
     with transaction.atomic():
         clip = _clip_of_escalation_locked(escalation_id)

@@ -50,7 +50,7 @@ class ProjectExportApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = export_request(project_slug=slug, supervisor=request.user,
-                                      formats=serializer.validated_data["formats"])
+                             formats=serializer.validated_data["formats"])
         return Response(ExportOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -231,7 +231,7 @@ def export_download(*, export_id: uuid.UUID, supervisor: AbstractBaseUser) -> tu
         # A clip in it may no longer be taken out (consent, a deletion request, a hold): the file goes.
         with transaction.atomic():
             exports_expire(ExportJob.objects.filter(pk=job.pk), reason="A clip in it may no longer be taken out; "
-                            "request a new export.")
+                           "request a new export.")
         raise Gone("export_gone", "A clip in this export may no longer be taken out (its owner withdrew "
                    "or asked for deletion, or a legal hold keeps it); request a new export.")
     ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk,
@@ -250,4 +250,4 @@ def exports_expire(jobs, *, reason: str) -> int:
 def exports_expire_old() -> int:
     due = timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS)
     return exports_expire(ExportJob.objects.filter(state=ExportState.DONE, finished_at__lt=due),
-                           reason=f"Removed after {settings.EXPORT_KEEP_DAYS} days.")
+                          reason=f"Removed after {settings.EXPORT_KEEP_DAYS} days.")

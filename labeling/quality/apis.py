@@ -84,7 +84,7 @@ class SecondOpinionAdjudicateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         opinion = second_opinion_adjudicate(opinion_id=opinion_id, supervisor=request.user,
-                                                     text=serializer.validated_data["text"])
+                                            text=serializer.validated_data["text"])
         return Response(IdStateSerializer(opinion).data)
 
 
@@ -133,7 +133,7 @@ class GoldMarkApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         gold = gold_mark(assignment_id=assignment_id, supervisor=request.user,
-                                  reference_text=serializer.validated_data["reference_text"])
+                         reference_text=serializer.validated_data["reference_text"])
         return Response(self.OutputSerializer(gold).data, status=status.HTTP_201_CREATED)
 
 

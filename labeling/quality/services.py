@@ -62,7 +62,7 @@ def second_opinion_listen(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser
 def second_opinion_adjudicate(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser, text: str) -> SecondOpinion:
     """The supervisor's reading of the stretch settles a second opinion the two annotators disagreed on."""
     text = bounded_text(text, field="text", limit=MAX_TRANSCRIPT_CHARS, required=True,
-                         what="your reading of that part")
+                        what="your reading of that part")
     now = timezone.now()
     with transaction.atomic():
         opinion = _opinion_in_adjudication(opinion_id)
@@ -102,7 +102,7 @@ def quality_review_start(*, project_slug: str, supervisor: AbstractBaseUser) -> 
 def gold_mark(*, assignment_id: uuid.UUID, supervisor: AbstractBaseUser, reference_text: str) -> GoldClip:
     """The supervisor's reference for the clip they are reviewing makes it a gold clip."""
     reference = bounded_text(reference_text, field="reference_text", limit=MAX_TRANSCRIPT_CHARS, required=True,
-                              what="the reference transcript")
+                             what="the reference transcript")
     now = timezone.now()
     with transaction.atomic():
         listening = (Assignment.objects.select_for_update()

@@ -163,7 +163,7 @@ class AssignmentAudioApi(APIView):
     )
     def get(self, request, assignment_id):
         audio = assignment_audio(assignment_id=assignment_id, annotator=request.user,
-                                          token=request.headers.get("X-Audio-Token", ""))
+                                 token=request.headers.get("X-Audio-Token", ""))
         response = HttpResponse(audio, content_type="audio/wav")
         response["Cache-Control"] = "no-store, private"
         response["Pragma"] = "no-cache"
@@ -192,7 +192,7 @@ class AssignmentPeaksApi(APIView):
         if not raw.isdigit():
             raise ApplicationError("invalid_bins", "bins must be a whole number.", fields={"bins": ["Not a number."]})
         values, seconds = assignment_peaks(assignment_id=assignment_id, annotator=request.user,
-                                                    token=request.headers.get("X-Audio-Token", ""), bins=int(raw))
+                                           token=request.headers.get("X-Audio-Token", ""), bins=int(raw))
         response = Response({"duration_seconds": round(seconds, 3), "peaks": np.round(values, 4).tolist()})
         response["Cache-Control"] = "no-store, private"
         return response
@@ -215,7 +215,7 @@ class LabelsInputSerializer(StrictInputSerializer):
 def _labels(data: dict) -> Labels:
     """The labels of validated LabelsInputSerializer data."""
     return Labels(text=data["text"], intent=data["intent"],
-                           entities=tuple(dict(e) for e in data["entities"]), flags=tuple(data["flags"]))
+                  entities=tuple(dict(e) for e in data["entities"]), flags=tuple(data["flags"]))
 
 
 def _valid(serializer_class, request) -> dict:
@@ -275,7 +275,7 @@ class AssignmentDraftApi(APIView):
                                                              410: ErrorSerializer})
     def put(self, request, assignment_id):
         saved_at = assignment_draft_save(assignment_id=assignment_id, annotator=request.user,
-                                                  labels=_labels(_valid(LabelsInputSerializer, request)))
+                                         labels=_labels(_valid(LabelsInputSerializer, request)))
         return Response(self.OutputSerializer({"saved_at": saved_at}).data)
 
 
@@ -319,7 +319,7 @@ class AssignmentSecondOpinionApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         opinion = second_opinion_ask(assignment_id=assignment_id, annotator=request.user,
-                                              **serializer.validated_data)
+                                     **serializer.validated_data)
         return Response(IdStateSerializer(opinion).data, status=status.HTTP_201_CREATED)
 
 
@@ -370,7 +370,7 @@ class AnnotatorSettingsApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         chosen = annotator_opt_outs_set(annotator=request.user,
-                                                 categories=serializer.validated_data["opted_out_categories"])
+                                        categories=serializer.validated_data["opted_out_categories"])
         return Response(self._body(chosen))
 
 

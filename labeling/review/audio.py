@@ -71,7 +71,7 @@ def assignment_peaks(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
         raise ApplicationError("invalid_bins", f"Ask for 1 to {waveform.MAX_BINS} bins.",
                                fields={"bins": ["Out of range."]})
     _, samples = _servable_audio(live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False,
-                                                  working=False))
+                                                 working=False))
     return waveform.peaks(samples, bins), len(samples) / 16_000
 
 

@@ -330,7 +330,7 @@ def _lend_gold(*, annotator: AbstractBaseUser, shift: Shift, now: datetime, stre
 
 
 def live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool,
-                     working: bool = True) -> Assignment:
+                    working: bool = True) -> Assignment:
     """The annotator's open assignment with a living lease, or the error that explains why not.
     `working`: the one they work on; a clip in standby may only be fetched ahead (audio, peaks)."""
     assignment = assignment_for_annotator(assignment_id=assignment_id, annotator=annotator, lock=lock)
