@@ -13,6 +13,7 @@ import numpy as np
 import soundfile as sf
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.db import connection
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -181,3 +182,15 @@ def team_of(user, **rules):
     team = Team.objects.create(name=f"team-{user.pk}", **values)
     TeamMember.objects.create(team=team, user=user)
     return team
+
+
+def every_value_in_the_database():
+    """Each value of each row of each table, as text (bytes as they are)."""
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')
+            for row in cursor.fetchall():
+                for value in row:
+                    if isinstance(value, memoryview):
+                        value = value.tobytes()
+                    yield table, value if isinstance(value, bytes) else json.dumps(value, default=str)

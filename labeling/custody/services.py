@@ -13,7 +13,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from consent.models import Account, DeletionReceipt, LedgerEntry
@@ -157,10 +157,16 @@ def legal_hold_active(*, clip_id: uuid.UUID, now: datetime) -> LegalHold | None:
     return LegalHold.objects.in_force(now).filter(clip_id=clip_id).order_by("-expires_at").first()
 
 
+# What a legal hold's reason, an outcome's reason and a referral's recipient read once the clip is
+# shredded (none may be empty).
+SHREDDED_TEXT = "(removed with the clip)"
+
+
 def clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
     """Delete a clip: its data key (so any copy anywhere is unreadable), audio files, draft,
-    metadata, transcripts and the text of second opinions and flags go; the row stays as a
-    tombstone (id, time, reason). Caller holds the clip's row lock."""
+    metadata, transcripts, and every free text about it (second opinions, flags, escalation
+    reasons and referrals, legal hold reasons) go; the row stays as a tombstone (id, time, reason),
+    escalations and holds keep their outcome codes and times. Caller holds the clip's row lock."""
     paths = [p for p in (clip.raw_path, clip.deid_path) if p]
     Clip.objects.filter(pk=clip.pk).update(
         status=ClipStatus.DELETED, status_reason=reason, wrapped_key=None, raw_path="", deid_path="",
@@ -177,7 +183,12 @@ def clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
     opinions_cancel(clip=clip, now=now)
     SecondOpinion.objects.filter(clip=clip).update(first_text="", answer_text="", adjudicated_text="")
     Escalation.objects.filter(clip=clip, state__in=ESCALATION_UNRESOLVED).update(state=EscalationState.WITHDRAWN)
-    Escalation.objects.filter(clip=clip).update(annotator_text="", note="")
+    # Every free text written about the clip goes with it; outcome codes and times stay.
+    # A recorded outcome keeps a reason, and a referral a recipient: both read SHREDDED_TEXT.
+    Escalation.objects.filter(clip=clip).update(
+        annotator_text="", note="", reason=Case(When(reason="", then=Value("")), default=Value(SHREDDED_TEXT)),
+        referred_to=Case(When(referred_to="", then=Value("")), default=Value(SHREDDED_TEXT)))
+    LegalHold.objects.filter(clip=clip).update(reason=SHREDDED_TEXT)
     transaction.on_commit(lambda: [vault.delete_audio(p) for p in paths])
 
 

@@ -17,7 +17,7 @@ from consent.services import ledger_append
 from core.errors import ApplicationError, Conflict, Gone, NotFound
 from core.validation import bounded_text
 from labeling import servability
-from labeling.custody.services import clip_shred, legal_hold_active
+from labeling.custody.services import SHREDDED_TEXT, clip_shred, legal_hold_active
 from labeling.models import (
     ESCALATION_UNRESOLVED,
     FLAG_SEVERITY,
@@ -199,6 +199,8 @@ def escalation_resolve(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser
             Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.QUEUED, updated_at=now)
         Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN, purpose=Purpose.ESCALATION_REVIEW).update(
             state=AssignmentState.RELEASED, closed_at=now)
+        if outcome == EscalationOutcome.PURGE:  # the clip's free texts went with it, this reason too
+            reason, referred_to = SHREDDED_TEXT, ""
         escalation.state, escalation.outcome, escalation.reason = EscalationState.RESOLVED, outcome, reason
         escalation.referred_to, escalation.resolved_by, escalation.resolved_at = referred_to, supervisor, now
         escalation.save(update_fields=["state", "outcome", "reason", "referred_to", "resolved_by", "resolved_at"])

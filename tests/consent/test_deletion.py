@@ -9,7 +9,6 @@ import pytest
 import redis
 import soundfile as sf
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from consent.models import DeletionReceipt, LedgerEntry
@@ -21,6 +20,7 @@ from tests.factories import (
     AUDIO,
     claim,
     client_for,
+    every_value_in_the_database,
     fetch_audio,
     make_subject,
     metadata,
@@ -34,18 +34,6 @@ pytestmark = pytest.mark.django_db
 TRANSCRIPT = "remind me to water the quince tree on thursday"
 NOTE = "she sounds frightened of someone called ottoline"
 TYPED = "call the locksmith on elderflower lane"  # saved by the editor, never submitted
-
-
-def every_value_in_the_database():
-    """Each value of each row of each table, as text (bytes as they are)."""
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f'SELECT * FROM "{table}"')
-            for row in cursor.fetchall():
-                for value in row:
-                    if isinstance(value, memoryview):
-                        value = value.tobytes()
-                    yield table, value if isinstance(value, bytes) else json.dumps(value, default=str)
 
 
 def every_value_in_redis():
