@@ -68,6 +68,7 @@ class LedgerEntry(models.Model):
         LOGIN_FAILED = "login_failed"
         CLIP_CLAIM = "clip_claim"  # the annotator sees the clip's de-identified draft transcript
         AUDIO_STREAM = "audio_stream"
+        ENVELOPE_READ = "envelope_read"  # the waveform an editor draws, at drawing resolution
         TRANSCRIPT_SUBMIT = "transcript_submit"
         TRANSCRIPT_VIEW = "transcript_view"
         CONSENT_CHANGE = "consent_change"

@@ -64,15 +64,20 @@ def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
 def assignment_peaks(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, token: str,
                      bins: int) -> tuple[np.ndarray, float]:
     """The waveform envelope of the assignment's de-identified audio for the editor to draw, under
-    the same conditions as the audio itself (token, assignee, lease, consent now); it does not count
-    as a play: an envelope of `bins` (min, max) pairs carries no voice. Returns (peaks, seconds)."""
+    the same conditions as the audio itself (token, assignee, lease, servability now), at drawing
+    resolution only (redaction.waveform.MIN_SAMPLES_PER_BIN: it cannot be rebuilt into words, so it
+    is not a play); each read is a ledger entry with the assignment. Returns (peaks, seconds)."""
     _check_audio_token(assignment_id, token)
     if not 1 <= bins <= waveform.MAX_BINS:
         raise ApplicationError("invalid_bins", f"Ask for 1 to {waveform.MAX_BINS} bins.",
                                fields={"bins": ["Out of range."]})
-    _, samples = _servable_audio(live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False,
-                                                 working=False))
-    return waveform.peaks(samples, bins), len(samples) / 16_000
+    assignment = live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False, working=False)
+    clip, samples = _servable_audio(assignment)
+    envelope = waveform.peaks(samples, bins)
+    ledger_append(action=LedgerEntry.Action.ENVELOPE_READ, actor_id=annotator.pk, account_id=clip.account_id,
+                  clip_id=clip.id, assignment_id=assignment.id,
+                  detail={"purpose": assignment.purpose, "bins": len(envelope)})
+    return envelope, len(samples) / 16_000
 
 
 def _check_audio_token(assignment_id: uuid.UUID, token: str) -> None:

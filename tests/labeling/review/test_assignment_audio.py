@@ -8,6 +8,7 @@ import soundfile as sf
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from consent.models import LedgerEntry
 from labeling.models import Assignment, AssignmentState, Clip, ClipStatus
 from portal.services import consent_set
 from tests.factories import claim, client_for, fetch_audio, make_user, queued_clip
@@ -163,3 +164,22 @@ def test_the_editor_gets_the_waveform_envelope_without_using_a_play(annotator, o
     assert client_for(other_annotator).get(url, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 404
     consent_set(account=subject, granted=False, channel="portal")
     assert client.get(url, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 410
+
+
+def test_the_envelope_is_capped_at_drawing_resolution_and_every_read_is_in_the_ledger(annotator, subject):
+    """A 1.5 s clip asked at 4,000 bins would give 6 samples a bin, a copy of the audio: it gets 300
+    (80 samples a bin), and the owner's ledger shows who read it, for which assignment."""
+    clip = queued_clip(subject, seconds=1.5)
+    client = client_for(annotator)
+    assignment = claim(client)
+    url = f"/api/v1/assignments/{assignment['id']}/peaks"
+    for _ in range(2):
+        body = client.get(url, {"bins": 4000}, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).json()
+        assert len(body["peaks"]) == 300
+    reads = LedgerEntry.objects.filter(action="envelope_read", clip_id=clip.id)
+    assert reads.count() == 2
+    assert {(r.actor_id, str(r.assignment_id), r.account_id) for r in reads} == {
+        (annotator.pk, assignment["id"], subject.id)}
+    assert reads.first().detail == {"purpose": "transcription", "bins": 300}
+    lines = client_for(subject.user, verified=False).get("/api/v1/me/ledger").json()["entries"]
+    assert sum(line["what"] == "envelope_read" for line in lines) == 2
