@@ -25,7 +25,7 @@ from labeling.models import (
     EscalationOutcome,
     FlagCategory,
 )
-from labeling.review.apis import IdStateSerializer, ListeningSerializer, reviewer_name
+from labeling.review.apis import IdStateSerializer, ListeningSerializer, own_assignment, reviewer_name
 from labeling.review.selectors import shift_current
 
 
@@ -49,6 +49,7 @@ class AssignmentEscalateApi(APIView):
     @extend_schema(request=InputSerializer, responses={
         201: OutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer})
     def post(self, request, assignment_id):
+        own_assignment(request, assignment_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         escalation = assignment_flag(assignment_id=assignment_id, annotator=request.user,

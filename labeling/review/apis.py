@@ -16,6 +16,7 @@ from labeling.auth import IsAnnotator, IsSupervisor
 from labeling.models import SHOWN_PURPOSE, Clip, FlagCategory, Purpose
 from labeling.review.audio import assignment_audio, assignment_audio_token, assignment_peaks
 from labeling.review.selectors import (
+    assignment_for_annotator,
     opt_outs_of,
     second_opinions_asked_by,
     shift_current,
@@ -218,6 +219,13 @@ def _labels(data: dict) -> Labels:
                   entities=tuple(dict(e) for e in data["entities"]), flags=tuple(data["flags"]))
 
 
+def own_assignment(request, assignment_id) -> None:
+    """Another annotator's assignment does not exist for this one: 404 before anything is said about
+    the request's input, so that ids cannot be probed with bad bodies."""
+    if assignment_for_annotator(assignment_id=assignment_id, annotator=request.user, lock=False) is None:
+        raise NotFound("not_found", "No such assignment.")
+
+
 def _valid(serializer_class, request) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -244,6 +252,7 @@ class AssignmentSubmitApi(APIView):
                                                        404: ErrorSerializer, 409: ErrorSerializer,
                                                        410: ErrorSerializer})
     def post(self, request, assignment_id):
+        own_assignment(request, assignment_id)
         data = _valid(self.InputSerializer, request)
         transcript_submit(assignment_id=assignment_id, annotator=request.user, labels=_labels(data))
         claimed = None
@@ -274,6 +283,7 @@ class AssignmentDraftApi(APIView):
                                                              404: ErrorSerializer, 409: ErrorSerializer,
                                                              410: ErrorSerializer})
     def put(self, request, assignment_id):
+        own_assignment(request, assignment_id)
         saved_at = assignment_draft_save(assignment_id=assignment_id, annotator=request.user,
                                          labels=_labels(_valid(LabelsInputSerializer, request)))
         return Response(self.OutputSerializer({"saved_at": saved_at}).data)
@@ -316,6 +326,7 @@ class AssignmentSecondOpinionApi(APIView):
     @extend_schema(request=InputSerializer, responses={201: IdStateSerializer, 400: ErrorSerializer,
                                                        404: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request, assignment_id):
+        own_assignment(request, assignment_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         opinion = second_opinion_ask(assignment_id=assignment_id, annotator=request.user,
