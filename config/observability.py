@@ -9,6 +9,7 @@ held clips per reason) are read from it at scrape time instead of being counted 
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import logging
@@ -227,10 +228,16 @@ class _DatabaseCounts:
         yield held
 
 
+# Headers a reverse proxy adds: a request that carries one came from elsewhere, whatever its address.
+FORWARDED_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
 def _metrics_allowed(request) -> bool:
     token = settings.METRICS_TOKEN
-    if token:
-        return request.headers.get("Authorization", "") == f"Bearer {token}"
+    if token:  # compared in constant time: the time taken tells nothing of how much of it was right
+        return hmac.compare_digest(request.headers.get("Authorization", "").encode(), f"Bearer {token}".encode())
+    if any(name in request.headers for name in FORWARDED_HEADERS):
+        return False  # this machine's proxy, forwarding someone else's request
     try:
         return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
     except ValueError:
@@ -239,7 +246,7 @@ def _metrics_allowed(request) -> bool:
 
 def metrics(request):
     """Prometheus text format. With METRICS_TOKEN set, only with that bearer token; without it,
-    only from this machine."""
+    only from this machine, and not through a proxy on it."""
     if not _metrics_allowed(request):
         return JsonResponse(error_body("forbidden", "Metrics are available with the metrics token only."), status=403)
     registry = CollectorRegistry()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import io
 import logging
 import re
@@ -88,6 +89,31 @@ def test_metrics_are_refused_to_other_machines_without_the_token(settings):
     assert Client().get("/metrics").status_code == 403  # with a token set, even this machine needs it
     assert Client(REMOTE_ADDR="203.0.113.9").get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret"
                                                  ).status_code == 200
+
+
+@pytest.mark.parametrize("header", ["HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED"])
+def test_a_proxy_on_this_machine_does_not_make_a_request_local(header):
+    """Behind a reverse proxy every request arrives from 127.0.0.1: the proxy's headers say it came
+    from elsewhere, and without the token it is refused."""
+    assert Client(REMOTE_ADDR="127.0.0.1").get("/metrics").status_code == 200
+    forwarded = Client(REMOTE_ADDR="127.0.0.1", **{header: "203.0.113.9"}).get("/metrics")
+    assert forwarded.status_code == 403
+
+
+def test_the_metrics_token_is_compared_in_constant_time(settings, monkeypatch):
+    from config import observability
+
+    compared, original = [], hmac.compare_digest
+
+    def compare(a, b):
+        compared.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(observability.hmac, "compare_digest", compare)
+    settings.METRICS_TOKEN = "scrape-secret"
+    assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secreT").status_code == 403
+    assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").status_code == 200
+    assert compared == [(b"Bearer scrape-secreT", b"Bearer scrape-secret"), (b"Bearer scrape-secret",) * 2]
 
 
 @pytest.fixture
