@@ -27,7 +27,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from consent.models import LedgerEntry
 from consent.services import ledger_append
 from core.errors import error_body
-from core.users import user_named
+from core.users import unknown_name_locked_until, user_named
 
 LAST_SEEN_SESSION_KEY = "staff_last_seen"
 # Paths an authenticated but not yet verified user may reach: the second-factor page itself,
@@ -84,9 +84,12 @@ class LockoutAuthenticationForm(AuthenticationForm):
     """The login form, saying plainly when the account is locked rather than 'wrong password'."""
 
     def clean(self):
-        user = user_named(self.cleaned_data.get("username"))
+        name = self.cleaned_data.get("username")
+        user = user_named(name)
         now = timezone.now()
-        until = login_locked_until(user=user, now=now) if user is not None else None
+        # A name no account has is locked after as many failures, with the same words.
+        until = (login_locked_until(user=user, now=now) if user is not None
+                 else unknown_name_locked_until(name or "", now=now))
         if until is not None:
             raise forms.ValidationError(_locked_message(until, now), code="locked")
         return super().clean()

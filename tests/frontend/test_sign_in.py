@@ -7,6 +7,7 @@ from base64 import b32decode
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import TOTP
@@ -86,6 +87,30 @@ def test_repeated_failures_lock_the_account_with_a_plain_message(annotator):
     assert "_auth_user_id" not in client.session
     assert login_locked_until(user=annotator, now=timezone.now()) is not None
     assert login_locked_until(user=annotator, now=timezone.now() + timedelta(minutes=16)) is None
+
+
+def _form_errors(response) -> list[str]:
+    return [str(e) for e in response.context["form"].non_field_errors()]
+
+
+def test_a_name_no_account_has_is_locked_with_the_same_words(annotator, settings):
+    """An attacker trying names learns nothing: after five failures an unknown name is answered
+    exactly as a real account is, and before that both are a plain wrong password."""
+    cache.clear()
+    answers = {}
+    for name in ("ann-1", "no-such-person"):
+        wrong = [password_login(name, "wrong password")[1] for _ in range(5)]
+        assert len({tuple(_form_errors(r)) for r in wrong}) == 1
+        answers[name] = (_form_errors(wrong[0]), _form_errors(password_login(name, "wrong password")[1]))
+    assert answers["ann-1"] == answers["no-such-person"]
+    first, locked = answers["no-such-person"]
+    assert "try again in 15 min" in locked[0] and "try again" not in first[0]
+    # The cache holds a keyed hash of the typed name, never the name.
+    if settings.REDIS_URL:
+        import redis
+
+        keys = b" ".join(redis.Redis.from_url(settings.REDIS_URL).keys("*"))
+        assert b"no-such-person" not in keys
 
 
 def test_fewer_failures_or_a_success_in_between_do_not_lock(annotator):
