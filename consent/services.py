@@ -19,7 +19,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from consent.models import Account, ConsentRecord, DeletionReceipt, LedgerEntry, LedgerHead, LinkCode
-from core.errors import ApplicationError, Conflict
+from core.errors import ApplicationError, Conflict, TooMany
+from core.throttle import failure_noted, recent_failures
 
 GENESIS_HASH = "0" * 64
 
@@ -175,6 +176,11 @@ def ledger_verify(*, batch: int = 5_000) -> LedgerReport:
 # ---------------------------------------------------------------- owners signing up
 
 LINK_CODE_MINUTES = 30
+# Guessing codes: at most this many wrong codes from one address in SIGN_UP_WINDOW_MINUTES, then wait.
+SIGN_UP_TRIES_PER_ADDRESS = 10
+SIGN_UP_WINDOW_MINUTES = 15
+# Codes for one account: at most this many issued in LINK_CODE_MINUTES (each live one is a target).
+LINK_CODES_PER_ACCOUNT = 3
 # Unambiguous letters and digits; 10 of them: about 50 bits, tried at most a few times a minute.
 LINK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -189,15 +195,32 @@ def link_code_issue(*, external_id: str) -> tuple[str, LinkCode]:
     without consent). The code is shown once and kept only as a hash."""
     with transaction.atomic():
         account = Account.objects.filter(external_id=external_id).first() or account_create(external_id=external_id)
+        Account.objects.select_for_update().filter(pk=account.pk).exists()  # one issuer at a time per account
+        now = timezone.now()
+        since = now - timedelta(minutes=LINK_CODE_MINUTES)
+        issued = list(LinkCode.objects.filter(account=account, created_at__gt=since)
+                      .order_by("created_at").values_list("created_at", flat=True))
+        if len(issued) >= LINK_CODES_PER_ACCOUNT:
+            wait = issued[-LINK_CODES_PER_ACCOUNT] + timedelta(minutes=LINK_CODE_MINUTES) - now
+            raise TooMany("too_many_codes", f"This account was given {LINK_CODES_PER_ACCOUNT} codes in the last "
+                          f"{LINK_CODE_MINUTES} min; use one of them, or ask again later.",
+                          retry_after=max(1, int(wait.total_seconds()) + 1))
         raw = "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(10))
         link = LinkCode.objects.create(account=account, code_hash=_link_code_hash(raw),
                                        expires_at=timezone.now() + timedelta(minutes=LINK_CODE_MINUTES))
     return f"{raw[:5]}-{raw[5:]}", link
 
 
-def owner_sign_up(*, code: str, username: str, password: str) -> AbstractBaseUser:
+def owner_sign_up(*, code: str, username: str, password: str, address: str = "") -> AbstractBaseUser:
     """Create the owner's login from a valid, unused link code. Consent stays as it was (none for a
-    new account) until the owner chooses."""
+    new account) until the owner chooses. `address`: where the request came from; after
+    SIGN_UP_TRIES_PER_ADDRESS wrong codes from it within SIGN_UP_WINDOW_MINUTES it must wait."""
+    window = SIGN_UP_WINDOW_MINUTES * 60
+    tries = recent_failures("sign_up", address, now=timezone.now(), window_seconds=window)
+    if len(tries) >= SIGN_UP_TRIES_PER_ADDRESS:
+        wait = max(1, int(tries[-SIGN_UP_TRIES_PER_ADDRESS] + window - timezone.now().timestamp()) + 1)
+        raise TooMany("too_many_tries", f"Too many wrong codes from here: try again in {wait // 60 + 1} min.",
+                      retry_after=wait)
     User = get_user_model()
     username = username.strip()
     if not username or len(username) > 150:
@@ -212,6 +235,7 @@ def owner_sign_up(*, code: str, username: str, password: str) -> AbstractBaseUse
         link = (LinkCode.objects.select_for_update().select_related("account")
                 .filter(code_hash=_link_code_hash(code), used_at__isnull=True, expires_at__gt=now).first())
         if link is None:
+            failure_noted("sign_up", address, now=now, window_seconds=window, keep=SIGN_UP_TRIES_PER_ADDRESS)
             raise ApplicationError("invalid_code", "This code is not valid: it may be mistyped, used or expired. "
                                    "Ask your device app for a new one.", fields={"code": ["Not valid."]})
         account = Account.objects.select_for_update().get(pk=link.account_id)

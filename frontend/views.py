@@ -250,7 +250,8 @@ def sign_up(request):
         else:
             try:
                 user = owner_sign_up(code=values["code"], username=values["username"],
-                                     password=request.POST.get("password", ""))
+                                     password=request.POST.get("password", ""),
+                                     address=request.META.get("REMOTE_ADDR", ""))
             except ApplicationError as exc:
                 messages.error(request, exc.message)
             else:

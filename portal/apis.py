@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from consent.models import Account, ConsentRecord
 from consent.selectors import consent_current, consent_history, ledger_for_account
 from consent.services import link_code_issue
-from core.errors import NotFound, StrictInputSerializer
+from core.errors import ErrorSerializer, NotFound, StrictInputSerializer
 from labeling.auth import IngestKeyAuthentication, IsDevice
 from labeling.custody.selectors import clips_of_account, hearings_of_account
 from labeling.custody.services import account_export, clips_delete
@@ -203,7 +203,9 @@ class LinkCodeIssueApi(APIView):
         code = serializers.CharField()
         expires_at = serializers.DateTimeField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={
+        201: OutputSerializer, 429: OpenApiResponse(ErrorSerializer, description="Too many codes for this account "
+                                                                                 "lately; Retry-After says when.")})
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -29,6 +30,13 @@ def _storage(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests hold no secrets
     return Path(settings.MEDIA_ROOT)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Failed sign-ins and wrong codes are counted in the cache per name and address; every test
+    starts with none, as the test client always comes from the same address."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -65,3 +65,31 @@ def test_only_device_keys_issue_codes(subject):
     assert Client().post("/api/v1/accounts/link-codes", {"account": "x"}).status_code in (401, 403)
     assert client_for(subject.user).post("/api/v1/accounts/link-codes", {"account": "x"}).status_code in (401, 403)
     assert not Account.objects.filter(external_id="x").exists()
+
+
+def test_guessing_codes_from_one_address_is_stopped_and_others_still_sign_up(device_client):
+    """An attacker trying codes: after ten wrong ones from their address even a right one waits,
+    while an owner elsewhere signs up as usual."""
+    code = issue(device_client)
+    for _ in range(10):
+        _, response = sign_up("AAAAA-AAAAA")
+        assert "not valid" in response.content.decode()
+    _, response = sign_up(code)
+    assert response.redirect_chain == [] and "Too many wrong codes from here" in response.content.decode()
+    assert Account.objects.get(external_id="acct-new-1").user is None
+    elsewhere = Client(REMOTE_ADDR="198.51.100.7")
+    response = elsewhere.post("/signup/", {"code": code, "username": "river", "password": PASSWORD,
+                                          "password2": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == "/me/"
+
+
+def test_an_account_gets_only_a_few_codes_at_a_time(device_client):
+    for _ in range(3):
+        issue(device_client)
+    refused = device_client.post("/api/v1/accounts/link-codes", {"account": "acct-new-1"}, format="json")
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_codes"
+    assert 1 <= int(refused["Retry-After"]) <= 30 * 60
+    assert LinkCode.objects.count() == 3
+    issue(device_client, account="acct-other")  # another account is not held back
+    LinkCode.objects.update(created_at=timezone.now() - timedelta(minutes=31))
+    issue(device_client)  # half an hour on, a new code

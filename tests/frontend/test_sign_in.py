@@ -7,7 +7,6 @@ from base64 import b32decode
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import TOTP
@@ -96,7 +95,6 @@ def _form_errors(response) -> list[str]:
 def test_a_name_no_account_has_is_locked_with_the_same_words(annotator, settings):
     """An attacker trying names learns nothing: after five failures an unknown name is answered
     exactly as a real account is, and before that both are a plain wrong password."""
-    cache.clear()
     answers = {}
     for name in ("ann-1", "no-such-person"):
         wrong = [password_login(name, "wrong password")[1] for _ in range(5)]
