@@ -154,8 +154,8 @@ class LedgerReport:
 def ledger_verify(*, batch: int = 5_000) -> LedgerReport:
     """Walk every chain in order. An edited entry no longer matches its hash; a removed one leaves a
     gap in its chain's positions and a broken link; reordered ones break links. Removing a chain's
-    newest entries leaves a shorter valid chain: compare the heads with ones kept elsewhere
-    (verify_ledger --expect-head)."""
+    newest entries leaves a shorter valid chain: each chain's end is compared with the head that
+    appends keep (LedgerHead), and with heads kept elsewhere (verify_ledger --expect-head)."""
     problems: list[LedgerProblem] = []
     heads: dict[int, tuple[int, str]] = {}
     count = 0
@@ -170,6 +170,15 @@ def ledger_verify(*, batch: int = 5_000) -> LedgerReport:
         if entry_hash(entry) != entry.hash:
             problems.append(LedgerProblem(*where, "content does not match its hash (altered)"))
         heads[entry.chain] = (entry.seq, entry.hash)
+    for chain, seq, digest in LedgerHead.objects.order_by("chain").values_list("chain", "seq", "hash"):
+        ended, last_hash = heads.get(chain, (0, GENESIS_HASH))
+        if seq == 0:
+            continue  # a chain reserved but never written
+        if ended < seq:
+            problems.append(LedgerProblem(chain, seq, f"the chain ends at entry {ended}: the newest entries "
+                                                      "were removed"))
+        elif ended == seq and last_hash != digest:
+            problems.append(LedgerProblem(chain, seq, "differs from the head that appends recorded"))
     return LedgerReport(count, heads, problems)
 
 

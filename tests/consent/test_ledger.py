@@ -103,15 +103,21 @@ def test_reordered_entries_are_found(annotator, subject):
     assert ledger_verify().problems
 
 
-def test_removing_the_newest_entries_is_found_against_a_kept_head(annotator, subject, capsys):
+def test_removing_the_newest_entries_is_found_against_the_recorded_and_a_kept_head(annotator, subject, capsys):
     clip, _ = review_one_clip(annotator, subject)
     call_command("verify_ledger")
     heads = capsys.readouterr().out.split("heads ")[1].strip()
     call_command("verify_ledger", "--expect-head", heads)
     newest = LedgerEntry.objects.filter(clip_id=clip.id).order_by("-id").first()
     tamper("DELETE FROM consent_ledgerentry WHERE id = %s", [newest.id])
-    call_command("verify_ledger")  # what is left is a valid, shorter chain ...
-    assert "expected head is gone" in verify_fails("--expect-head", heads)  # ... which the kept heads expose
+    # What is left is a valid, shorter chain; the head that appends recorded says it was longer ...
+    assert "the newest entries were removed" in verify_fails()
+    # ... and a writer who also rewinds that head is still caught by a head kept elsewhere.
+    before = LedgerEntry.objects.filter(chain=newest.chain).order_by("-seq").first()
+    tamper("UPDATE consent_ledgerhead SET seq = %s, hash = %s WHERE chain = %s",
+           [before.seq, before.hash, newest.chain])
+    call_command("verify_ledger")
+    assert "expected head is gone" in verify_fails("--expect-head", heads)
 
 
 def test_logins_and_failed_logins_are_recorded_without_the_typed_name(client, annotator):
