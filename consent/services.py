@@ -228,7 +228,7 @@ def owner_sign_up(*, code: str, username: str, password: str, address: str = "")
     tries = recent_failures("sign_up", address, now=timezone.now(), window_seconds=window)
     if len(tries) >= SIGN_UP_TRIES_PER_ADDRESS:
         wait = max(1, int(tries[-SIGN_UP_TRIES_PER_ADDRESS] + window - timezone.now().timestamp()) + 1)
-        raise TooMany("too_many_tries", f"Too many wrong codes from here: try again in {wait // 60 + 1} min.",
+        raise TooMany("too_many_tries", f"Too many failed tries from here: try again in {wait // 60 + 1} min.",
                       retry_after=wait)
     User = get_user_model()
     username = username.strip()
@@ -251,6 +251,8 @@ def owner_sign_up(*, code: str, username: str, password: str, address: str = "")
         if account.user_id is not None:
             raise Conflict("already_linked", "This device account already has a login: sign in instead.")
         if User.objects.filter(username__iexact=username).exists():
+            # Telling a name is taken tells that it exists: it counts against the address like a wrong code.
+            failure_noted("sign_up", address, now=now, window_seconds=window, keep=SIGN_UP_TRIES_PER_ADDRESS)
             raise ApplicationError("username_taken", "This user name is taken: choose another.",
                                    fields={"username": ["Taken."]})
         user = User.objects.create_user(username=username, password=password)

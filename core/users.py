@@ -38,4 +38,5 @@ def unknown_name_locked_until(username: str, *, now: datetime) -> datetime | Non
 
 
 def _name(username: str) -> str:
-    return (username or "").strip().lower()
+    """Exactly as typed, as user_named matches it: 'ANN-1' is another name than 'ann-1'."""
+    return username or ""

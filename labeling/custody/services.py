@@ -51,20 +51,30 @@ TRACE_CANDIDATES = 3
 
 
 def withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
-    """Take clips out of review and destroy their audio and keys. Caller holds a transaction or not."""
+    """Take clips out of review and destroy their audio and keys, but for clips under a legal hold,
+    which keep theirs. Returns the ids taken out. Caller holds a transaction or not."""
     now = timezone.now()
     with transaction.atomic():
         # Clip rows first: a claim that locked one of them finishes before we see it, and we then
         # see its assignment below.
-        # An escalated clip goes too, unless a legal hold freezes it (it is then never served, as
-        # consent is checked at every stream, and is deleted when the hold expires).
+        # An escalated clip goes too. A clip under a legal hold, whatever its state, keeps its key
+        # and audio: it leaves review (the servability rule refuses it to everyone) and is deleted
+        # when the hold ends, if its owner asks or retention comes.
         held = LegalHold.objects.in_force(now).values("clip_id")
-        rows = list(clips.filter(Q(status__in=LIVE_STATES) | (Q(status=ClipStatus.ESCALATED) & ~Q(pk__in=held))
+        frozen = list(clips.filter(status__in=LIVE_STATES, pk__in=held).select_for_update()
+                      .values_list("id", flat=True))
+        if frozen:
+            Clip.objects.filter(pk__in=frozen).update(status=ClipStatus.WITHDRAWN, status_reason=reason,
+                                                     queued_at=None, updated_at=now)
+            Assignment.objects.filter(clip_id__in=frozen, state=AssignmentState.OPEN).update(
+                state=AssignmentState.REVOKED, closed_at=now)
+            opinions_cancel(clip_id__in=frozen, now=now)
+        rows = list(clips.filter(Q(status__in=LIVE_STATES) | Q(status=ClipStatus.ESCALATED)
                                  | Q(status=ClipStatus.HELD, status_reason__startswith=STORAGE_HOLD))
-                    .select_for_update().values_list("id", "raw_path", "deid_path"))
+                    .exclude(pk__in=held).select_for_update().values_list("id", "raw_path", "deid_path"))
         ids = [row[0] for row in rows]
         if not ids:
-            return []
+            return frozen
         Clip.objects.filter(pk__in=ids).update(
             status=ClipStatus.WITHDRAWN,
             status_reason=reason,
@@ -82,7 +92,7 @@ def withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
             state=EscalationState.WITHDRAWN)
         paths = [p for _, raw, deid in rows for p in (raw, deid) if p]
         transaction.on_commit(lambda: [vault.delete_audio(p) for p in paths])
-    return ids
+    return ids + frozen
 
 
 def clips_withdraw_for_account(*, account_id: uuid.UUID) -> int:

@@ -152,10 +152,11 @@ def escalation_claim(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser) 
 
 
 def escalation_transcript_view(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser) -> Escalation:
-    """The claimant reads the clip's transcript before deciding whether to hear it; the reading is
-    in the ledger."""
+    """The claimant reads the clip's transcript before deciding whether to hear it, under the same
+    rule as hearing it (labeling.servability); the reading is in the ledger."""
     with transaction.atomic():
         escalation = _escalation_of(supervisor, escalation_id)
+        servability.refuse_unless_servable(escalation.clip, Purpose.ESCALATION_REVIEW, timezone.now())
         ledger_append(action=LedgerEntry.Action.TRANSCRIPT_VIEW, actor_id=supervisor.pk,
                       account_id=escalation.clip.account_id, clip_id=escalation.clip_id,
                       assignment_id=escalation.assignment_id, detail={"purpose": Purpose.ESCALATION_REVIEW})

@@ -41,9 +41,11 @@ def _opinion_in_adjudication(opinion_id: uuid.UUID) -> SecondOpinion:
 
 
 def second_opinion_view(*, opinion_id: uuid.UUID, supervisor: AbstractBaseUser) -> SecondOpinion:
-    """A supervisor reads both readings to decide between them; the reading is in the ledger."""
+    """A supervisor reads both readings to decide between them, under the same rule as hearing the
+    stretch (labeling.servability); the reading is in the ledger."""
     with transaction.atomic():
         opinion = _opinion_in_adjudication(opinion_id)
+        servability.refuse_unless_servable(opinion.clip, Purpose.ADJUDICATION, timezone.now())
         ledger_append(action=LedgerEntry.Action.TRANSCRIPT_VIEW, actor_id=supervisor.pk,
                       account_id=opinion.clip.account_id, clip_id=opinion.clip_id,
                       detail={"purpose": Purpose.ADJUDICATION})

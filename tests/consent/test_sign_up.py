@@ -75,7 +75,7 @@ def test_guessing_codes_from_one_address_is_stopped_and_others_still_sign_up(dev
         _, response = sign_up("AAAAA-AAAAA")
         assert "not valid" in response.content.decode()
     _, response = sign_up(code)
-    assert response.redirect_chain == [] and "Too many wrong codes from here" in response.content.decode()
+    assert response.redirect_chain == [] and "Too many failed tries from here" in response.content.decode()
     assert Account.objects.get(external_id="acct-new-1").user is None
     elsewhere = Client(REMOTE_ADDR="198.51.100.7")
     response = elsewhere.post("/signup/", {"code": code, "username": "river", "password": PASSWORD,
@@ -93,3 +93,15 @@ def test_an_account_gets_only_a_few_codes_at_a_time(device_client):
     issue(device_client, account="acct-other")  # another account is not held back
     LinkCode.objects.update(created_at=timezone.now() - timedelta(minutes=31))
     issue(device_client)  # half an hour on, a new code
+
+
+def test_asking_which_user_names_are_taken_counts_as_failed_tries(device_client):
+    """With one good code, trying names to learn which exist is slowed like guessing codes."""
+    User.objects.create_user("ann-1", password=PASSWORD)
+    code = issue(device_client)
+    for _ in range(10):
+        _, response = sign_up(code, username="ANN-1")
+        assert "taken" in response.content.decode()
+    _, response = sign_up(code, username="river")
+    assert "Too many failed tries from here" in response.content.decode()
+    assert Account.objects.get(external_id="acct-new-1").user is None

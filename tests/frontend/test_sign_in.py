@@ -140,3 +140,15 @@ def test_data_subjects_are_not_signed_out_for_idling(subject):
     session[LAST_SEEN_SESSION_KEY] = time.time() - 16 * 60
     session.save()
     assert client.get("/me/").status_code == 200
+
+
+def test_the_case_of_a_name_tells_nothing_either(annotator):
+    """Failures under one spelling of a name do not lock another spelling, for a real name as for an
+    unknown one: 'ANN-1' and 'ann-1' answer alike whether ann-1 exists or not."""
+    answers = {}
+    for name in ("ann-1", "ann-9"):
+        for _ in range(5):
+            password_login(name.upper(), "wrong password")
+        answers[name] = _form_errors(password_login(name, "wrong password")[1])
+    assert answers["ann-1"] == answers["ann-9"]
+    assert "try again" not in answers["ann-9"][0]

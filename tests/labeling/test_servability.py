@@ -10,6 +10,7 @@ from labeling import servability
 from labeling.custody.services import clips_delete
 from labeling.exports.services import export_build
 from labeling.models import Clip, ClipStatus, ExportJob, LegalHold, Project
+from portal.services import consent_set
 from tests.factories import (
     ask,
     claim,
@@ -21,6 +22,7 @@ from tests.factories import (
     make_user,
     queued_clip,
     resolve,
+    stored_files,
 )
 
 pytestmark = pytest.mark.django_db
@@ -219,3 +221,51 @@ def test_the_rule_spelled_for_one_clip_and_for_many_agrees(annotator, subject):
     for name, clip in clips.items():
         one = servability.refusal(Clip.objects.get(pk=clip.pk), servability.LEND, now=now)
         assert one == many.get(clip.pk) == (None if name == "open" else name)
+
+
+def test_a_held_clip_keeps_its_audio_through_revocation_whatever_its_state(annotator, other_annotator, supervisor,
+                                                                           subject, media_root):
+    """A hold placed on an escalation already resolved "no action" (the clip back in the queue): the
+    owner's revocation takes the clip out of review but may not destroy what the hold keeps."""
+    escalation_id, clip = flagged(annotator, subject)
+    assert resolve(supervisor, escalation_id, outcome="no_action", reason="Nothing to report.").status_code == 200
+    assert Clip.objects.get(pk=clip.pk).status == ClipStatus.QUEUED
+    assert client_for(supervisor).post(f"/api/v1/escalations/{escalation_id}/hold",
+                                       {"reason": "Police request ref 46/2026", "days": 30},
+                                       format="json").status_code == 201
+    consent_set(account=subject, granted=False, channel="portal")
+    clip.refresh_from_db()
+    assert clip.wrapped_key is not None and clip.deid_path and stored_files(media_root)
+    assert clip.status == ClipStatus.WITHDRAWN
+    assert next_status(client_for(other_annotator)) == 204
+
+
+def test_the_escalation_texts_follow_the_rule_like_its_audio(annotator, supervisor, subject):
+    escalation_id, clip = flagged(annotator, subject)
+    sup = client_for(supervisor)
+    assert sup.post(f"/api/v1/escalations/{escalation_id}/hold", {"reason": "Police request ref 47/2026", "days": 30},
+                    format="json").status_code == 201
+    assert sup.post(f"/api/v1/escalations/{escalation_id}/claim").status_code == 200
+    assert sup.get(f"/api/v1/escalations/{escalation_id}").status_code == 200  # its handler, under the hold
+    consent_set(account=subject, granted=False, channel="portal")
+    detail = sup.get(f"/api/v1/escalations/{escalation_id}")
+    assert detail.status_code == 410 and "help me please" not in detail.content.decode()
+    assert sup.post(f"/api/v1/escalations/{escalation_id}/listen").status_code == 410
+
+
+def test_second_opinion_readings_follow_the_rule_like_the_stretch(settings, annotator, other_annotator, supervisor,
+                                                                  subject):
+    settings.REVOCATION_DELETES = False
+    queued_clip(subject, seconds=2.0)
+    asker = client_for(annotator)
+    assignment = claim(asker)
+    opinion = ask(asker, assignment, text="turn on the porch light").json()["id"]
+    asker.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "turn on the porch light"}, format="json")
+    second = client_for(other_annotator)
+    answer = claim(second)
+    second.post(f"/api/v1/assignments/{answer['id']}/submit", {"text": "turn on the torch night"}, format="json")
+    sup = client_for(supervisor)
+    assert sup.get(f"/api/v1/second-opinions/{opinion}").status_code == 200
+    consent_set(account=subject, granted=False, channel="portal")
+    refused = sup.get(f"/api/v1/second-opinions/{opinion}")
+    assert refused.status_code == 410 and "torch night" not in refused.content.decode()
