@@ -34,7 +34,7 @@ from prometheus_client import (  # noqa: E402
     Counter,
     Histogram,
     generate_latest,
-    multiprocess,  # noqa: E402
+    multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from consent.models import Account, ConsentRecord, DeletionReceipt, LedgerEntry, LedgerHead, LinkCode
 from core.errors import ApplicationError, Conflict, TooMany
-from core.throttle import failure_noted, recent_failures
+from core.throttle import blocked_until, failure_noted
 
 GENESIS_HASH = "0" * 64
 
@@ -225,9 +225,10 @@ def owner_sign_up(*, code: str, username: str, password: str, address: str = "")
     new account) until the owner chooses. `address`: where the request came from; after
     SIGN_UP_TRIES_PER_ADDRESS wrong codes from it within SIGN_UP_WINDOW_MINUTES it must wait."""
     window = SIGN_UP_WINDOW_MINUTES * 60
-    tries = recent_failures("sign_up", address, now=timezone.now(), window_seconds=window)
-    if len(tries) >= SIGN_UP_TRIES_PER_ADDRESS:
-        wait = max(1, int(tries[-SIGN_UP_TRIES_PER_ADDRESS] + window - timezone.now().timestamp()) + 1)
+    now = timezone.now()
+    until = blocked_until("sign_up", address, now=now, window_seconds=window, limit=SIGN_UP_TRIES_PER_ADDRESS)
+    if until is not None:
+        wait = max(1, int((until - now).total_seconds()) + 1)
         raise TooMany("too_many_tries", f"Too many failed tries from here: try again in {wait // 60 + 1} min.",
                       retry_after=wait)
     User = get_user_model()
@@ -239,7 +240,6 @@ def owner_sign_up(*, code: str, username: str, password: str, address: str = "")
         validate_password(password, User(username=username))
     except ValidationError as exc:
         raise ApplicationError("weak_password", " ".join(exc.messages), fields={"password": exc.messages}) from None
-    now = timezone.now()
     with transaction.atomic():
         link = (LinkCode.objects.select_for_update().select_related("account")
                 .filter(code_hash=_link_code_hash(code), used_at__isnull=True, expires_at__gt=now).first())

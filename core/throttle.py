@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,3 +26,11 @@ def failure_noted(scope: str, source: str, *, now: datetime, window_seconds: int
     """Remember one more failure, keeping the newest `keep` within the window."""
     times = recent_failures(scope, source, now=now, window_seconds=window_seconds)[-keep:] + [now.timestamp()]
     cache.set(_key(scope, source), times, timeout=window_seconds)
+
+
+def blocked_until(scope: str, source: str, *, now: datetime, window_seconds: int, limit: int) -> datetime | None:
+    """While `limit` failures of this source lie within the window: when the oldest of them leaves it."""
+    times = recent_failures(scope, source, now=now, window_seconds=window_seconds)
+    if len(times) < limit:
+        return None
+    return datetime.fromtimestamp(times[-limit], tz=UTC) + timedelta(seconds=window_seconds)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
-from core.throttle import failure_noted, recent_failures
+from core.throttle import blocked_until, failure_noted
 
 
 def user_named(username: str | None) -> AbstractBaseUser | None:
@@ -30,11 +30,8 @@ def unknown_name_failed(username: str, *, now: datetime) -> None:
 def unknown_name_locked_until(username: str, *, now: datetime) -> datetime | None:
     """As consent's login_locked_until for an account: locked while LOGIN_LOCKOUT_FAILURES failures
     lie within the last LOGIN_LOCKOUT_MINUTES."""
-    times = recent_failures("login", _name(username), now=now, window_seconds=settings.LOGIN_LOCKOUT_MINUTES * 60)
-    if len(times) < settings.LOGIN_LOCKOUT_FAILURES:
-        return None
-    oldest = times[-settings.LOGIN_LOCKOUT_FAILURES]
-    return datetime.fromtimestamp(oldest, tz=UTC) + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    return blocked_until("login", _name(username), now=now, window_seconds=settings.LOGIN_LOCKOUT_MINUTES * 60,
+                         limit=settings.LOGIN_LOCKOUT_FAILURES)
 
 
 def _name(username: str) -> str:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from consent.models import ConsentRecord
 from core.errors import Gone
@@ -105,10 +106,12 @@ def _held_and_consent(clip: Clip, now: datetime) -> dict:
 
 
 def _annotated(clips: QuerySet, now: datetime) -> QuerySet:
-    """Each clip with whether a hold is in force on it (held) and its owner's newest consent (consent)."""
-    newest = ConsentRecord.objects.filter(account_id=OuterRef("account_id")).order_by("-version").values("granted")[:1]
-    return clips.annotate(held=Exists(LegalHold.objects.in_force(now).filter(clip_id=OuterRef("pk"))),
-                          consent=Subquery(newest))
+    """Each clip with whether a hold is in force on it (held) and its owner's newest consent
+    (consent), from lendable_sql's own fragments."""
+    table = Clip._meta.db_table
+    held_param = LegalHold._meta.get_field("expires_at").get_db_prep_value(now, connection)
+    return clips.annotate(held=RawSQL(_hold_in_force_sql(f"{table}.id"), [held_param]),
+                          consent=RawSQL(_newest_consent_sql(f"{table}.account_id"), []))
 
 
 def _decide(purpose: str, *, status: str, has_audio: bool, deletion_requested: bool, held: bool,
