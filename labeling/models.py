@@ -517,6 +517,9 @@ class ExportJob(models.Model):
     path = models.CharField(max_length=200, blank=True)
     size_bytes = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True)
+    # The export's own data key, wrapped by the master key (labeling.vault): the file is encrypted
+    # with it, and it is destroyed when the export expires or may no longer be taken out.
+    wrapped_key = models.BinaryField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

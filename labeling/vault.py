@@ -1,4 +1,5 @@
-"""Envelope encryption of clip audio: a per-clip AES-256-GCM data key, wrapped by the master key."""
+"""Envelope encryption of clip audio and of training exports: a per-clip (per-export) AES-256-GCM
+data key, wrapped by the master key. Destroying the wrapped key makes every copy unreadable."""
 
 from __future__ import annotations
 
@@ -26,16 +27,22 @@ class VaultError(Exception):
     """Stored audio cannot be read back: its key is gone or the bytes were altered."""
 
 
-def new_data_key(clip_id: uuid.UUID) -> tuple[bytes, bytes]:
-    """A fresh data key and its wrapped form, bound to the clip it belongs to."""
+# What a wrapped key is bound to, so a clip's key cannot be passed off as an export's or the reverse.
+CLIP_KEY = b"key:"
+EXPORT_KEY = b"export-key:"
+
+
+def new_data_key(owner_id: uuid.UUID, *, bound_to: bytes = CLIP_KEY) -> tuple[bytes, bytes]:
+    """A fresh data key and its wrapped form, bound to the clip (or export) it belongs to."""
     key = AESGCM.generate_key(bit_length=256)
-    return key, _seal(settings.MASTER_KEY, key, b"key:" + clip_id.bytes)
+    return key, _seal(settings.MASTER_KEY, key, bound_to + owner_id.bytes)
 
 
-def unwrap_data_key(clip_id: uuid.UUID, wrapped: bytes | memoryview | None) -> bytes:
+def unwrap_data_key(owner_id: uuid.UUID, wrapped: bytes | memoryview | None, *,
+                    bound_to: bytes = CLIP_KEY) -> bytes:
     if wrapped is None:
-        raise VaultError("The clip's data key has been destroyed.")
-    return _open(settings.MASTER_KEY, bytes(wrapped), b"key:" + clip_id.bytes)
+        raise VaultError("The data key has been destroyed.")
+    return _open(settings.MASTER_KEY, bytes(wrapped), bound_to + owner_id.bytes)
 
 
 def watermark_key(clip_id: uuid.UUID) -> bytes:
@@ -103,6 +110,68 @@ def storage_problem() -> str:
         return exc.strerror or type(exc).__name__
     finally:
         delete_audio_quietly(probe)
+
+
+# A sealed stream is a run of records, each CHUNK_BYTES of plaintext (the last may be shorter)
+# sealed with its index and whether it is the last, so records cannot be reordered, dropped or cut
+# from the end without the reader noticing.
+CHUNK_BYTES = 1 << 20
+RECORD_BYTES = NONCE_BYTES + CHUNK_BYTES + 16
+
+
+def _record_aad(aad: bytes, index: int, last: bool) -> bytes:
+    return aad + index.to_bytes(8, "big") + (b"\x01" if last else b"\x00")
+
+
+class SealedWriter:
+    """A write-only stream that encrypts what is written to `sink` record by record, so a large
+    file (an export's ZIP) is never on disk in the clear. close() seals the last record."""
+
+    def __init__(self, sink, key: bytes, aad: bytes):
+        self._sink, self._aead, self._aad = sink, AESGCM(key), aad
+        self._buffer = bytearray()
+        self._index = 0
+        self.closed = False
+
+    def write(self, data) -> int:
+        self._buffer += data
+        while len(self._buffer) > CHUNK_BYTES:  # keep at least one byte back for the last record
+            self._emit(bytes(self._buffer[:CHUNK_BYTES]), last=False)
+            del self._buffer[:CHUNK_BYTES]
+        return len(data)
+
+    def flush(self) -> None:
+        self._sink.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._emit(bytes(self._buffer), last=True)
+            self._buffer.clear()
+            self._sink.flush()
+            self.closed = True
+
+    def _emit(self, chunk: bytes, *, last: bool) -> None:
+        nonce = os.urandom(NONCE_BYTES)
+        self._sink.write(nonce + self._aead.encrypt(nonce, chunk, _record_aad(self._aad, self._index, last)))
+        self._index += 1
+
+
+def open_sealed(source, key: bytes, aad: bytes):
+    """The plaintext of a stream SealedWriter wrote, record by record. Raises VaultError at the first
+    record that was altered, moved or cut off (checked before its plaintext is given out)."""
+    aead = AESGCM(key)
+    record = source.read(RECORD_BYTES)
+    index = 0
+    while True:
+        following = source.read(RECORD_BYTES) if len(record) == RECORD_BYTES else b""
+        last = not following
+        try:
+            yield aead.decrypt(record[:NONCE_BYTES], record[NONCE_BYTES:], _record_aad(aad, index, last))
+        except (InvalidTag, ValueError):
+            raise VaultError("Stored file failed authentication.") from None
+        if last:
+            return
+        record, index = following, index + 1
 
 
 def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:

@@ -73,6 +73,8 @@ def withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
                                  | Q(status=ClipStatus.HELD, status_reason__startswith=STORAGE_HOLD))
                     .exclude(pk__in=held).select_for_update().values_list("id", "raw_path", "deid_path"))
         ids = [row[0] for row in rows]
+        exports_expire(ExportJob.objects.filter(items__clip_id__in=[*ids, *frozen]),
+                       reason="A clip in it was withdrawn; request a new export.")
         if not ids:
             return frozen
         Clip.objects.filter(pk__in=ids).update(
@@ -101,6 +103,9 @@ def clips_withdraw_for_account(*, account_id: uuid.UUID) -> int:
     REVOCATION_DELETES (the default) every clip of the account is then deleted (clips_delete), its
     transcripts included, and a receipt is kept."""
     withdrawn = withdraw_clips(Clip.objects.filter(account_id=account_id), reason="consent_revoked")
+    # Exports holding any of the account's clips lose their keys, whatever became of the clips.
+    exports_expire(ExportJob.objects.filter(items__clip__account_id=account_id),
+                   reason="A clip's owner withdrew consent; request a new export.")
     if settings.REVOCATION_DELETES:
         clips_delete(account=Account.objects.get(pk=account_id), reason="consent_revoked", by="revocation")
     now = timezone.now()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -68,8 +68,8 @@ class ExportDownloadApi(APIView):
     @extend_schema(responses={(200, "application/zip"): OpenApiResponse(description="The export."),
                               404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer})
     def get(self, request, export_id):
-        job, path = export_download(export_id=export_id, supervisor=request.user)
-        response = FileResponse(path.open("rb"), content_type="application/zip", as_attachment=True,
-                                filename=f"{job.project.slug}-{job.created_at:%Y%m%d-%H%M}.zip")
+        job, body = export_download(export_id=export_id, supervisor=request.user)
+        response = StreamingHttpResponse(body, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{job.project.slug}-{job.created_at:%Y%m%d-%H%M}.zip"'
         response["Cache-Control"] = "no-store, private"
         return response

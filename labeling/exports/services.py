@@ -1,6 +1,7 @@
 """Training exports of a project: one ZIP of settled, de-identified clips in the formats asked for,
-written by a Celery task, downloaded by the project's supervisors, removed after EXPORT_KEEP_DAYS or
-at once when a clip in it is deleted."""
+written by a Celery task, encrypted with the export's own data key as it is written, downloaded by
+the project's supervisors. The key (and the file) go after EXPORT_KEEP_DAYS, or at once when a clip
+in it is deleted or withdrawn, or its owner revokes consent."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hashlib
 import hmac
 import uuid
 import zipfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -77,7 +79,11 @@ def exports_reconcile(*, older_than: timedelta = timedelta(minutes=5)) -> int:
 
 
 def _export_path(export_id: uuid.UUID) -> Path:
-    return Path(settings.MEDIA_ROOT) / "exports" / f"{export_id}.zip"
+    return Path(settings.MEDIA_ROOT) / "exports" / f"{export_id}.sealed"
+
+
+def _sealed_as(export_id: uuid.UUID) -> bytes:
+    return b"export:" + export_id.bytes
 
 
 def _settled_reading(clip: Clip) -> tuple[str, Transcript | None, str] | None:
@@ -113,12 +119,16 @@ def _export_entry(job: ExportJob, clip: Clip, text: str, transcript: Transcript 
 def export_build(*, export_id: uuid.UUID) -> str:
     """Write the export: every labeled clip of the project whose owner's consent holds now, with a
     settled reading whose text shows no personal data; audio de-identified as stored, at the
-    project's sample rate. Each exported clip is a ledger entry. Safe to run twice: only a queued
-    (or abandoned) job is taken up."""
+    project's sample rate. The ZIP is encrypted record by record as it is written (it is never on
+    disk in the clear) with a data key of its own. Each exported clip is a ledger entry. Safe to
+    run twice: only a queued (or abandoned) job is taken up, with a new key."""
     now = timezone.now()
+    export_id = uuid.UUID(str(export_id))
+    key, wrapped = vault.new_data_key(export_id, bound_to=vault.EXPORT_KEY)
     taken = ExportJob.objects.filter(pk=export_id).filter(
         Q(state=ExportState.QUEUED) | Q(state=ExportState.RUNNING, started_at__lt=now - EXPORT_STALE_AFTER)
-    ).update(state=ExportState.RUNNING, started_at=now, done=0, exported=0, left_out={}, error="")
+    ).update(state=ExportState.RUNNING, started_at=now, done=0, exported=0, left_out={}, error="",
+             wrapped_key=wrapped)
     if not taken:
         return ExportJob.objects.filter(pk=export_id).values_list("state", flat=True).first() or "gone"
     job = ExportJob.objects.select_related("project").get(pk=export_id)
@@ -129,39 +139,50 @@ def export_build(*, export_id: uuid.UUID) -> str:
                     .order_by("queued_at", "id").values_list("id", flat=True))
     ExportJob.objects.filter(pk=job.pk).update(total=len(clip_ids))
     left_out: dict[str, int] = {}
-    exported = 0
     try:
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            lines = {name: [] for name in ("data.jsonl", "manifest.json", "metadata.jsonl")}
-            for done, clip_id in enumerate(clip_ids, 1):
-                reason = _export_clip(job, clip_id, archive, lines)
-                if reason:
-                    left_out[reason] = left_out.get(reason, 0) + 1
-                else:
-                    exported += 1
-                if done % EXPORT_PROGRESS_EVERY == 0:
-                    ExportJob.objects.filter(pk=job.pk).update(done=done, exported=exported, left_out=left_out)
-            wanted = {"data.jsonl": ExportFormat.JSONL, "manifest.json": ExportFormat.NEMO,
-                      "metadata.jsonl": ExportFormat.HF}
-            for name, body in lines.items():
-                if wanted[name] in job.formats:
-                    archive.writestr(name, "".join(body))
-            archive.writestr("README.txt", export_formats.README.format(
-                project=job.project.name, created=f"{job.created_at:%Y-%m-%d %H:%M} UTC", rate=job.project.sample_rate,
-                exported=exported, left_out=", ".join(f"{n} {r.replace('_', ' ')}" for r, n in left_out.items())
-                or "none"))
+        with path.open("wb") as sink:
+            sealed = vault.SealedWriter(sink, key, _sealed_as(job.id))
+            exported = _write_archive(job, clip_ids, sealed, left_out)
+            sealed.close()
     except Exception as exc:
         path.unlink(missing_ok=True)
         ExportJob.objects.filter(pk=job.pk).update(state=ExportState.FAILED, error=f"{type(exc).__name__}: {exc}"[:500],
-                                                   finished_at=timezone.now())
+                                                   finished_at=timezone.now(), wrapped_key=None)
         raise
     finished = ExportJob.objects.filter(pk=job.pk, state=ExportState.RUNNING).update(
         state=ExportState.DONE, done=len(clip_ids), exported=exported, left_out=left_out, path=str(path.name),
         size_bytes=path.stat().st_size, finished_at=timezone.now())
-    if not finished:  # a clip in it was deleted while it was written
+    if not finished:  # a clip in it was deleted while it was written: its key is already gone
         path.unlink(missing_ok=True)
         return ExportState.EXPIRED
     return ExportState.DONE
+
+
+def _write_archive(job: ExportJob, clip_ids: list[uuid.UUID], sink: vault.SealedWriter,
+                   left_out: dict[str, int]) -> int:
+    """Write the ZIP's members into `sink` (which cannot seek: members carry data descriptors);
+    returns how many clips went in, and counts the others in `left_out` by reason."""
+    exported = 0
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        lines = {name: [] for name in ("data.jsonl", "manifest.json", "metadata.jsonl")}
+        for done, clip_id in enumerate(clip_ids, 1):
+            reason = _export_clip(job, clip_id, archive, lines)
+            if reason:
+                left_out[reason] = left_out.get(reason, 0) + 1
+            else:
+                exported += 1
+            if done % EXPORT_PROGRESS_EVERY == 0:
+                ExportJob.objects.filter(pk=job.pk).update(done=done, exported=exported, left_out=left_out)
+        wanted = {"data.jsonl": ExportFormat.JSONL, "manifest.json": ExportFormat.NEMO,
+                  "metadata.jsonl": ExportFormat.HF}
+        for name, body in lines.items():
+            if wanted[name] in job.formats:
+                archive.writestr(name, "".join(body))
+        archive.writestr("README.txt", export_formats.README.format(
+            project=job.project.name, created=f"{job.created_at:%Y-%m-%d %H:%M} UTC", rate=job.project.sample_rate,
+            exported=exported, left_out=", ".join(f"{n} {r.replace('_', ' ')}" for r, n in left_out.items())
+            or "none"))
+    return exported
 
 
 def _export_clip(job: ExportJob, clip_id: uuid.UUID, archive: zipfile.ZipFile, lines: dict[str, list[str]]) -> str:
@@ -213,36 +234,55 @@ EXPORT_LEFT_OUT = {"consent": "consent_withdrawn", "legal_hold": "legal_hold",
 
 def export_fail(*, export_id: uuid.UUID, error: str) -> str:
     ExportJob.objects.filter(pk=export_id, state=ExportState.RUNNING).update(
-        state=ExportState.FAILED, error=error, finished_at=timezone.now())
+        state=ExportState.FAILED, error=error, finished_at=timezone.now(), wrapped_key=None)
     _export_path(export_id).unlink(missing_ok=True)
     return ExportState.FAILED
 
 
-def export_download(*, export_id: uuid.UUID, supervisor: AbstractBaseUser) -> tuple[ExportJob, Path]:
-    """A finished export's file, to a supervisor of its project; each download is a ledger entry."""
+def export_download(*, export_id: uuid.UUID, supervisor: AbstractBaseUser) -> tuple[ExportJob, Iterator[bytes]]:
+    """A finished export's ZIP, decrypted as it is sent, to a supervisor of its project. Every clip
+    in it must still pass the servability rule now (consent, deletion, holds, audio kept): if one
+    does not, the export's key and file go and the download is refused. Each clip in a download is
+    an entry in its owner's ledger naming the downloader."""
     job = export_for(supervisor=supervisor, export_id=export_id)
     if job.state != ExportState.DONE:
         raise Conflict("export_not_ready", f"This export is {job.state}." + (
             f" {job.error}" if job.error else ""))
-    path = _export_path(job.id)
-    if not path.exists():
-        raise Gone("export_gone", "The export's file is gone; request a new export.")
-    if servability.refusals(Clip.objects.filter(export_items__export=job), servability.EXPORT, now=timezone.now()):
+    clips = Clip.objects.filter(export_items__export=job)
+    if servability.refusals(clips, servability.EXPORT, now=timezone.now()):
         # A clip in it may no longer be taken out (consent, a deletion request, a hold): the file goes.
         with transaction.atomic():
             exports_expire(ExportJob.objects.filter(pk=job.pk), reason="A clip in it may no longer be taken out; "
                            "request a new export.")
         raise Gone("export_gone", "A clip in this export may no longer be taken out (its owner withdrew "
                    "or asked for deletion, or a legal hold keeps it); request a new export.")
-    ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk,
-                  detail={"by": "project_export", "export": str(job.id), "download": True, "clips": job.exported})
-    return job, path
+    with transaction.atomic():
+        # The job's row lock orders this download against a deletion that would expire the export:
+        # either the deletion waits for these ledger entries, or the download sees the key gone.
+        job = ExportJob.objects.select_for_update().select_related("project").get(pk=job.pk)
+        path = _export_path(job.id)
+        if job.state != ExportState.DONE or job.wrapped_key is None or not path.exists():
+            raise Gone("export_gone", "The export's file is gone; request a new export.")
+        key = vault.unwrap_data_key(job.id, job.wrapped_key, bound_to=vault.EXPORT_KEY)
+        for clip_id, account_id in clips.values_list("id", "account_id"):
+            ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk, account_id=account_id,
+                          clip_id=clip_id, detail={"by": "project_export", "purpose": "training_export_download",
+                                                   "export": str(job.id)})
+        ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk,
+                      detail={"by": "project_export", "export": str(job.id), "download": True, "clips": job.exported})
+        handle = path.open("rb")
+    return job, _decrypted(handle, key, job.id)
+
+
+def _decrypted(handle, key: bytes, export_id: uuid.UUID) -> Iterator[bytes]:
+    with handle:
+        yield from vault.open_sealed(handle, key, _sealed_as(export_id))
 
 
 def exports_expire(jobs, *, reason: str) -> int:
-    """Remove export files still on the server; each job says why."""
+    """Destroy the keys of exports still on the server and remove their files; each job says why."""
     ids = list(jobs.exclude(state__in=[ExportState.EXPIRED, ExportState.FAILED]).values_list("id", flat=True))
-    ExportJob.objects.filter(pk__in=ids).update(state=ExportState.EXPIRED, error=reason)
+    ExportJob.objects.filter(pk__in=ids).update(state=ExportState.EXPIRED, error=reason, wrapped_key=None)
     transaction.on_commit(lambda: [_export_path(export_id).unlink(missing_ok=True) for export_id in ids])
     return len(ids)
 

@@ -14,8 +14,9 @@ from django.utils import timezone
 from consent.models import DeletionReceipt, LedgerEntry
 from consent.services import receipt_signature
 from labeling.custody.services import clips_delete_after_holds
+from labeling.exports.services import export_build
 from labeling.intake.services import clip_process
-from labeling.models import Clip, ClipStatus, LegalHold
+from labeling.models import Clip, ClipStatus, ExportItem, ExportJob, LegalHold
 from tests.factories import (
     AUDIO,
     claim,
@@ -71,10 +72,15 @@ def lived(annotator, other_annotator, supervisor, device_client, django_capture_
     assignment = claim(client)
     heard = fetch_audio(client, assignment).content
     pcm = (sf.read(io.BytesIO(heard), dtype="int16")[0]).tobytes()
+    assert client.get(f"/api/v1/assignments/{assignment['id']}/peaks?bins=200",
+                      HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 200
     client.post(f"/api/v1/assignments/{assignment['id']}/second-opinion",
                 {"start_seconds": 0.0, "end_seconds": 1.0, "text": "remind me"}, format="json")
     assert client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": TRANSCRIPT},
                        format="json").status_code == 200
+    export = client_for(supervisor).post("/api/v1/projects/default/exports", {}, format="json").json()
+    assert export_build(export_id=export["id"]) == "done"
+    assert ExportItem.objects.filter(export_id=export["id"], clip=clip).exists()
 
     flagged = queued_clip(subject)
     other = client_for(other_annotator)
@@ -93,7 +99,8 @@ def lived(annotator, other_annotator, supervisor, device_client, django_capture_
 def test_deleting_everything_leaves_only_tombstones_and_a_signed_receipt(lived, media_root,
                                                                         django_capture_on_commit_callbacks):
     subject, clips, traces = lived
-    assert stored_files(media_root)
+    assert any("exports" in str(path) for path in stored_files(media_root))
+    assert LedgerEntry.objects.filter(action="envelope_read", clip_id=clips[0].id).exists()
     # The scans see what is there: the texts before deletion, the queued task on the broker.
     texts = [value for _, value in every_value_in_the_database() if isinstance(value, str)]
     assert all(any(text in value for value in texts) for text in (TRANSCRIPT, NOTE, TYPED, "Marguerite",
@@ -110,8 +117,9 @@ def test_deleting_everything_leaves_only_tombstones_and_a_signed_receipt(lived, 
     stored = DeletionReceipt.objects.get(pk=receipt["id"])
     assert stored.signature == receipt["signature"] == receipt_signature(stored)
 
-    # Nothing of the clips is left anywhere: no file, no audio, no text, no identifier.
+    # Nothing of the clips is left anywhere: no file, no audio, no text, no identifier, no export key.
     assert stored_files(media_root) == []
+    assert list(ExportJob.objects.values_list("state", "wrapped_key")) == [("expired", None)]
     forbidden_text = [TRANSCRIPT, NOTE, TYPED, "remind me", "remind me please", traces["draft"], "Marguerite",
                       "SN-Q9X4-77821"]
     for table, value in every_value_in_the_database():

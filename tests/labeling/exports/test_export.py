@@ -5,14 +5,18 @@ out; every clip exported is in its owner's ledger; deleting a clip removes the e
 import io
 import json
 import zipfile
+from datetime import timedelta
 
 import pytest
 import soundfile as sf
+from django.utils import timezone
 
 from consent.models import LedgerEntry
+from consent.selectors import reviewer_pseudonym
+from labeling import vault
 from labeling.custody.services import clips_delete
-from labeling.exports.services import export_build
-from labeling.models import Clip, ExportJob, Project
+from labeling.exports.services import export_build, exports_expire_old
+from labeling.models import Clip, ExportJob, LegalHold, Project
 from tests.factories import claim, client_for, make_gold, make_subject, queued_clip
 
 pytestmark = pytest.mark.django_db
@@ -102,12 +106,14 @@ def test_an_export_holds_settled_de_identified_clips_in_every_format(world, supe
                        "sarah", "what is the weather"):
         assert identifier.encode() not in everything
 
-    # The owner sees the export in their ledger, clip by clip.
+    # The owner sees the export in their ledger, clip by clip: written, then taken out by whom.
     exported = LedgerEntry.objects.filter(action="export", detail__export=export_id, clip_id__isnull=False)
     assert {entry.clip_id for entry in exported} == {world["plain"].id, world["gold"].id}
     ledger = client_for(subject.user, verified=False).get("/api/v1/me/ledger").json()
     exports = [entry for entry in ledger["entries"] if entry["what"] == "export"]
-    assert len(exports) == 2 and {entry["purpose"] for entry in exports} == {"training_export"}
+    assert sorted(entry["purpose"] for entry in exports) == ["training_export"] * 2 + ["training_export_download"] * 2
+    assert {entry["reviewer"] for entry in exports if entry["purpose"] == "training_export_download"} == {
+        reviewer_pseudonym(supervisor.pk)}
 
 
 def test_the_export_loads_with_the_datasets_library(world, supervisor, tmp_path, monkeypatch):
@@ -133,12 +139,12 @@ def test_the_export_loads_with_the_datasets_library(world, supervisor, tmp_path,
 def test_deleting_an_exported_clip_removes_the_export_from_the_server(world, supervisor, subject, media_root,
                                                                      django_capture_on_commit_callbacks):
     client, export_id = build(supervisor)
-    assert (media_root / "exports" / f"{export_id}.zip").exists()
+    assert (media_root / "exports" / f"{export_id}.sealed").exists()
     with django_capture_on_commit_callbacks(execute=True):
         clips_delete(account=subject, clip_id=world["plain"].id)
     job = ExportJob.objects.get(pk=export_id)
-    assert job.state == "expired" and "deleted" in job.error
-    assert not (media_root / "exports" / f"{export_id}.zip").exists()
+    assert job.state == "expired" and "deleted" in job.error and job.wrapped_key is None
+    assert not (media_root / "exports" / f"{export_id}.sealed").exists()
     refused = client.get(f"/api/v1/exports/{export_id}/download")
     assert refused.status_code == 409 and "deleted" in refused.json()["error"]["message"]
 
@@ -161,3 +167,63 @@ def test_building_twice_writes_it_once(world, supervisor):
     _, export_id = build(supervisor)
     assert export_build(export_id=export_id) == "done"
     assert LedgerEntry.objects.filter(action="export", detail__export=export_id, clip_id__isnull=False).count() == 2
+
+
+def test_an_export_is_encrypted_on_disk_and_unreadable_once_it_expires(world, supervisor, media_root, settings,
+                                                                        django_capture_on_commit_callbacks):
+    client, export_id = build(supervisor)
+    stored = media_root / "exports" / f"{export_id}.sealed"
+    backup = stored.read_bytes()  # what a backup of the server would keep
+    assert not zipfile.is_zipfile(io.BytesIO(backup)) and b"PK\x03\x04" not in backup
+    for text in (b"play yellow", b"lights off", b"data.jsonl", b"RIFF"):
+        assert text not in backup
+    assert client.get(f"/api/v1/exports/{export_id}/download").status_code == 200
+
+    ExportJob.objects.filter(pk=export_id).update(finished_at=timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS,
+                                                                                       minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert exports_expire_old() == 1
+    job = ExportJob.objects.get(pk=export_id)
+    assert job.state == "expired" and job.wrapped_key is None and not stored.exists()
+    with pytest.raises(vault.VaultError):  # the backup's key no longer exists anywhere
+        vault.unwrap_data_key(job.id, job.wrapped_key, bound_to=vault.EXPORT_KEY)
+    assert client.get(f"/api/v1/exports/{export_id}/download").status_code == 409
+
+
+@pytest.mark.parametrize("revocation_deletes,held", [(False, False), (True, True)])
+def test_revocation_destroys_the_key_of_every_export_holding_the_owners_clips(
+        world, supervisor, subject, media_root, settings, django_capture_on_commit_callbacks, revocation_deletes,
+        held):
+    settings.REVOCATION_DELETES = revocation_deletes
+    client, export_id = build(supervisor)
+    if held:
+        LegalHold.objects.create(clip=world["plain"], created_by=supervisor, reason="Requested by counsel.",
+                                 expires_at=timezone.now() + timedelta(days=7))
+    with django_capture_on_commit_callbacks(execute=True):
+        revoked = client_for(subject.user, verified=False).put("/api/v1/me/consent", {"human_review": False},
+                                                               format="json")
+    assert revoked.status_code == 200
+    job = ExportJob.objects.get(pk=export_id)
+    assert job.state == "expired" and job.wrapped_key is None and "withdrew" in job.error
+    assert not (media_root / "exports" / f"{export_id}.sealed").exists()
+    assert client.get(f"/api/v1/exports/{export_id}/download").status_code == 409
+
+
+def test_an_altered_or_cut_export_is_refused_not_served(world, supervisor, media_root, monkeypatch):
+    monkeypatch.setattr(vault, "CHUNK_BYTES", 4096)  # several records even for a small export
+    monkeypatch.setattr(vault, "RECORD_BYTES", vault.NONCE_BYTES + 4096 + 16)
+    client, export_id = build(supervisor)
+    stored = media_root / "exports" / f"{export_id}.sealed"
+    sealed = stored.read_bytes()
+    assert len(sealed) > 3 * vault.RECORD_BYTES
+    whole = b"".join(client.get(f"/api/v1/exports/{export_id}/download").streaming_content)
+    assert zipfile.ZipFile(io.BytesIO(whole)).testzip() is None
+    flipped = bytearray(sealed)
+    flipped[vault.RECORD_BYTES + 40] ^= 1
+    cut_at_record = sealed[:2 * vault.RECORD_BYTES]
+    swapped = sealed[vault.RECORD_BYTES:2 * vault.RECORD_BYTES] + sealed[:vault.RECORD_BYTES] + sealed[
+        2 * vault.RECORD_BYTES:]
+    for altered in (bytes(flipped), cut_at_record, swapped):
+        stored.write_bytes(altered)
+        with pytest.raises(vault.VaultError):
+            b"".join(client.get(f"/api/v1/exports/{export_id}/download").streaming_content)
