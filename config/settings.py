@@ -150,21 +150,23 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"FlagCategoryEnum": "labeling.models.FlagCategory"},
 }
 
-# Envelope encryption: the master key wraps each clip's data key.
-def _master_key() -> bytes:
-    raw = read_secret("MASTER_KEY") or _embedded_secret(
-        "master.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
-    )
+def _key(name: str, filename: str) -> bytes:
+    """A 32-byte key from NAME or NAME_FILE, or (embedded default) one created under var/."""
+    raw = read_secret(name) or _embedded_secret(filename, lambda: base64.b64encode(secrets.token_bytes(32)).decode())
     try:
         key = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
-        raise ImproperlyConfigured("MASTER_KEY must be 32 bytes in base64") from None
+        raise ImproperlyConfigured(f"{name} must be 32 bytes in base64") from None
     if len(key) != 32:
-        raise ImproperlyConfigured(f"MASTER_KEY must be 32 bytes in base64, got {len(key)} bytes")
+        raise ImproperlyConfigured(f"{name} must be 32 bytes in base64, got {len(key)} bytes")
     return key
 
 
-MASTER_KEY = _master_key()
+# Envelope encryption: the master key wraps each clip's (and each export's) data key.
+MASTER_KEY = _key("MASTER_KEY", "master.key")
+# The access ledger's entries and chain heads are authenticated with this key, kept outside the
+# database, so that whoever can write the database cannot write a ledger that verifies.
+LEDGER_KEY = _key("LEDGER_KEY", "ledger.key")
 
 # Ingest and review policy.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)

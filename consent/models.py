@@ -89,6 +89,9 @@ class LedgerEntry(models.Model):
     detail = models.JSONField(default=dict)  # never personal data: codes, counts, purposes
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # HMAC under LEDGER_KEY of the entry's place and hash (consent.services.entry_mac): without the
+    # key, an entry that verifies cannot be written.
+    mac = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -107,11 +110,13 @@ class LedgerEntry(models.Model):
 
 class LedgerHead(models.Model):
     """The newest position and hash of each ledger chain, so that an append reserves its place and
-    learns the hash to chain onto in one statement. Only a shortcut: verification reads the entries."""
+    learns the hash to chain onto in one statement; authenticated by LEDGER_KEY, so verification
+    can tell entries cut from a chain's end."""
 
     chain = models.PositiveSmallIntegerField(primary_key=True)
     seq = models.PositiveBigIntegerField()
     hash = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64, blank=True)  # HMAC under LEDGER_KEY of (chain, seq, hash)
 
 
 class DeletionReceipt(models.Model):

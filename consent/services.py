@@ -84,6 +84,20 @@ def entry_hash(entry: LedgerEntry) -> str:
     return hashlib.sha256(_canonical(entry).encode()).hexdigest()
 
 
+def _ledger_mac(kind: str, chain: int, seq: int, digest: str) -> str:
+    return hmac.new(settings.LEDGER_KEY, f"{kind}:{chain}:{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
+
+
+def entry_mac(chain: int, seq: int, digest: str) -> str:
+    """Authenticates an entry's place and hash (which covers its content and the hash before it)."""
+    return _ledger_mac("entry", chain, seq, digest)
+
+
+def head_mac(chain: int, seq: int, digest: str) -> str:
+    """Authenticates a chain's head; apart from entry_mac, so an entry's MAC cannot pass for a head's."""
+    return _ledger_mac("head", chain, seq, digest)
+
+
 def ledger_chain_of(actor_id: int | None) -> int:
     return (actor_id or 0) % settings.LEDGER_CHAINS
 
@@ -103,8 +117,8 @@ def ledger_append(*, action: str, actor_id: int | None = None, account_id: uuid.
         cursor.execute(reserve, [chain])
         row = cursor.fetchone()
         if row is None:  # the chain's first entry
-            cursor.execute(f"INSERT INTO {head} (chain, seq, hash) VALUES (%s, 0, %s) ON CONFLICT DO NOTHING",
-                           [chain, GENESIS_HASH])
+            cursor.execute(f"INSERT INTO {head} (chain, seq, hash, mac) VALUES (%s, 0, %s, '') "
+                           "ON CONFLICT DO NOTHING", [chain, GENESIS_HASH])
             cursor.execute(reserve, [chain])
             row = cursor.fetchone()
         entry = LedgerEntry(
@@ -120,16 +134,18 @@ def ledger_append(*, action: str, actor_id: int | None = None, account_id: uuid.
             prev_hash=row[1],
         )
         entry.hash = entry_hash(entry)
+        entry.mac = entry_mac(chain, entry.seq, entry.hash)
         fields = [f for f in LedgerEntry._meta.concrete_fields if f.name != "id"]
         insert = (f"INSERT INTO {LedgerEntry._meta.db_table} ({', '.join(f.column for f in fields)}) "
                   f"VALUES ({', '.join(['%s'] * len(fields))})")
         values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
-        set_hash = f"UPDATE {head} SET hash = %s WHERE chain = %s"
+        set_hash = f"UPDATE {head} SET hash = %s, mac = %s WHERE chain = %s"
+        new_head = [entry.hash, head_mac(chain, entry.seq, entry.hash), chain]
         if connection.vendor == "postgresql":
-            cursor.execute(f"WITH e AS ({insert}) {set_hash}", [*values, entry.hash, chain])
+            cursor.execute(f"WITH e AS ({insert}) {set_hash}", [*values, *new_head])
         else:
             cursor.execute(insert, values)
-            cursor.execute(set_hash, [entry.hash, chain])
+            cursor.execute(set_hash, new_head)
     return entry
 
 
@@ -153,9 +169,12 @@ class LedgerReport:
 
 def ledger_verify(*, batch: int = 5_000) -> LedgerReport:
     """Walk every chain in order. An edited entry no longer matches its hash; a removed one leaves a
-    gap in its chain's positions and a broken link; reordered ones break links. Removing a chain's
-    newest entries leaves a shorter valid chain: each chain's end is compared with the head that
-    appends keep (LedgerHead), and with heads kept elsewhere (verify_ledger --expect-head)."""
+    gap in its chain's positions and a broken link; reordered ones break links; an entry written
+    without LEDGER_KEY (a chain rewritten and its hashes recomputed, an entry added) fails its MAC.
+    Removing a chain's newest entries leaves a shorter valid chain: each chain's end is compared
+    with the head that appends keep (LedgerHead, whose MAC a writer without the key cannot make for
+    an earlier end), and with heads kept elsewhere (verify_ledger --expect-head), which also catch
+    the whole ledger put back to an earlier copy of itself."""
     problems: list[LedgerProblem] = []
     heads: dict[int, tuple[int, str]] = {}
     count = 0
@@ -169,11 +188,16 @@ def ledger_verify(*, batch: int = 5_000) -> LedgerReport:
             problems.append(LedgerProblem(*where, "does not link to the entry before it"))
         if entry_hash(entry) != entry.hash:
             problems.append(LedgerProblem(*where, "content does not match its hash (altered)"))
+        if not hmac.compare_digest(entry.mac, entry_mac(entry.chain, entry.seq, entry.hash)):
+            problems.append(LedgerProblem(*where, "not authenticated by the ledger key (written without it)"))
         heads[entry.chain] = (entry.seq, entry.hash)
-    for chain, seq, digest in LedgerHead.objects.order_by("chain").values_list("chain", "seq", "hash"):
+    for chain, seq, digest, mac in LedgerHead.objects.order_by("chain").values_list("chain", "seq", "hash", "mac"):
         ended, last_hash = heads.get(chain, (0, GENESIS_HASH))
         if seq == 0:
             continue  # a chain reserved but never written
+        if not hmac.compare_digest(mac, head_mac(chain, seq, digest)):
+            problems.append(LedgerProblem(chain, seq, "the chain's head is not authenticated by the ledger key "
+                                                      "(rewound or written without it)"))
         if ended < seq:
             problems.append(LedgerProblem(chain, seq, f"the chain ends at entry {ended}: the newest entries "
                                                       "were removed"))

@@ -1,12 +1,17 @@
 """The access ledger records each access as a hash-chained entry, and verify_ledger finds any tampering."""
 
+import hashlib
+import hmac
+import json
+from types import SimpleNamespace
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
 from consent.models import LedgerEntry
-from consent.services import ledger_verify
+from consent.services import entry_hash, head_mac, ledger_verify
 from portal.services import consent_set
 from tests.factories import client_for, fetch_audio, queued_clip
 
@@ -112,12 +117,85 @@ def test_removing_the_newest_entries_is_found_against_the_recorded_and_a_kept_he
     tamper("DELETE FROM consent_ledgerentry WHERE id = %s", [newest.id])
     # What is left is a valid, shorter chain; the head that appends recorded says it was longer ...
     assert "the newest entries were removed" in verify_fails()
-    # ... and a writer who also rewinds that head is still caught by a head kept elsewhere.
+    # ... a writer who also rewinds that head cannot give it the MAC only LEDGER_KEY makes ...
     before = LedgerEntry.objects.filter(chain=newest.chain).order_by("-seq").first()
     tamper("UPDATE consent_ledgerhead SET seq = %s, hash = %s WHERE chain = %s",
            [before.seq, before.hash, newest.chain])
+    assert "head is not authenticated" in verify_fails()
+    # ... and one who puts back a head row copied earlier is caught by a head kept elsewhere.
+    tamper("UPDATE consent_ledgerhead SET mac = %s WHERE chain = %s",
+           [head_mac(newest.chain, before.seq, before.hash), newest.chain])
     call_command("verify_ledger")
     assert "expected head is gone" in verify_fails("--expect-head", heads)
+
+
+def rechain(chain: int, edit=None):
+    """Recompute a chain's hashes and its head as a database writer can, without LEDGER_KEY:
+    `edit` changes an entry first. Returns the chain's entries as rewritten."""
+    entries = list(LedgerEntry.objects.filter(chain=chain).order_by("seq"))
+    prev = "0" * 64
+    for entry in entries:
+        if edit:
+            edit(entry)
+        entry.prev_hash = prev
+        entry.hash = entry_hash(entry)
+        tamper("UPDATE consent_ledgerentry SET action = %s, detail = %s, prev_hash = %s, hash = %s WHERE id = %s",
+               [entry.action, json.dumps(entry.detail), entry.prev_hash, entry.hash, entry.id])
+        prev = entry.hash
+    tamper("UPDATE consent_ledgerhead SET hash = %s WHERE chain = %s", [prev, chain])
+    return entries
+
+
+def test_a_chain_rewritten_with_its_hashes_recomputed_fails_without_the_ledger_key(annotator, subject):
+    clip, _ = review_one_clip(annotator, subject)
+    target = LedgerEntry.objects.get(clip_id=clip.id, action=A.AUDIO_STREAM)
+
+    def hide_the_stream(entry):
+        if entry.id == target.id:
+            entry.action, entry.detail = A.LOGIN, {}
+
+    rechain(target.chain, hide_the_stream)
+    # Every link and hash is consistent again: only the key tells the rewrite.
+    problems = ledger_verify().problems
+    assert {p.seq for p in problems if "ledger key" in p.problem} >= {target.seq}
+    assert all("ledger key" in p.problem for p in problems)
+    assert "not authenticated by the ledger key" in verify_fails()
+
+
+def test_an_entry_added_without_the_ledger_key_fails(annotator, subject):
+    clip, _ = review_one_clip(annotator, subject)
+    newest = LedgerEntry.objects.filter(chain=LedgerEntry.objects.get(clip_id=clip.id, action=A.AUDIO_STREAM).chain
+                                        ).order_by("-seq").first()
+    forged = LedgerEntry(chain=newest.chain, seq=newest.seq + 1, created_at=newest.created_at, action=A.LOGIN,
+                         actor_id=newest.actor_id, detail={}, prev_hash=newest.hash)
+    forged.hash = entry_hash(forged)
+    forged.mac = hmac.new(b"a guessed key".ljust(32, b"."), forged.hash.encode(), hashlib.sha256).hexdigest()
+    forged.save()
+    tamper("UPDATE consent_ledgerhead SET seq = %s, hash = %s WHERE chain = %s",
+           [forged.seq, forged.hash, forged.chain])
+    message = verify_fails()
+    assert f"chain {forged.chain} entry {forged.seq}: not authenticated by the ledger key" in message
+    assert "head is not authenticated" in message
+
+
+def test_entries_written_before_the_key_are_sealed_by_the_migration(annotator, subject, capsys):
+    from importlib import import_module
+
+    from django.apps import apps as installed
+
+    clip, _ = review_one_clip(annotator, subject)
+    tamper("UPDATE consent_ledgerentry SET mac = ''")
+    tamper("UPDATE consent_ledgerhead SET mac = ''")
+    assert all("ledger key" in p.problem for p in ledger_verify().problems)
+    sealing = import_module("consent.migrations.0011_ledger_keyed")
+    with transaction.atomic(), connection.cursor() as cursor:  # as the migration runs: in one transaction
+        editor = SimpleNamespace(connection=connection, execute=lambda sql, params=None: cursor.execute(sql))
+        sealing.seal(installed, editor)
+    call_command("verify_ledger")
+    assert "ledger intact" in capsys.readouterr().out
+    if connection.vendor == "postgresql":  # the append-only trigger is back on
+        with pytest.raises(DatabaseError), transaction.atomic():
+            LedgerEntry.objects.filter(clip_id=clip.id).update(detail={})
 
 
 def test_logins_and_failed_logins_are_recorded_without_the_typed_name(client, annotator):
