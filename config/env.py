@@ -106,3 +106,46 @@ def read_secret(name: str) -> str | None:
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc}") from None
     return None
+
+
+LOCAL_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}}
+
+
+def storage_from_url(url: str) -> dict:
+    """The default storage of STORAGE_URL: unset for the local folder MEDIA_ROOT (the embedded
+    default), s3://bucket[/prefix]?endpoint=URL&region=NAME for S3-compatible object storage (AWS
+    S3, MinIO, Ceph ...). Credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or
+    AWS_SECRET_ACCESS_KEY_FILE), or the machine's AWS role."""
+    if not url:
+        return LOCAL_STORAGE
+    parsed = urlparse(url)
+    if parsed.scheme != "s3":
+        raise ImproperlyConfigured(f"STORAGE_URL scheme {parsed.scheme!r} is not supported (s3; unset for the "
+                                   "local folder MEDIA_ROOT)")
+    if not parsed.hostname:
+        raise ImproperlyConfigured("STORAGE_URL=s3:// names no bucket")
+    query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    unknown = set(query) - {"endpoint", "region", "addressing"}
+    if unknown:
+        raise ImproperlyConfigured(f"STORAGE_URL: unknown options {', '.join(sorted(unknown))} "
+                                   "(endpoint, region, addressing)")
+    from botocore.config import Config
+
+    options = {
+        "bucket_name": parsed.hostname,
+        "location": unquote(parsed.path).strip("/"),
+        "endpoint_url": query.get("endpoint"),
+        "region_name": query.get("region"),
+        "addressing_style": query.get("addressing", "path" if query.get("endpoint") else None),
+        "file_overwrite": True,  # a retry rewrites the same object
+        "default_acl": None,
+        "querystring_auth": False,  # objects are never handed out by URL: everything goes through the app
+        "signature_version": "s3v4",
+        # A storage outage must show within seconds, not hang a request or a worker.
+        "client_config": Config(connect_timeout=3, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"}),
+    }
+    secret = read_secret("AWS_SECRET_ACCESS_KEY")
+    if secret:
+        options["secret_key"] = secret
+        options["access_key"] = os.environ.get("AWS_ACCESS_KEY_ID", "")
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}

@@ -538,6 +538,15 @@ class ExportItem(models.Model):
         constraints = [models.UniqueConstraint(fields=["export", "clip"], name="one_item_per_clip_and_export")]
 
 
+class BlobDeletion(models.Model):
+    """A stored object (audio, an envelope, an export) to delete: listed in the transaction that
+    makes it unwanted, deleted once that commits, and the listing removed then. One left here (the
+    storage did not answer, the process died) is deleted by the next sweep (labeling.vault)."""
+
+    name = models.CharField(max_length=300, primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
 # Limits, and groups of states, that several subdomains use.
 MAX_TRANSCRIPT_CHARS = 5000
 # States in which a clip still has audio that a revocation must take away.

@@ -9,18 +9,27 @@ import hmac
 import io
 import os
 import uuid
+from contextlib import contextmanager
 
 import numpy as np
 import soundfile as sf
+from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
+
+from labeling.models import BlobDeletion
 
 NONCE_BYTES = 12
-# Write errors that mean storage as a whole is full or refuses writes, not that one write failed.
-STORAGE_UNAVAILABLE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+# Write errors that mean storage as a whole is full, unreachable or refuses writes, not that one
+# write failed.
+STORAGE_UNAVAILABLE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EHOSTUNREACH}
+# Object storage's answers that mean it refuses this installation as a whole.
+S3_REFUSALS = {"AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
+               "AccountProblem", "QuotaExceeded"}
 
 
 class VaultError(Exception):
@@ -68,48 +77,117 @@ def blob_path(clip_id: uuid.UUID, kind: str) -> str:
     return f"clips/{clip_id}/{kind}.bin"
 
 
+@contextmanager
+def _storage_errors():
+    """What the storage backend raises, as OSError: FileNotFoundError for a missing object, an errno
+    in STORAGE_UNAVAILABLE_ERRNOS when storage as a whole is unreachable or refuses us, EIO for a
+    failure worth retrying."""
+    try:
+        yield
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in S3_REFUSALS:
+            raise OSError(errno.EACCES, f"object storage refuses: {code}") from exc
+        if status == 404:
+            raise FileNotFoundError(errno.ENOENT, f"object storage has no such object ({code})") from exc
+        raise OSError(errno.EIO, f"object storage failed: {code or status}") from exc
+    except BotoCoreError as exc:  # no connection, a timeout, an endpoint that does not answer
+        raise OSError(errno.EHOSTUNREACH, f"object storage unreachable: {type(exc).__name__}") from exc
+
+
+def put_blob(name: str, content) -> str:
+    """Write bytes (or a file) under a fixed name, replacing what was there: a retry overwrites."""
+    with _storage_errors():
+        saved = default_storage.save(name, content if hasattr(content, "read") else ContentFile(content))
+    if saved != name:
+        raise OSError(f"storage stored {name} as {saved}")
+    return name
+
+
+def read_blob(name: str) -> bytes:
+    with _storage_errors(), default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+def open_blob(name: str):
+    """A stored object to read in parts (an export); the caller closes it."""
+    with _storage_errors():
+        return default_storage.open(name, "rb")
+
+
+def delete_blob(name: str) -> None:
+    if name:
+        with _storage_errors():
+            default_storage.delete(name)
+
+
+def blobs_list_for_deletion(*names: str) -> list[str]:
+    """List stored objects to delete, in the caller's transaction, so that they go even if storage
+    does not answer when the caller deletes them, or the process dies first: a later sweep
+    (blobs_delete_pending) deletes what is listed. Returns the names listed."""
+    names = [name for name in names if name]
+    BlobDeletion.objects.bulk_create([BlobDeletion(name=name) for name in names], ignore_conflicts=True)
+    return names
+
+
+def delete_blobs_now(*names: str) -> None:
+    """Delete stored objects at once, listed for the sweep in case storage does not answer."""
+    blobs_delete_pending(blobs_list_for_deletion(*names))
+
+
+def delete_blobs_on_commit(*names: str) -> None:
+    """Delete stored objects once the caller's transaction commits (at once outside one), listed
+    for the sweep until they are gone."""
+    listed = blobs_list_for_deletion(*names)
+    if listed:
+        transaction.on_commit(lambda: blobs_delete_pending(listed))
+
+
+def blobs_delete_pending(names: list[str] | None = None, *, limit: int = 1000) -> int:
+    """Delete listed objects (all of them, oldest first, or `names`); returns how many went. Stops at
+    the first that storage does not delete: the rest wait for the next sweep."""
+    pending = BlobDeletion.objects.order_by("created_at")
+    if names is not None:
+        pending = pending.filter(name__in=names)
+    deleted = []
+    for name in pending.values_list("name", flat=True)[:limit]:
+        try:
+            delete_blob(name)
+        except OSError:
+            break
+        deleted.append(name)
+    BlobDeletion.objects.filter(name__in=deleted).delete()
+    return len(deleted)
+
+
+def delete_blob_quietly(name: str) -> None:
+    """Remove what a failed write may have left; storage that refuses this too is already failing."""
+    try:
+        delete_blob(name)
+    except OSError:
+        pass
+
+
 def store_audio(clip_id: uuid.UUID, key: bytes, kind: str, audio: bytes) -> str:
     """Encrypt and write; the path is fixed per clip and kind, so a retry overwrites rather than adds."""
-    path = blob_path(clip_id, kind)
-    sealed = _seal(key, audio, f"{kind}:".encode() + clip_id.bytes)
-    if default_storage.exists(path):
-        default_storage.delete(path)
-    saved = default_storage.save(path, ContentFile(sealed))
-    if saved != path:  # a concurrent writer created it between our delete and save
-        default_storage.delete(saved)
-        raise OSError(f"storage path {path} was taken by a concurrent write")
-    return path
+    return put_blob(blob_path(clip_id, kind), _seal(key, audio, f"{kind}:".encode() + clip_id.bytes))
 
 
 def load_audio(clip_id: uuid.UUID, key: bytes, kind: str, path: str) -> bytes:
-    with default_storage.open(path, "rb") as handle:
-        sealed = handle.read()
-    return _open(key, sealed, f"{kind}:".encode() + clip_id.bytes)
-
-
-def delete_audio(path: str) -> None:
-    if path and default_storage.exists(path):
-        default_storage.delete(path)
-
-
-def delete_audio_quietly(path: str) -> None:
-    """Remove what a failed write may have left; storage that refuses this too is already failing."""
-    try:
-        delete_audio(path)
-    except OSError:
-        pass
+    return _open(key, read_blob(path), f"{kind}:".encode() + clip_id.bytes)
 
 
 def storage_problem() -> str:
     """Why storage does not take a small write now ("" when it does)."""
     probe = f"clips/.probe-{uuid.uuid4()}"
     try:
-        default_storage.save(probe, ContentFile(b"probe" * 1024))
+        put_blob(probe, b"probe" * 1024)
         return ""
     except OSError as exc:
         return exc.strerror or type(exc).__name__
     finally:
-        delete_audio_quietly(probe)
+        delete_blob_quietly(probe)
 
 
 # A sealed stream is a run of records, each CHUNK_BYTES of plaintext (the last may be shorter)

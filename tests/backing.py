@@ -6,6 +6,8 @@
 Defaults: DATABASE_URL=postgres://127.0.0.1:5432/test and REDIS_URL=redis://127.0.0.1:6379/15.
 Where nothing answers there but the server programs are installed, throwaway instances are started
 in a temporary folder and removed afterwards. Where the programs are missing it says what to install.
+The suite (not --run) also gets S3-compatible object storage: unless STORAGE_URL is set, a
+throwaway S3 server process (moto in server mode, spoken to over HTTP like AWS S3) with one bucket.
 """
 
 from __future__ import annotations
@@ -58,6 +60,27 @@ def wait_for(url: str, seconds: float) -> None:
             return
         time.sleep(0.2)
     raise SystemExit(f"Started a throwaway server for {url} but it never answered.")
+
+
+TEST_BUCKET = "voicereview-test"
+S3_REGION = "us-east-1"
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "voicereview-test", "AWS_SECRET_ACCESS_KEY": "voicereview-test"}
+
+
+def s3_server(port: int | None = None, bucket: str = TEST_BUCKET) -> tuple[subprocess.Popen, str]:
+    """Start an S3-compatible server process on 127.0.0.1 (moto's standalone server) and create
+    `bucket` in it through the S3 API. Returns the process and its endpoint URL."""
+    port = port or free_port()
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    wait_for(endpoint, 30)
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, region_name=S3_REGION,
+                 aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                 aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]).create_bucket(Bucket=bucket)
+    return process, endpoint
 
 
 class Throwaway:
@@ -114,6 +137,13 @@ class Throwaway:
         print(f"Started a throwaway Redis on port {port}.", flush=True)
         return url
 
+    def s3(self) -> str:
+        """A throwaway S3-compatible server with an empty bucket; returns its STORAGE_URL."""
+        process, endpoint = s3_server()
+        self.stops.append(lambda: (process.terminate(), process.wait(10)))
+        print(f"Started a throwaway S3 server at {endpoint}.", flush=True)
+        return f"s3://{TEST_BUCKET}?endpoint={endpoint}&region={S3_REGION}"
+
     def close(self) -> None:
         for stop in reversed(self.stops):
             stop()
@@ -137,6 +167,9 @@ def main(argv: list[str]) -> int:
             env["DATABASE_URL"] = throwaway.postgres()
         if not answers(env["REDIS_URL"]):
             env["REDIS_URL"] = throwaway.redis()
+        if not run_command and "STORAGE_URL" not in env:
+            env.update({key: env.get(key, value) for key, value in S3_CREDENTIALS.items()})
+            env["STORAGE_URL"] = throwaway.s3()
         command = argv if run_command else [sys.executable, "-m", "pytest", *argv]
         return subprocess.run(command, cwd=ROOT, env=env).returncode
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,11 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
+from config.env import LOCAL_STORAGE
 from consent.models import Account
 from labeling.intake.services import ingest_key_create
 from labeling.models import Project
-from tests.factories import AUDIO, make_subject, make_user
+from tests.factories import AUDIO, Store, make_subject, make_user
 
 
 def pytest_report_header(config):
@@ -27,9 +29,29 @@ def pytest_report_header(config):
 
 @pytest.fixture(autouse=True)
 def _storage(settings, tmp_path):
+    """Each test starts with empty storage: its own folder, or (on object storage, STORAGE_URL) its
+    own prefix in the bucket."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests hold no secrets
+    default = settings.STORAGES["default"]
+    if default["BACKEND"] != LOCAL_STORAGE["BACKEND"]:
+        prefix = "/".join(filter(None, [default["OPTIONS"].get("location", ""), f"t-{uuid.uuid4().hex}"]))
+        settings.STORAGES = {**settings.STORAGES,
+                             "default": {**default, "OPTIONS": {**default["OPTIONS"], "location": prefix}}}
     return Path(settings.MEDIA_ROOT)
+
+
+@pytest.fixture
+def store(_storage) -> Store:
+    """What storage holds, read the same way on the local folder and on object storage."""
+    return Store()
+
+
+@pytest.fixture
+def local_storage_only(settings):
+    """For tests that break the local folder itself (permissions, a directory in a file's place)."""
+    if settings.STORAGES["default"]["BACKEND"] != LOCAL_STORAGE["BACKEND"]:
+        pytest.skip("breaks the local folder; object storage failures: tests/core/test_object_storage.py")
 
 
 @pytest.fixture(autouse=True)

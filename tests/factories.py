@@ -7,12 +7,14 @@ import io
 import json
 import uuid
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import soundfile as sf
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -33,7 +35,35 @@ DEMO_AUDIO = Path(__file__).resolve().parent.parent / "labeling" / "demo_audio"
 
 
 def stored_files(root: Path) -> list[Path]:
+    """Files under a local folder (a process's own MEDIA_ROOT in the fault tests)."""
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+class Store:
+    """What the default storage holds, listed and read through the storage API, so a test reads
+    the local folder and an S3 bucket alike."""
+
+    def files(self, folder: str = "") -> list[PurePosixPath]:
+        try:
+            folders, files = default_storage.listdir(folder)
+        except FileNotFoundError:  # the local folder before anything was written
+            return []
+        found = [PurePosixPath(folder, name) for name in files]
+        for sub in folders:
+            found += self.files(f"{folder}/{sub}" if folder else sub)
+        return sorted(found)
+
+    def exists(self, name: str) -> bool:
+        return default_storage.exists(name)
+
+    def read(self, name: str) -> bytes:
+        with default_storage.open(name, "rb") as handle:
+            return handle.read()
+
+    def write(self, name: str, data: bytes) -> None:
+        """Replace an object behind the application's back, as someone with storage access might."""
+        default_storage.delete(name)
+        default_storage.save(name, ContentFile(data))
 
 
 def encode(samples: np.ndarray, rate: int, fmt: str, **kwargs) -> bytes:

@@ -13,6 +13,7 @@ app = Celery("voicereview", task_cls="celery.contrib.django.task:DjangoTask", in
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.beat_schedule = {
     "reconcile-stuck-clips": {"task": "workers.tasks.clips_reconcile_task", "schedule": 60.0},
+    "delete-stored-objects-left": {"task": "workers.tasks.blobs_delete_pending_task", "schedule": 60.0},
     "expire-assignment-leases": {"task": "workers.tasks.assignment_expire_leases_task", "schedule": 30.0},
     "delete-after-legal-holds": {"task": "workers.tasks.clips_delete_after_holds_task", "schedule": 300.0},
     "retention": {"task": "workers.tasks.retention_task", "schedule": 3600.0},

@@ -7,6 +7,7 @@ import uuid
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
+from labeling import vault
 from labeling.custody.services import clips_delete_after_holds, retention_run
 from labeling.exports import services as exports
 from labeling.intake.services import TransientPipelineError, clip_hold, clip_process, clips_reconcile
@@ -36,6 +37,11 @@ def clip_process_task(self, clip_id: str) -> str:
 @app.task(acks_late=True)
 def clips_reconcile_task() -> int:
     return clips_reconcile()
+
+
+@app.task(acks_late=True)
+def blobs_delete_pending_task() -> int:
+    return vault.blobs_delete_pending()
 
 
 @app.task(acks_late=True)

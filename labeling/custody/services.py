@@ -93,7 +93,7 @@ def withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
         Escalation.objects.filter(clip_id__in=ids, state__in=ESCALATION_UNRESOLVED).update(
             state=EscalationState.WITHDRAWN)
         paths = [p for _, raw, deid in rows for p in (raw, deid) if p]
-        transaction.on_commit(lambda: [vault.delete_audio(p) for p in paths])
+        vault.delete_blobs_on_commit(*paths)
     return ids + frozen
 
 
@@ -204,7 +204,7 @@ def clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
         annotator_text="", note="", reason=Case(When(reason="", then=Value("")), default=Value(SHREDDED_TEXT)),
         referred_to=Case(When(referred_to="", then=Value("")), default=Value(SHREDDED_TEXT)))
     LegalHold.objects.filter(clip=clip).update(reason=SHREDDED_TEXT)
-    transaction.on_commit(lambda: [vault.delete_audio(p) for p in paths])
+    vault.delete_blobs_on_commit(*paths)
 
 
 def clips_delete(*, account: Account, clip_id: uuid.UUID | None = None, reason: str = "deleted_by_owner",
@@ -366,7 +366,7 @@ def retention_run(*, batch: int = 500) -> dict[str, int]:
                      .only("id", "account_id", "deid_path", "raw_path")[:batch]):
             paths = [p for p in (clip.deid_path, clip.raw_path) if p]
             Clip.objects.filter(pk=clip.pk).update(wrapped_key=None, deid_path="", raw_path="", updated_at=now)
-            transaction.on_commit(lambda paths=paths: [vault.delete_audio(p) for p in paths])
+            vault.delete_blobs_on_commit(*paths)
             opinions_cancel(clip_id=clip.pk, now=now)  # nobody can hear it any more
             _ledger_retention(clip, "audio")
             done["audio"] += 1

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import tempfile
 import uuid
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -78,8 +79,9 @@ def exports_reconcile(*, older_than: timedelta = timedelta(minutes=5)) -> int:
     return len(stuck)
 
 
-def _export_path(export_id: uuid.UUID) -> Path:
-    return Path(settings.MEDIA_ROOT) / "exports" / f"{export_id}.sealed"
+def export_blob(export_id: uuid.UUID) -> str:
+    """Where an export's encrypted file is stored."""
+    return f"exports/{export_id}.sealed"
 
 
 def _sealed_as(export_id: uuid.UUID) -> bytes:
@@ -132,28 +134,30 @@ def export_build(*, export_id: uuid.UUID) -> str:
     if not taken:
         return ExportJob.objects.filter(pk=export_id).values_list("state", flat=True).first() or "gone"
     job = ExportJob.objects.select_related("project").get(pk=export_id)
-    path = _export_path(job.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    name = export_blob(job.id)
     ExportItem.objects.filter(export=job).delete()
     clip_ids = list(Clip.objects.filter(project=job.project, status=ClipStatus.LABELED, wrapped_key__isnull=False)
                     .order_by("queued_at", "id").values_list("id", flat=True))
     ExportJob.objects.filter(pk=job.pk).update(total=len(clip_ids))
     left_out: dict[str, int] = {}
     try:
-        with path.open("wb") as sink:
+        # Only ciphertext touches the disk, and only until it is in storage.
+        with tempfile.TemporaryFile() as sink:
             sealed = vault.SealedWriter(sink, key, _sealed_as(job.id))
             exported = _write_archive(job, clip_ids, sealed, left_out)
             sealed.close()
+            size = sink.tell()
+            vault.put_blob(name, File(sink, name=name))
     except Exception as exc:
-        path.unlink(missing_ok=True)
+        vault.delete_blobs_on_commit(name)
         ExportJob.objects.filter(pk=job.pk).update(state=ExportState.FAILED, error=f"{type(exc).__name__}: {exc}"[:500],
                                                    finished_at=timezone.now(), wrapped_key=None)
         raise
     finished = ExportJob.objects.filter(pk=job.pk, state=ExportState.RUNNING).update(
-        state=ExportState.DONE, done=len(clip_ids), exported=exported, left_out=left_out, path=str(path.name),
-        size_bytes=path.stat().st_size, finished_at=timezone.now())
+        state=ExportState.DONE, done=len(clip_ids), exported=exported, left_out=left_out, path=name,
+        size_bytes=size, finished_at=timezone.now())
     if not finished:  # a clip in it was deleted while it was written: its key is already gone
-        path.unlink(missing_ok=True)
+        vault.delete_blobs_on_commit(name)
         return ExportState.EXPIRED
     return ExportState.DONE
 
@@ -235,7 +239,7 @@ EXPORT_LEFT_OUT = {"consent": "consent_withdrawn", "legal_hold": "legal_hold",
 def export_fail(*, export_id: uuid.UUID, error: str) -> str:
     ExportJob.objects.filter(pk=export_id, state=ExportState.RUNNING).update(
         state=ExportState.FAILED, error=error, finished_at=timezone.now(), wrapped_key=None)
-    _export_path(export_id).unlink(missing_ok=True)
+    vault.delete_blobs_on_commit(export_blob(export_id))
     return ExportState.FAILED
 
 
@@ -260,17 +264,19 @@ def export_download(*, export_id: uuid.UUID, supervisor: AbstractBaseUser) -> tu
         # The job's row lock orders this download against a deletion that would expire the export:
         # either the deletion waits for these ledger entries, or the download sees the key gone.
         job = ExportJob.objects.select_for_update().select_related("project").get(pk=job.pk)
-        path = _export_path(job.id)
-        if job.state != ExportState.DONE or job.wrapped_key is None or not path.exists():
+        if job.state != ExportState.DONE or job.wrapped_key is None:
             raise Gone("export_gone", "The export's file is gone; request a new export.")
         key = vault.unwrap_data_key(job.id, job.wrapped_key, bound_to=vault.EXPORT_KEY)
+        try:
+            handle = vault.open_blob(export_blob(job.id))
+        except FileNotFoundError:
+            raise Gone("export_gone", "The export's file is gone; request a new export.") from None
         for clip_id, account_id in clips.values_list("id", "account_id"):
             ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk, account_id=account_id,
                           clip_id=clip_id, detail={"by": "project_export", "purpose": "training_export_download",
                                                    "export": str(job.id)})
         ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk,
                       detail={"by": "project_export", "export": str(job.id), "download": True, "clips": job.exported})
-        handle = path.open("rb")
     return job, _decrypted(handle, key, job.id)
 
 
@@ -283,7 +289,7 @@ def exports_expire(jobs, *, reason: str) -> int:
     """Destroy the keys of exports still on the server and remove their files; each job says why."""
     ids = list(jobs.exclude(state__in=[ExportState.EXPIRED, ExportState.FAILED]).values_list("id", flat=True))
     ExportJob.objects.filter(pk__in=ids).update(state=ExportState.EXPIRED, error=reason, wrapped_key=None)
-    transaction.on_commit(lambda: [_export_path(export_id).unlink(missing_ok=True) for export_id in ids])
+    vault.delete_blobs_on_commit(*[export_blob(export_id) for export_id in ids])
     return len(ids)
 
 

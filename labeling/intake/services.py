@@ -114,7 +114,7 @@ def clip_ingest(*, audio: bytes, metadata: ClipMetadata, draft: str = "") -> Ing
     try:
         path = vault.store_audio(clip_id, key, "raw", audio)
     except OSError as exc:
-        vault.delete_audio_quietly(vault.blob_path(clip_id, "raw"))
+        vault.delete_blobs_now(vault.blob_path(clip_id, "raw"))  # what a failed write may have left
         logger.error("ingest storage write failed", extra={"event": "storage_unavailable", "error": exc.strerror})
         raise Unavailable("storage_unavailable", "The recording could not be stored right now and was not "
                           "kept; send it again later.", retry_after=60) from None
@@ -129,10 +129,10 @@ def clip_ingest(*, audio: bytes, metadata: ClipMetadata, draft: str = "") -> Ing
                                        **common)
             _enqueue_processing(clip.id)
     except _ConsentGone:
-        vault.delete_audio(path)
+        vault.delete_blobs_now(path)
         return IngestOutcome(None, "not_retained", "no_review_consent")
     except BaseException:
-        vault.delete_audio(path)
+        vault.delete_blobs_now(path)
         raise
     logger.info("clip received", extra={"event": "clip_received", "clip": str(clip.id), "format": info.format,
                                         "seconds": round(info.duration, 2)})
@@ -208,6 +208,8 @@ def clip_process(*, clip_id: uuid.UUID, task_id: str = "") -> str:
     except vault.VaultError as exc:
         return clip_hold(clip_id=clip.id, reason="raw_audio_unreadable", error=str(exc))
     except OSError as exc:
+        if exc.errno in vault.STORAGE_UNAVAILABLE_ERRNOS:  # storage is down: wait for it, lose nothing
+            return _hold_for_storage(clip.id, exc)
         _release_for_retry(clip.id, str(exc))
         raise TransientPipelineError(f"storage read failed: {exc}") from exc
 
@@ -231,13 +233,14 @@ def clip_process(*, clip_id: uuid.UUID, task_id: str = "") -> str:
                 wrapped_key=None,
                 updated_at=timezone.now(),
             )
-        vault.delete_audio(clip.raw_path)
+            gone = vault.blobs_list_for_deletion(clip.raw_path)
+        vault.blobs_delete_pending(gone)
         return ClipStatus.DISCARDED if done else "skipped"
 
     try:
         deid_path = vault.store_audio(clip.id, key, "deid", encode_wav(result.audio))
     except OSError as exc:
-        vault.delete_audio_quietly(vault.blob_path(clip.id, "deid"))  # a partly written file
+        vault.delete_blobs_now(vault.blob_path(clip.id, "deid"))  # what a failed write may have left
         if exc.errno in vault.STORAGE_UNAVAILABLE_ERRNOS:
             return _hold_for_storage(clip.id, exc)
         _release_for_retry(clip.id, str(exc))
@@ -257,10 +260,11 @@ def clip_process(*, clip_id: uuid.UUID, task_id: str = "") -> str:
             queued_at=now,
             updated_at=now,
         )
-    # Raw audio never outlives its de-identified version.
-    vault.delete_audio(clip.raw_path)
-    if not done:  # withdrawn or deleted while we worked: keep nothing
-        vault.delete_audio(deid_path)
+        # Raw audio never outlives its de-identified version; a clip withdrawn or deleted while we
+        # worked keeps nothing.
+        gone = vault.blobs_list_for_deletion(clip.raw_path, "" if done else deid_path)
+    vault.blobs_delete_pending(gone)
+    if not done:
         return "skipped"
     logger.info("clip de-identified", extra={"event": "clip_queued", "clip": str(clip.id),
                                              "masked_spans": len(result.spans), "attempt": clip.attempts})
@@ -302,8 +306,9 @@ def clip_hold(*, clip_id: uuid.UUID, reason: str, error: str = "") -> str:
             wrapped_key=None,
             updated_at=timezone.now(),
         )
+        gone = vault.blobs_list_for_deletion(clip.raw_path) if held else []
     if held:
-        vault.delete_audio(clip.raw_path)
+        vault.blobs_delete_pending(gone)
         logger.warning("clip held", extra={"event": "clip_held", "clip": str(clip_id), "reason": reason[:200]})
     return ClipStatus.HELD if held else "skipped"
 

@@ -7,7 +7,7 @@ from consent.selectors import consent_is_active
 from labeling.models import Assignment, AssignmentState, Clip, ClipStatus
 from labeling.review.services import assignment_claim, shift_start
 from portal.services import consent_set
-from tests.factories import client_for, make_subject, queued_clip, stored_files
+from tests.factories import client_for, make_subject, queued_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def test_records_cannot_be_edited(subject):
     assert ConsentRecord.objects.get(pk=record.pk).granted is True
 
 
-def test_revocation_empties_the_queue_and_revokes_open_work(settings, subject, annotator, media_root,
+def test_revocation_empties_the_queue_and_revokes_open_work(settings, subject, annotator, store,
                                                              django_capture_on_commit_callbacks):
     settings.REVOCATION_DELETES = False  # withdrawal alone; deletion on revocation: tests/consent/test_deletion.py
     other = make_subject("acct-keeps", first_name="Ezra")
@@ -48,7 +48,7 @@ def test_revocation_empties_the_queue_and_revokes_open_work(settings, subject, a
     assert Clip.objects.filter(account=subject, wrapped_key__isnull=False).count() == 0
     assert Assignment.objects.get(pk=held.pk).state == AssignmentState.REVOKED
     assert Clip.objects.get(pk=theirs.pk).status == ClipStatus.QUEUED
-    assert [p.parent.name for p in stored_files(media_root)] == [str(theirs.id)]
+    assert [p.parent.name for p in store.files()] == [str(theirs.id)]
 
 
 def test_consent_api_reads_and_changes_own_consent(subject):

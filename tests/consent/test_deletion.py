@@ -26,7 +26,6 @@ from tests.factories import (
     make_subject,
     metadata,
     queued_clip,
-    stored_files,
     upload,
 )
 
@@ -96,10 +95,10 @@ def lived(annotator, other_annotator, supervisor, device_client, django_capture_
     return subject, [clip, flagged], {"draft": draft, "pcm_chunk": pcm[len(pcm) // 2: len(pcm) // 2 + 64]}
 
 
-def test_deleting_everything_leaves_only_tombstones_and_a_signed_receipt(lived, media_root,
+def test_deleting_everything_leaves_only_tombstones_and_a_signed_receipt(lived, store,
                                                                         django_capture_on_commit_callbacks):
     subject, clips, traces = lived
-    assert any("exports" in str(path) for path in stored_files(media_root))
+    assert any("exports" in str(path) for path in store.files())
     assert LedgerEntry.objects.filter(action="envelope_read", clip_id=clips[0].id).exists()
     # The scans see what is there: the texts before deletion, the queued task on the broker.
     texts = [value for _, value in every_value_in_the_database() if isinstance(value, str)]
@@ -118,7 +117,7 @@ def test_deleting_everything_leaves_only_tombstones_and_a_signed_receipt(lived, 
     assert stored.signature == receipt["signature"] == receipt_signature(stored)
 
     # Nothing of the clips is left anywhere: no file, no audio, no text, no identifier, no export key.
-    assert stored_files(media_root) == []
+    assert store.files() == []
     assert list(ExportJob.objects.values_list("state", "wrapped_key")) == [("expired", None)]
     forbidden_text = [TRANSCRIPT, NOTE, TYPED, "remind me", "remind me please", traces["draft"], "Marguerite",
                       "SN-Q9X4-77821"]
@@ -143,13 +142,13 @@ def test_deleting_everything_leaves_only_tombstones_and_a_signed_receipt(lived, 
     assert entry.account_id == subject.id and entry.detail["deleted"] == 2
 
 
-def test_deleting_one_clip_keeps_the_others(subject, media_root, django_capture_on_commit_callbacks):
+def test_deleting_one_clip_keeps_the_others(subject, store, django_capture_on_commit_callbacks):
     gone, kept = queued_clip(subject), queued_clip(subject)
     client = client_for(subject.user, verified=False)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.delete(f"/api/v1/me/clips/{gone.id}")
     assert response.json()["items"] == [{"clip": str(gone.id), "status": "deleted"}]
-    assert [p.parent.name for p in stored_files(media_root)] == [str(kept.id)]
+    assert [p.parent.name for p in store.files()] == [str(kept.id)]
     assert Clip.objects.get(pk=kept.pk).status == ClipStatus.QUEUED
     again = client.delete(f"/api/v1/me/clips/{gone.id}").json()
     assert again["items"] == [{"clip": str(gone.id), "status": "already_deleted"}]
@@ -166,7 +165,7 @@ def test_nobody_deletes_or_lists_another_owners_recordings(subject):
     assert Clip.objects.get(pk=mine.pk).status == ClipStatus.QUEUED
 
 
-def test_a_held_clip_leaves_review_at_once_and_is_deleted_when_the_hold_ends(subject, supervisor, media_root,
+def test_a_held_clip_leaves_review_at_once_and_is_deleted_when_the_hold_ends(subject, supervisor, store,
                                                                            django_capture_on_commit_callbacks):
     clip = queued_clip(subject)
     hold = LegalHold.objects.create(clip=clip, reason="Court order 12/2026", created_by=supervisor,
@@ -186,11 +185,11 @@ def test_a_held_clip_leaves_review_at_once_and_is_deleted_when_the_hold_ends(sub
         assert clips_delete_after_holds() == 1
     clip.refresh_from_db()
     assert clip.status == ClipStatus.DELETED and clip.status_reason == "deleted_by_owner_after_hold"
-    assert stored_files(media_root) == []
+    assert store.files() == []
 
 
 def test_revoking_mid_stream_stops_the_audio_and_deletes_everything_by_default(subject, annotator, other_annotator,
-                                                                              media_root,
+                                                                              store,
                                                                               django_capture_on_commit_callbacks):
     from labeling.models import Transcript
 
@@ -216,7 +215,7 @@ def test_revoking_mid_stream_stops_the_audio_and_deletes_everything_by_default(s
         clip.refresh_from_db()
         assert (clip.status, clip.status_reason, clip.wrapped_key) == (ClipStatus.DELETED, "consent_revoked", None)
     assert not Transcript.objects.filter(clip__account=subject).exists()
-    assert stored_files(media_root) == []
+    assert store.files() == []
     receipt = DeletionReceipt.objects.get(account=subject)
     assert {item["status"] for item in receipt.items} == {"deleted"} and len(receipt.items) == 3
     assert LedgerEntry.objects.get(action="deletion").detail["by"] == "revocation"

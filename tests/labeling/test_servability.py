@@ -22,7 +22,6 @@ from tests.factories import (
     make_user,
     queued_clip,
     resolve,
-    stored_files,
 )
 
 pytestmark = pytest.mark.django_db
@@ -224,7 +223,7 @@ def test_the_rule_spelled_for_one_clip_and_for_many_agrees(annotator, subject):
 
 
 def test_a_held_clip_keeps_its_audio_through_revocation_whatever_its_state(annotator, other_annotator, supervisor,
-                                                                           subject, media_root):
+                                                                           subject, store):
     """A hold placed on an escalation already resolved "no action" (the clip back in the queue): the
     owner's revocation takes the clip out of review but may not destroy what the hold keeps."""
     escalation_id, clip = flagged(annotator, subject)
@@ -235,7 +234,7 @@ def test_a_held_clip_keeps_its_audio_through_revocation_whatever_its_state(annot
                                        format="json").status_code == 201
     consent_set(account=subject, granted=False, channel="portal")
     clip.refresh_from_db()
-    assert clip.wrapped_key is not None and clip.deid_path and stored_files(media_root)
+    assert clip.wrapped_key is not None and clip.deid_path and store.files()
     assert clip.status == ClipStatus.WITHDRAWN
     assert next_status(client_for(other_annotator)) == 204
 

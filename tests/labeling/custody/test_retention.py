@@ -9,7 +9,7 @@ from django.utils import timezone
 from consent.models import LedgerEntry
 from labeling.custody.services import retention_run
 from labeling.models import Clip, ClipStatus, Escalation, LegalHold, Transcript
-from tests.factories import claim, client_for, queued_clip, stored_files
+from tests.factories import claim, client_for, queued_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_details_of_held_and_discarded_clips_go_at_once_their_reasons_stay(subje
     assert retention_run()["details"] == 0  # once
 
 
-def test_audio_goes_30_days_after_labeling_then_transcripts_and_the_clip_after_180(annotator, subject, media_root,
+def test_audio_goes_30_days_after_labeling_then_transcripts_and_the_clip_after_180(annotator, subject, store,
                                                                                    django_capture_on_commit_callbacks):
     fresh = labeled(annotator, subject, days_ago=29)
     month_old = labeled(annotator, subject, days_ago=31)
@@ -53,7 +53,7 @@ def test_audio_goes_30_days_after_labeling_then_transcripts_and_the_clip_after_1
     month_old.refresh_from_db()
     assert month_old.wrapped_key is None and month_old.status == ClipStatus.LABELED
     assert Transcript.objects.filter(clip=month_old).exists()
-    assert [p.parent.name for p in stored_files(media_root)] == [str(fresh.id)]
+    assert [p.parent.name for p in store.files()] == [str(fresh.id)]
 
     Transcript.objects.filter(clip=month_old).update(created_at=timezone.now() - timedelta(days=181))
     with django_capture_on_commit_callbacks(execute=True):

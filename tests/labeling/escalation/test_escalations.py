@@ -19,7 +19,6 @@ from tests.factories import (
     make_user,
     queued_clip,
     resolve,
-    stored_files,
 )
 
 pytestmark = pytest.mark.django_db
@@ -160,10 +159,10 @@ def test_a_referral_records_who_decided_what_when_why_and_to_whom(annotator, sup
     assert ("escalation", "resolve", "referral") in ledger_steps(clip.id)
 
 
-def test_a_purge_shreds_the_clip_and_keeps_a_tombstone(annotator, supervisor, subject, media_root,
+def test_a_purge_shreds_the_clip_and_keeps_a_tombstone(annotator, supervisor, subject, store,
                                                        django_capture_on_commit_callbacks):
     escalation_id, clip = flagged(annotator, subject)
-    assert stored_files(media_root)
+    assert store.files()
     with django_capture_on_commit_callbacks(execute=True):
         response = resolve(supervisor, escalation_id, outcome="purge",
                            reason="Nothing to transcribe; intimate content.")
@@ -171,7 +170,7 @@ def test_a_purge_shreds_the_clip_and_keeps_a_tombstone(annotator, supervisor, su
     clip.refresh_from_db()
     assert clip.status == ClipStatus.DELETED and clip.status_reason == "purged_after_escalation"
     assert clip.wrapped_key is None and clip.deid_path == "" and clip.draft_transcript == ""
-    assert stored_files(media_root) == []
+    assert store.files() == []
     assert Escalation.objects.get(pk=escalation_id).annotator_text == ""
     assert not Transcript.objects.filter(clip=clip).exists()
 
@@ -212,14 +211,14 @@ def test_a_legal_hold_freezes_deletion_and_the_subject_sees_it(annotator, superv
     assert len(holds) == 1 and holds[0]["until"].startswith(str(LegalHold.objects.get().expires_at.date()))
 
 
-def test_withdrawal_takes_an_escalated_clip_without_a_hold(settings, annotator, supervisor, subject, media_root,
+def test_withdrawal_takes_an_escalated_clip_without_a_hold(settings, annotator, supervisor, subject, store,
                                                           django_capture_on_commit_callbacks):
     settings.REVOCATION_DELETES = False  # withdrawal alone; deletion on revocation: tests/consent/test_deletion.py
     escalation_id, clip = flagged(annotator, subject)
     with django_capture_on_commit_callbacks(execute=True):
         consent_set(account=subject, granted=False, channel="portal")
     clip.refresh_from_db()
-    assert clip.status == ClipStatus.WITHDRAWN and stored_files(media_root) == []
+    assert clip.status == ClipStatus.WITHDRAWN and store.files() == []
     assert Escalation.objects.get(pk=escalation_id).state == "withdrawn"
     assert client_for(supervisor).get("/api/v1/escalations").json() == []
 

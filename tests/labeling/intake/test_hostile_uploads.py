@@ -14,7 +14,7 @@ import soundfile as sf
 
 from labeling.intake.services import clip_process
 from labeling.models import Clip, ClipStatus
-from tests.factories import AUDIO, client_for, metadata, queued_clip, stored_files, upload
+from tests.factories import AUDIO, client_for, metadata, queued_clip, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -38,22 +38,22 @@ def with_flac_total_samples(flac: bytes, total: int) -> bytes:
     return flac[:18] + packed.to_bytes(8, "big") + flac[26:]
 
 
-def refused(response, status: int, code: str, media_root) -> None:
+def refused(response, status: int, code: str, store) -> None:
     assert response.status_code == status, response.content
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["message"]
-    assert Clip.objects.count() == 0 and stored_files(media_root) == []
+    assert Clip.objects.count() == 0 and store.files() == []
 
 
-def test_ten_hour_silent_flac_is_refused_from_its_header(device_client, subject, media_root, ten_hour_silent_flac):
+def test_ten_hour_silent_flac_is_refused_from_its_header(device_client, subject, store, ten_hour_silent_flac):
     assert len(ten_hour_silent_flac) < 1_000_000
     response = upload(device_client, ten_hour_silent_flac, metadata(), filename="clip.flac")
-    refused(response, 413, "audio_too_long", media_root)
+    refused(response, 413, "audio_too_long", store)
     assert "36000.0 s" in response.json()["error"]["message"]
 
 
 def test_flac_whose_header_understates_ten_hours_is_read_no_further_in_bounded_memory(
-        device_client, subject, media_root, ten_hour_silent_flac, settings):
+        device_client, subject, store, ten_hour_silent_flac, settings):
     lying = with_flac_total_samples(ten_hour_silent_flac, 8000)  # says one second
     response = upload(device_client, lying, metadata(), filename="clip.flac")
     assert response.status_code == 202, response.content
@@ -69,23 +69,23 @@ def test_flac_whose_header_understates_ten_hours_is_read_no_further_in_bounded_m
     assert (status, clip.status_reason) == (ClipStatus.DISCARDED, "no_speech")
     assert clip.input_seconds <= settings.MAX_CLIP_SECONDS
     assert peak < 64 * 1024 * 1024
-    assert stored_files(media_root) == []
+    assert store.files() == []
 
 
-def test_flac_of_unknown_length_is_refused(device_client, subject, media_root, ten_hour_silent_flac):
+def test_flac_of_unknown_length_is_refused(device_client, subject, store, ten_hour_silent_flac):
     """A total of 0 means "unknown" in FLAC; libsndfile then reports no end, which is over the limit."""
     response = upload(device_client, with_flac_total_samples(ten_hour_silent_flac, 0), metadata(),
                       filename="clip.flac")
-    refused(response, 413, "audio_too_long", media_root)
+    refused(response, 413, "audio_too_long", store)
 
 
-def test_eight_channels_at_384_khz_is_refused(device_client, subject, media_root):
+def test_eight_channels_at_384_khz_is_refused(device_client, subject, store):
     buffer = io.BytesIO()
     sf.write(buffer, np.zeros((384, 8), dtype=np.float32), 384_000, format="WAV", subtype="PCM_16")
-    refused(upload(device_client, buffer.getvalue(), metadata()), 400, "unsupported_audio", media_root)
+    refused(upload(device_client, buffer.getvalue(), metadata()), 400, "unsupported_audio", store)
 
 
-def test_wav_header_claiming_four_gigabytes_is_read_for_what_the_file_holds(device_client, subject, media_root):
+def test_wav_header_claiming_four_gigabytes_is_read_for_what_the_file_holds(device_client, subject, store):
     wav = bytearray((AUDIO / "speech_with_silence.wav").read_bytes())
     data_at = wav.index(b"data")
     wav[data_at + 4:data_at + 8] = struct.pack("<I", 0xFFFFFFF0)
@@ -103,14 +103,14 @@ def test_wav_header_claiming_four_gigabytes_is_read_for_what_the_file_holds(devi
     ("clip.wav", b"RIFF\x24\x00\x00\x00WAVEfmt "),  # a header cut off mid-way
     ("clip.ogg", "<html><script>alert(1)</script></html>".encode()),
 ])
-def test_non_audio_with_an_audio_name_is_refused(device_client, subject, media_root, name, content):
+def test_non_audio_with_an_audio_name_is_refused(device_client, subject, store, name, content):
     response = upload(device_client, content, metadata(), filename=name)
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] in {"unsupported_audio", "empty_audio"}
-    assert Clip.objects.count() == 0 and stored_files(media_root) == []
+    assert Clip.objects.count() == 0 and store.files() == []
 
 
-def test_truncated_wav_is_taken_for_what_it_holds(device_client, subject, media_root):
+def test_truncated_wav_is_taken_for_what_it_holds(device_client, subject, store):
     speech = (AUDIO / "speech_with_silence.wav").read_bytes()
     response = upload(device_client, speech[: len(speech) // 2], metadata())
     assert response.status_code == 202
@@ -118,14 +118,14 @@ def test_truncated_wav_is_taken_for_what_it_holds(device_client, subject, media_
     assert Clip.objects.get().input_seconds < 5.0  # half of the 9.3 s the header promised
 
 
-def test_unexpected_upload_fields_are_refused_and_named(device_client, subject, media_root):
+def test_unexpected_upload_fields_are_refused_and_named(device_client, subject, store):
     speech = (AUDIO / "speech_with_silence.wav").read_bytes()
     data = {"audio": io.BytesIO(speech), "metadata": '{"account": "acct-7731"}', "callback_url": "http://x"}
     data["audio"].name = "clip.wav"
     response = device_client.post("/api/v1/clips", data, format="multipart")
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {"callback_url": ["Unexpected field."]}
-    assert Clip.objects.count() == 0 and stored_files(media_root) == []
+    assert Clip.objects.count() == 0 and store.files() == []
 
 
 def test_unexpected_json_fields_are_refused_and_nothing_changes(subject, annotator):

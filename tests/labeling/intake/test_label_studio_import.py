@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from labeling.intake.label_studio import LabelStudioError, parse
 from labeling.intake.services import clip_process
 from labeling.models import Clip, ClipStatus
-from tests.factories import AUDIO, claim, client_for, make_subject, stored_files
+from tests.factories import AUDIO, claim, client_for, make_subject
 
 pytestmark = pytest.mark.django_db
 
@@ -72,22 +72,22 @@ def test_a_queue_comes_over_through_consent_and_the_pipeline(tmp_path, audio_roo
     assert "Sarah" not in json.dumps(served) and "Connor" not in json.dumps(served)
 
 
-def test_a_dry_run_checks_and_imports_nothing(tmp_path, audio_root, media_root):
+def test_a_dry_run_checks_and_imports_nothing(tmp_path, audio_root, store):
     make_subject("acct-ls-1", "Harriet")
     report, _ = run(tmp_path, [{"data": {"audio": "upload/3/kitchen.wav", "account": "acct-ls-1"}}], audio_root,
                     "--dry-run")
     assert report["checked"] == 1 and report["imported"] == 0
-    assert Clip.objects.count() == 0 and stored_files(media_root) == []
+    assert Clip.objects.count() == 0 and store.files() == []
 
 
 @pytest.mark.parametrize("content,message", [("{not json", "is not JSON"), ("[]", "JSON array"),
                                              ('[{"audio": "a.wav"}]', "no 'data' object")])
-def test_a_file_that_is_not_task_json_is_refused_whole(tmp_path, audio_root, media_root, content, message):
+def test_a_file_that_is_not_task_json_is_refused_whole(tmp_path, audio_root, store, content, message):
     path = tmp_path / "tasks.json"
     path.write_text(content)
     with pytest.raises(CommandError, match=message):
         call_command("import_label_studio", str(path), "--audio-root", str(audio_root))
-    assert Clip.objects.count() == 0 and stored_files(media_root) == []
+    assert Clip.objects.count() == 0 and store.files() == []
 
 
 def test_an_unknown_project_is_refused(tmp_path, audio_root):

@@ -14,7 +14,7 @@ from labeling import vault
 from labeling.intake.services import ClipMetadata, clip_ingest, clip_process, clips_reconcile
 from labeling.models import Clip, ClipStatus
 from portal.services import consent_set
-from tests.factories import AUDIO, DEMO_AUDIO, encode, metadata, stored_files, upload
+from tests.factories import AUDIO, DEMO_AUDIO, encode, metadata, upload
 
 
 def ingest(audio: bytes, account: str = "acct-7731") -> Clip:
@@ -30,15 +30,15 @@ def deid_audio(clip: Clip):
 
 
 @pytest.mark.django_db
-def test_speech_is_trimmed_disguised_queued_and_raw_destroyed(subject, speech_wav, media_root):
+def test_speech_is_trimmed_disguised_queued_and_raw_destroyed(subject, speech_wav, store):
     clip = ingest(speech_wav)
-    raw_file = media_root / clip.raw_path
-    assert raw_file.exists()
+    raw_file = clip.raw_path
+    assert store.exists(raw_file)
     assert clip_process(clip_id=clip.id) == ClipStatus.QUEUED
     clip.refresh_from_db()
     assert clip.status == ClipStatus.QUEUED and clip.queued_at is not None
-    assert not raw_file.exists() and clip.raw_path == ""
-    assert [p.name for p in stored_files(media_root)] == ["deid.bin"]
+    assert not store.exists(raw_file) and clip.raw_path == ""
+    assert [p.name for p in store.files()] == ["deid.bin"]
     audio, rate = deid_audio(clip)
     assert rate == 16000
     original, _ = sf.read(io.BytesIO(speech_wav), dtype="float32")
@@ -78,16 +78,16 @@ def test_the_queued_audio_is_disguised_with_the_clips_own_keyed_draw(subject, me
 
 
 @pytest.mark.django_db
-def test_noise_only_clip_is_discarded_with_nothing_kept(subject, noise_wav, media_root):
+def test_noise_only_clip_is_discarded_with_nothing_kept(subject, noise_wav, store):
     clip = ingest(noise_wav)
     assert clip_process(clip_id=clip.id) == ClipStatus.DISCARDED
     clip.refresh_from_db()
     assert clip.status_reason == "no_speech" and clip.wrapped_key is None
-    assert stored_files(media_root) == []
+    assert store.files() == []
 
 
 @pytest.mark.django_db
-def test_processing_twice_changes_nothing_the_second_time(subject, speech_wav, media_root):
+def test_processing_twice_changes_nothing_the_second_time(subject, speech_wav, store):
     clip = ingest(speech_wav)
     clip_process(clip_id=clip.id)
     clip.refresh_from_db()
@@ -95,11 +95,11 @@ def test_processing_twice_changes_nothing_the_second_time(subject, speech_wav, m
     assert clip_process(clip_id=clip.id) == "skipped"
     clip.refresh_from_db()
     assert (clip.status, clip.deid_path, clip.queued_at, clip.attempts) == before
-    assert len(stored_files(media_root)) == 1
+    assert len(store.files()) == 1
 
 
 @pytest.mark.django_db
-def test_undecodable_audio_is_held_never_queued(subject, speech_wav, media_root):
+def test_undecodable_audio_is_held_never_queued(subject, speech_wav, store):
     clip = ingest(speech_wav)
     key = vault.unwrap_data_key(clip.id, clip.wrapped_key)
     # A float WAV whose header is fine but whose samples are not numbers: passes the probe, fails decoding.
@@ -109,23 +109,22 @@ def test_undecodable_audio_is_held_never_queued(subject, speech_wav, media_root)
     clip.refresh_from_db()
     assert status == ClipStatus.HELD == clip.status
     assert clip.status_reason == "decode_failed: corrupt_audio"
-    assert stored_files(media_root) == []
+    assert store.files() == []
 
 
 @pytest.mark.django_db
-def test_tampered_ciphertext_is_held(subject, speech_wav, media_root):
+def test_tampered_ciphertext_is_held(subject, speech_wav, store):
     clip = ingest(speech_wav)
-    path = media_root / clip.raw_path
-    blob = bytearray(path.read_bytes())
+    blob = bytearray(store.read(clip.raw_path))
     blob[100] ^= 0xFF
-    path.write_bytes(bytes(blob))
+    store.write(clip.raw_path, bytes(blob))
     assert clip_process(clip_id=clip.id) == ClipStatus.HELD
     clip.refresh_from_db()
     assert clip.status_reason == "raw_audio_unreadable"
 
 
 @pytest.mark.django_db
-def test_crash_inside_deidentification_fails_closed(subject, speech_wav, media_root, monkeypatch):
+def test_crash_inside_deidentification_fails_closed(subject, speech_wav, store, monkeypatch):
     from labeling.intake import services
 
     def broken(*args, **kwargs):
@@ -136,12 +135,12 @@ def test_crash_inside_deidentification_fails_closed(subject, speech_wav, media_r
     assert clip_process(clip_id=clip.id) == ClipStatus.HELD
     clip.refresh_from_db()
     assert clip.status_reason == "deidentification_failed" and "model exploded" in clip.last_error
-    assert stored_files(media_root) == []
+    assert store.files() == []
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("deletes,state", [(True, ClipStatus.DELETED), (False, ClipStatus.WITHDRAWN)])
-def test_consent_revoked_before_processing_withdraws_and_shreds(settings, subject, speech_wav, media_root,
+def test_consent_revoked_before_processing_withdraws_and_shreds(settings, subject, speech_wav, store,
                                                                 django_capture_on_commit_callbacks, deletes, state):
     settings.REVOCATION_DELETES = deletes
     clip = ingest(speech_wav)
@@ -150,7 +149,7 @@ def test_consent_revoked_before_processing_withdraws_and_shreds(settings, subjec
     clip.refresh_from_db()
     assert clip.status == state and clip.wrapped_key is None
     assert clip_process(clip_id=clip.id) == "skipped"
-    assert stored_files(media_root) == []
+    assert store.files() == []
 
 
 @pytest.mark.django_db
@@ -185,7 +184,7 @@ def test_processing_a_missing_clip_does_nothing():
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_real_worker_on_redis_processes_an_uploaded_clip(device_client, subject, speech_wav, media_root, settings,
+def test_real_worker_on_redis_processes_an_uploaded_clip(device_client, subject, speech_wav, store, settings,
                                                         on_postgres):
     """Upload through the API; the task goes through Redis to a real Celery worker and the clip is queued."""
     from celery.contrib.testing.worker import start_worker
@@ -205,11 +204,11 @@ def test_real_worker_on_redis_processes_an_uploaded_clip(device_client, subject,
                 break
             time.sleep(0.2)
     assert status == ClipStatus.QUEUED
-    assert [p.name for p in stored_files(media_root)] == ["deid.bin"]
+    assert [p.name for p in store.files()] == ["deid.bin"]
 
 
 @pytest.mark.django_db
-def test_storage_failure_releases_the_clip_for_a_retry(subject, speech_wav, media_root):
+def test_storage_failure_releases_the_clip_for_a_retry(subject, speech_wav, media_root, local_storage_only):
     from labeling.intake.services import TransientPipelineError
 
     clip = ingest(speech_wav)
@@ -231,14 +230,14 @@ def test_storage_failure_releases_the_clip_for_a_retry(subject, speech_wav, medi
     ({"ASR_MODEL": "/nonexistent/model"}, "asr_model_missing"),
     ({"ASR_TIME_BUDGET_SECONDS": 1e-4}, "asr_timeout"),
 ])
-def test_recognition_failure_holds_the_clip_never_queues_it(subject, media_root, settings, override, reason):
+def test_recognition_failure_holds_the_clip_never_queues_it(subject, store, settings, override, reason):
     for name, value in override.items():
         setattr(settings, name, value)
     clip = ingest((AUDIO / "pii_number.wav").read_bytes())
     assert clip_process(clip_id=clip.id) == ClipStatus.HELD
     clip.refresh_from_db()
     assert clip.status_reason == reason and clip.deid_path == ""
-    assert stored_files(media_root) == []
+    assert store.files() == []
 
 
 @pytest.mark.django_db
@@ -286,25 +285,25 @@ def storage_held(speech_wav) -> Clip:
 
 @pytest.mark.django_db
 def test_clip_held_for_storage_keeps_its_original_and_resumes_when_storage_takes_writes(subject, speech_wav,
-                                                                                       media_root):
+                                                                                       store):
     clip = storage_held(speech_wav)
     assert clip.status_reason == "storage_unavailable: No space left on device"
-    assert clip.wrapped_key is not None and (media_root / clip.raw_path).exists()
+    assert clip.wrapped_key is not None and store.exists(clip.raw_path)
     assert clips_reconcile() == 1  # storage takes writes here: back to the pipeline
     clip.refresh_from_db()
     assert (clip.status, clip.attempts) == (ClipStatus.RECEIVED, 0)
     assert clip_process(clip_id=clip.id) == ClipStatus.QUEUED
-    assert [p.name for p in stored_files(media_root)] == ["deid.bin"]
+    assert [p.name for p in store.files()] == ["deid.bin"]
 
 
 @pytest.mark.django_db
 def test_clip_held_for_storage_is_withdrawn_with_its_original_when_consent_goes(
-        subject, speech_wav, media_root, settings, django_capture_on_commit_callbacks):
+        subject, speech_wav, store, settings, django_capture_on_commit_callbacks):
     settings.REVOCATION_DELETES = False
     clip = storage_held(speech_wav)
     with django_capture_on_commit_callbacks(execute=True):  # files go once the withdrawal commits
         consent_set(account=subject, granted=False, channel="portal")
     clip.refresh_from_db()
     assert clip.status == ClipStatus.WITHDRAWN and clip.wrapped_key is None
-    assert stored_files(media_root) == []
+    assert store.files() == []
     assert clips_reconcile() == 0

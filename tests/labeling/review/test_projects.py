@@ -4,7 +4,7 @@ import pytest
 
 from labeling.models import Clip, ClipStatus, Project
 from labeling.review.services import project_member_add
-from tests.factories import claim, client_for, make_user, metadata, queued_clip, stored_files, upload
+from tests.factories import claim, client_for, make_user, metadata, queued_clip, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -28,22 +28,22 @@ def test_a_clip_joins_the_project_its_metadata_names(device_client, subject, spe
     ({"project": "music", "locale": "de-DE"}, 400, "wrong_language"),
 ])
 def test_a_clip_for_no_such_project_or_another_language_is_refused(device_client, subject, speech_wav, music,
-                                                                    media_root, overrides, status, code):
+                                                                    store, overrides, status, code):
     response = upload(device_client, speech_wav, metadata(**overrides))
     assert response.status_code == status and response.json()["error"]["code"] == code
     assert response.json()["error"]["fields"]["metadata"]
-    assert Clip.objects.count() == 0 and stored_files(media_root) == []
+    assert Clip.objects.count() == 0 and store.files() == []
 
 
-def test_a_full_project_refuses_more_clips_and_stores_nothing(device_client, subject, speech_wav, music, media_root):
+def test_a_full_project_refuses_more_clips_and_stores_nothing(device_client, subject, speech_wav, music, store):
     music.clip_quota = 1
     music.save()
     assert upload(device_client, speech_wav, metadata(project="music")).status_code == 202
-    files = stored_files(media_root)
+    files = store.files()
     response = upload(device_client, speech_wav, metadata(project="music", recorded_at="2026-11-01T10:00:00Z"))
     assert response.status_code == 409 and response.json()["error"]["code"] == "project_full"
     assert "send it to another project" in response.json()["error"]["message"]
-    assert Clip.objects.count() == 1 and stored_files(media_root) == files
+    assert Clip.objects.count() == 1 and store.files() == files
     # A discarded clip does not use the quota up.
     Clip.objects.update(status=ClipStatus.DISCARDED)
     assert upload(device_client, speech_wav, metadata(project="music", recorded_at="2026-11-01T10:00:00Z")
@@ -91,8 +91,8 @@ def test_a_project_in_a_language_no_recognizer_reads_is_refused_at_creation(sett
     french.full_clean()
 
 
-def test_clips_for_a_project_made_around_the_check_are_refused(device_client, subject, speech_wav, media_root):
+def test_clips_for_a_project_made_around_the_check_are_refused(device_client, subject, speech_wav, store):
     Project.objects.create(slug="maison", name="Maison", locale="fr")  # bypasses the admin's check
     response = upload(device_client, speech_wav, metadata(project="maison", locale="fr-FR"))
     assert response.status_code == 409 and response.json()["error"]["code"] == "unsupported_language"
-    assert Clip.objects.count() == 0 and stored_files(media_root) == []
+    assert Clip.objects.count() == 0 and store.files() == []
