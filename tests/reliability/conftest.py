@@ -91,8 +91,9 @@ class Stack:
         self.media = folder / "media"
         self.media.mkdir(exist_ok=True)
         self.redis = redis
+        # Storage is the stack's own folder unless `settings` name object storage (STORAGE_URL).
         self.env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis.url,
-                    "MEDIA_ROOT": str(self.media), "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
+                    "MEDIA_ROOT": str(self.media), "STORAGE_URL": "", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
                     "METRICS_DIR": str(folder / "metrics"), **settings}
         self.web: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
