@@ -174,6 +174,8 @@ MAX_CLIP_SECONDS = env_float("MAX_CLIP_SECONDS", 60.0, low=1.0, high=3600.0)
 MAX_METADATA_BYTES = env_int("MAX_METADATA_BYTES", 4096, minimum=256)
 ACCIDENTAL_WAKE_THRESHOLD = env_float("ACCIDENTAL_WAKE_THRESHOLD", 0.5, low=0.0, high=1.0)
 REVIEW_SAMPLE_RATE = env_float("REVIEW_SAMPLE_RATE", 1.0, low=0.0, high=1.0)
+# The name of the review policy's first version, made when the database is first migrated (with the text the
+# owner's page showed until then). Later versions are written and published in the admin (consent.PolicyVersion).
 REVIEW_POLICY_VERSION = env_str("REVIEW_POLICY_VERSION", "2026-11")
 ASSIGNMENT_LEASE_SECONDS = env_int("ASSIGNMENT_LEASE_SECONDS", 600, minimum=10)
 # One annotator hears at most this many clips of one data subject within so many days.

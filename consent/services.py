@@ -16,10 +16,20 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from consent.models import Account, ConsentRecord, DeletionReceipt, LedgerEntry, LedgerHead, LinkCode
-from core.errors import ApplicationError, Conflict, TooMany
+from consent.models import (
+    Account,
+    ConsentRecord,
+    DeletionReceipt,
+    LedgerEntry,
+    LedgerHead,
+    LinkCode,
+    PolicyVersion,
+)
+from consent.selectors import policy_current
+from core.errors import ApplicationError, Conflict, NotFound, TooMany, Unavailable
 from core.throttle import blocked_until, failure_noted
 
 GENESIS_HASH = "0" * 64
@@ -31,25 +41,68 @@ def account_create(*, external_id: str, first_name: str = "", user: AbstractBase
 
 def consent_append(*, account: Account, granted: bool, channel: str,
                    policy_version: str | None = None) -> tuple[ConsentRecord, bool]:
-    """Append a consent version, unless it would repeat the newest; returns (the newest record,
-    whether it is new). What a revocation does to the owner's clips is portal.services.consent_set's."""
-    policy = policy_version or settings.REVIEW_POLICY_VERSION
+    """Append a consent version under the current policy, unless it would repeat the newest; returns
+    (the newest record, whether it is new). `policy_version`: the version whose text the owner was
+    shown; it must be a published one, and for a grant the current one (the owner agrees to the
+    text in force, never to a draft or an outdated one). What a revocation does to the owner's clips
+    is portal.services.consent_set's."""
     with transaction.atomic():
         # Serializes concurrent changes for one account so versions stay gapless.
         Account.objects.select_for_update().filter(pk=account.pk).exists()
+        policy = _policy_for_consent(policy_version, granted=granted)
         last = ConsentRecord.objects.filter(account=account).order_by("-version").first()
-        if last is not None and last.granted == granted and last.policy_version == policy:
+        if last is not None and last.granted == granted and last.policy_version == policy.version:
             return last, False
         record = ConsentRecord.objects.create(
             account=account,
             version=(last.version + 1) if last else 1,
             granted=granted,
-            policy_version=policy,
+            policy_version=policy.version,
             channel=channel,
         )
         ledger_append(action=LedgerEntry.Action.CONSENT_CHANGE, actor_id=account.user_id, account_id=account.id,
-                      detail={"granted": granted, "version": record.version, "policy": policy, "channel": channel})
+                      detail={"granted": granted, "version": record.version, "policy": policy.version,
+                              "channel": channel})
     return record, True
+
+
+def _policy_for_consent(named: str | None, *, granted: bool) -> PolicyVersion:
+    """The current policy, checked against the version the owner named. Unpublished drafts answer
+    as versions that do not exist, so nobody learns of a draft this way."""
+    current = policy_current()
+    if current is None:
+        raise Unavailable("no_policy", "No review policy is published yet; nobody can agree to one.",
+                          retry_after=3600)
+    if named is None or named == current.version:
+        return current
+    if not PolicyVersion.objects.filter(version=named, number__isnull=False).exists():
+        raise ApplicationError("unknown_policy_version", f"There is no published policy version '{named}'.",
+                               fields={"policy_version": ["No such published version."]})
+    if granted:
+        raise Conflict("policy_changed", f"Version {named} is no longer the current policy: read version "
+                       f"{current.version} and agree to it instead.")
+    return current
+
+
+def policy_version_publish(*, policy_id: int) -> PolicyVersion:
+    """Publish a draft: it becomes the current policy, numbered after every earlier one. What a
+    material change sets in motion is labeling.custody.services.policy_publish's."""
+    with transaction.atomic():
+        policy = PolicyVersion.objects.select_for_update().filter(pk=policy_id).first()
+        if policy is None:
+            raise NotFound("not_found", "No such policy version.")
+        if policy.published:
+            raise Conflict("already_published", f"Version {policy.version} was published on "
+                           f"{policy.published_at:%Y-%m-%d %H:%M} UTC; a change is a new version.")
+        if not policy.text.strip():
+            raise ApplicationError("empty_policy", "A policy version needs its text before it is published.",
+                                   fields={"text": ["Required."]})
+        # The unique index on number refuses a second publication racing for the same number.
+        last = PolicyVersion.objects.filter(number__isnull=False).aggregate(last=Max("number"))["last"] or 0
+        PolicyVersion.objects.filter(pk=policy.pk, number__isnull=True).update(number=last + 1,
+                                                                              published_at=timezone.now())
+        policy.refresh_from_db()
+    return policy
 
 
 def receipt_signature(receipt: DeletionReceipt) -> str:

@@ -246,6 +246,7 @@ class AssignmentState(models.TextChoices):
     EXPIRED = "expired"
     RELEASED = "released"  # the shift ended with the clip unfinished
     REVOKED = "revoked"  # the owner withdrew consent
+    POLICY_CHANGED = "policy_changed"  # the policy changed materially; the owner has yet to confirm it
     ESCALATED = "escalated"  # the clip was flagged and went to the supervisors
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tempfile
 
-from django.conf import settings
 from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -14,12 +13,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent.models import Account, ConsentRecord
-from consent.selectors import consent_current, consent_history, ledger_for_account
+from consent.selectors import consent_current, consent_history, ledger_for_account, policy_current
 from consent.services import link_code_issue
 from core.errors import ErrorSerializer, NotFound, StrictInputSerializer
 from labeling.auth import IngestKeyAuthentication, IsDevice
 from labeling.custody.selectors import clips_of_account, hearings_of_account
 from labeling.custody.services import account_export, clips_delete
+from labeling.servability import consent_refusal
 from portal.services import consent_set
 
 
@@ -43,24 +43,53 @@ class ConsentRecordSerializer(serializers.ModelSerializer):
         fields = ["version", "granted", "policy_version", "channel", "created_at"]
 
 
+class PolicySerializer(serializers.Serializer):
+    version = serializers.CharField()
+    text = serializers.CharField()
+    material = serializers.BooleanField(help_text="Published as a material change: consent given under earlier "
+                                                  "versions stopped counting until confirmed.")
+    published_at = serializers.DateTimeField()
+
+
 class ConsentApi(APIView):
+    """Your choice about human review, the policy it is given under, and whether a material change
+    of the policy waits for your confirmation. To confirm, PUT human_review true with the current
+    policy_version."""
+
     permission_classes = [IsDataSubject]
 
     class InputSerializer(StrictInputSerializer):
         human_review = serializers.BooleanField()
+        policy_version = serializers.CharField(
+            required=False, max_length=32,
+            help_text="The version whose text you were shown. A yes is given under the current version: one that "
+                      "names another is refused (400 unknown_policy_version for one never published, 409 "
+                      "policy_changed for an earlier one). Without it, a yes is given under the current version.")
 
     class OutputSerializer(serializers.Serializer):
-        human_review = serializers.BooleanField()
-        policy_version = serializers.CharField()
+        human_review = serializers.BooleanField(help_text="Your newest choice.")
+        counts_for_review = serializers.BooleanField(
+            help_text="Your recordings may be heard: a yes, under a policy version no older than the latest "
+                      "material change.")
+        confirmation_needed = serializers.BooleanField(
+            help_text="You said yes under an earlier version, and the policy has changed materially since: nobody "
+                      "hears your recordings until you confirm the current text.")
+        policy_version = serializers.CharField(help_text="The version your newest choice was given under.")
         current_policy_version = serializers.CharField()
+        current_policy = PolicySerializer(allow_null=True)
         history = ConsentRecordSerializer(many=True)
 
     def _body(self, account: Account) -> dict:
         current = consent_current(account_id=account.id)
+        policy = policy_current()
+        standing = consent_refusal(account_id=account.id)
         return self.OutputSerializer({
             "human_review": bool(current and current.granted),
+            "counts_for_review": standing is None,
+            "confirmation_needed": standing == "policy",
             "policy_version": current.policy_version if current else "",
-            "current_policy_version": settings.REVIEW_POLICY_VERSION,
+            "current_policy_version": policy.version if policy else "",
+            "current_policy": policy,
             "history": consent_history(account_id=account.id),
         }).data
 
@@ -68,12 +97,16 @@ class ConsentApi(APIView):
     def get(self, request):
         return Response(self._body(_own_account(request)))
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={
+        200: OutputSerializer,
+        400: OpenApiResponse(ErrorSerializer, description="Bad input, or a policy version never published."),
+        409: OpenApiResponse(ErrorSerializer, description="A yes to a policy version that is no longer current.")})
     def put(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         account = _own_account(request)
-        consent_set(account=account, granted=serializer.validated_data["human_review"], channel="api")
+        consent_set(account=account, granted=serializer.validated_data["human_review"], channel="api",
+                    policy_version=serializer.validated_data.get("policy_version"))
         return Response(self._body(account))
 
 

@@ -1,4 +1,5 @@
-"""Custody of clips: withdrawal after revocation, deletion and shredding (also after a legal hold
+"""Custody of clips: withdrawal after revocation, what a material change of the review policy takes
+out of review, deletion and shredding (also after a legal hold
 ends), retention, the owner's own data export, tracing a leaked copy."""
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from consent.models import Account, DeletionReceipt, LedgerEntry
-from consent.services import ledger_append, receipt_signature
+from consent.models import Account, DeletionReceipt, LedgerEntry, PolicyVersion
+from consent.services import ledger_append, policy_version_publish, receipt_signature
 from core.errors import ApplicationError, NotFound
 from labeling import vault
 from labeling.exports.services import exports_expire
@@ -38,7 +39,7 @@ from labeling.models import (
     SecondOpinion,
     Transcript,
 )
-from labeling.review.services import opinions_cancel
+from labeling.review.services import close_and_requeue, opinions_cancel
 from redaction import watermark
 from redaction.audio import AudioError, decode, encode_wav, to_target_rate
 
@@ -115,6 +116,24 @@ def clips_withdraw_for_account(*, account_id: uuid.UUID) -> int:
         state=AssignmentState.REVOKED, closed_at=now)
     GoldClip.objects.filter(clip__account_id=account_id).delete()
     return len(withdrawn)
+
+
+def policy_publish(*, policy_id: int) -> PolicyVersion:
+    """Publish a draft version of the review policy (the admin's Publish). After a material change
+    no consent given until now counts for human review (nobody could agree to a text before it was
+    published) until its owner confirms the new text: with the publication, every open assignment
+    closes, and a clip being transcribed goes back to its place in the queue, where the servability
+    rule keeps it until its owner confirms. Nothing is deleted: the owner's clips keep their audio."""
+    with transaction.atomic():
+        policy = policy_version_publish(policy_id=policy_id)
+        if policy.material:
+            now = timezone.now()
+            lent = Assignment.objects.filter(state=AssignmentState.OPEN)
+            # Clip rows first, in the order the claim and withdrawal take them.
+            list(Clip.objects.select_for_update().filter(pk__in=lent.values("clip_id")).values_list("id", flat=True))
+            close_and_requeue(list(lent.select_for_update().values_list("id", flat=True)),
+                              AssignmentState.POLICY_CHANGED, now)
+    return policy
 
 
 @dataclass(frozen=True)

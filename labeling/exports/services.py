@@ -229,7 +229,7 @@ def _export_clip(job: ExportJob, clip_id: uuid.UUID, archive: zipfile.ZipFile, l
 
 # Why a clip was left out of an export, by the servability rule's reason.
 EXPORT_LEFT_OUT = {"consent": "consent_withdrawn", "legal_hold": "legal_hold",
-                   "deletion_requested": "deletion_requested"}
+                   "deletion_requested": "deletion_requested", "policy": "policy_unconfirmed"}
 
 
 def export_fail(*, export_id: uuid.UUID, error: str) -> str:

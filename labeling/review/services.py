@@ -338,6 +338,8 @@ def live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lo
         raise NotFound("not_found", "No such assignment.")
     if assignment.state == AssignmentState.REVOKED:
         raise Gone("withdrawn", "This clip was withdrawn by its owner.")
+    if assignment.state == AssignmentState.POLICY_CHANGED:
+        raise Gone("policy_unconfirmed", servability.REFUSALS["policy"])
     if assignment.state == AssignmentState.ESCALATED:
         raise Conflict("escalated", "This clip was flagged and is with a supervisor now.")
     if assignment.state != AssignmentState.OPEN:

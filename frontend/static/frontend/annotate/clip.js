@@ -94,8 +94,8 @@ export async function loadNext(claimed = null) {
     $("transcript").focus();
     claimAhead(current.id);
   } catch (error) {
-    if (error.code === "withdrawn") {
-      say("This clip was withdrawn by its owner. Loading the next one…");
+    if (error.code === "withdrawn" || error.code === "policy_unconfirmed") {
+      say(`${error.message} Loading the next one…`);
       state.retryTimer = setTimeout(loadNext, 1500);
     } else if (error.status === 429 && error.retryAfter) {
       waitAndRetry(error);
@@ -152,7 +152,7 @@ export async function submit() {
     await loadNext(result.data.next);
   } catch (error) {
     say(error.message);
-    if (["withdrawn", "lease_expired", "assignment_closed", "escalated"].includes(error.code)) {
+    if (["withdrawn", "policy_unconfirmed", "lease_expired", "assignment_closed", "escalated"].includes(error.code)) {
       state.retryTimer = setTimeout(loadNext, 1500);
     } else {
       saver.start(id);
