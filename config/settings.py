@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -122,8 +123,32 @@ WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Transport. The embedded default (SQLite, served by `make run` on http://127.0.0.1) runs over plain
+# HTTP; any other deployment is taken to be served over HTTPS: the session and CSRF cookies are
+# Secure and every answer to an HTTPS request carries HSTS. A deployment served over plain HTTP on
+# purpose says so with INSECURE_PLAIN_HTTP=true; INSECURE_PLAIN_HTTP=false (or SECURE_COOKIES=true,
+# the older spelling) treats an embedded one as served over HTTPS too.
+EMBEDDED_DEFAULT = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+_https_declared = env_bool("SECURE_COOKIES", False)
+INSECURE_PLAIN_HTTP = env_bool("INSECURE_PLAIN_HTTP", EMBEDDED_DEFAULT and not _https_declared)
+if INSECURE_PLAIN_HTTP and _https_declared:
+    raise ImproperlyConfigured("SECURE_COOKIES=true and INSECURE_PLAIN_HTTP=true contradict each other")
+if not INSECURE_PLAIN_HTTP and env_str("SECURE_COOKIES", "") and not _https_declared:
+    raise ImproperlyConfigured("SECURE_COOKIES=false does not turn Secure cookies off here: a site served over "
+                               "plain HTTP on purpose sets INSECURE_PLAIN_HTTP=true")
+SESSION_COOKIE_SECURE = not INSECURE_PLAIN_HTTP
+CSRF_COOKIE_SECURE = not INSECURE_PLAIN_HTTP
+_hsts_seconds = env_int("HSTS_SECONDS", 365 * 24 * 3600, minimum=1)
+SECURE_HSTS_SECONDS = 0 if INSECURE_PLAIN_HTTP else _hsts_seconds
+# Which requests came over HTTPS: Django sees that on a direct TLS connection. Behind a proxy that
+# ends TLS, only the header named here (its value "https") says so; it is trusted only when named,
+# and the proxy must drop it from what clients send.
+_proxy_header = env_str("SECURE_PROXY_SSL_HEADER", "").strip()
+if _proxy_header:
+    if not re.fullmatch(r"[A-Za-z0-9-]+", _proxy_header):
+        raise ImproperlyConfigured(f"SECURE_PROXY_SSL_HEADER={_proxy_header!r} is not a header name "
+                                   "(e.g. X-Forwarded-Proto)")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
 X_FRAME_OPTIONS = "DENY"
 # Pages load scripts, styles and sound only from this site; no inline script or style, no framing.
 CONTENT_SECURITY_POLICY = env_str(

@@ -281,7 +281,13 @@ class Assignment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
-    plays = models.PositiveSmallIntegerField(default=0, db_default=0, help_text="Times the audio was served.")
+    # What the server can count of listening: how often it sent the audio (a page may fetch it ahead
+    # and never play it), and how often the reviewer's page said it started playing it (a report,
+    # bounded by labeling.review.audio.assignment_play_start, never a proof of listening).
+    audio_sent = models.PositiveSmallIntegerField(default=0, db_default=0, help_text="Times the audio was sent.")
+    play_starts = models.PositiveIntegerField(default=0, db_default=0,
+                                              help_text="Play starts the reviewer's page reported.")
+    last_play_start_at = models.DateTimeField(null=True, blank=True)
     # The editor's work so far ({text, intent, entities, flags}), saved as the annotator types so a
     # reload loses nothing; dropped with the clip.
     draft = models.JSONField(null=True, blank=True)

@@ -19,6 +19,8 @@ urlpatterns = [
     path("assignments/prefetch", review.AssignmentPrefetchApi.as_view(), name="assignment-prefetch"),
     path("assignments/<uuid:assignment_id>/audio", review.AssignmentAudioApi.as_view(), name="assignment-audio"),
     path("assignments/<uuid:assignment_id>/peaks", review.AssignmentPeaksApi.as_view(), name="assignment-peaks"),
+    path("assignments/<uuid:assignment_id>/play-starts", review.AssignmentPlayStartApi.as_view(),
+         name="assignment-play-starts"),
     path("assignments/<uuid:assignment_id>/submit", review.AssignmentSubmitApi.as_view(), name="assignment-submit"),
     path("assignments/<uuid:assignment_id>/draft", review.AssignmentDraftApi.as_view(), name="assignment-draft"),
     path("assignments/<uuid:assignment_id>/skip", review.AssignmentSkipApi.as_view(), name="assignment-skip"),

@@ -7,7 +7,7 @@ import tempfile
 
 from django.http import FileResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -110,6 +110,32 @@ class ConsentApi(APIView):
         return Response(self._body(account))
 
 
+@extend_schema_serializer(component_name="Hearing", deprecate_fields=["plays", "heard_seconds"])
+class HearingSerializer(serializers.Serializer):
+    """What the server can count of a reviewer's time with a clip: the audio it sent, and the play
+    starts the reviewer's page reported. Whether anyone listened, it cannot know."""
+
+    clip = serializers.UUIDField()
+    reviewer = serializers.CharField(help_text="Stable per reviewer, never their name.")
+    purpose = serializers.CharField()
+    given_at = serializers.DateTimeField()
+    audio_sent = serializers.IntegerField(help_text=(
+        "Times the server sent the audio to the reviewer's page; a page may fetch a clip ahead and "
+        "never play it."))
+    audio_sent_seconds = serializers.FloatField(allow_null=True, help_text=(
+        "audio_sent times the clip's length: seconds of audio sent, not seconds heard."))
+    play_starts_reported = serializers.IntegerField(help_text=(
+        "Times the reviewer's page reported starting to play the audio (from silence). The page's "
+        "word, bounded by the server: at most one a second and 50 for each time the audio was sent."))
+    held_seconds = serializers.FloatField(allow_null=True,
+                                          help_text="From being given the clip to handing it back.")
+    legal_hold_ends_at = serializers.DateTimeField(allow_null=True)
+    plays = serializers.IntegerField(source="audio_sent", help_text=(
+        "Deprecated: the same number as audio_sent (times the audio was sent, not times it was played)."))
+    heard_seconds = serializers.FloatField(source="audio_sent_seconds", allow_null=True, help_text=(
+        "Deprecated: the same number as audio_sent_seconds (seconds of audio sent, not heard)."))
+
+
 class MyLedgerApi(APIView):
     """Who heard or read which of your clips, when and why; escalations and legal holds included.
     Reviewers appear under a stable pseudonym, never their name."""
@@ -124,26 +150,15 @@ class MyLedgerApi(APIView):
         clip = serializers.UUIDField(allow_null=True)
         until = serializers.CharField(allow_null=True, help_text="When a legal hold ends.")
 
-    class HearingSerializer(serializers.Serializer):
-        clip = serializers.UUIDField()
-        reviewer = serializers.CharField(help_text="Stable per reviewer, never their name.")
-        purpose = serializers.CharField()
-        given_at = serializers.DateTimeField()
-        plays = serializers.IntegerField()
-        heard_seconds = serializers.FloatField(allow_null=True, help_text="Plays times the clip's length.")
-        held_seconds = serializers.FloatField(allow_null=True,
-                                              help_text="From being given the clip to handing it back.")
-        legal_hold_ends_at = serializers.DateTimeField(allow_null=True)
-
     class OutputSerializer(serializers.Serializer):
-        hearings = serializers.ListField(child=serializers.DictField())
+        hearings = HearingSerializer(many=True)
         entries = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request):
         account = _own_account(request)
         hearings = hearings_of_account(account_id=account.id, now=timezone.now())
-        return Response({"hearings": self.HearingSerializer(hearings, many=True).data,
+        return Response({"hearings": HearingSerializer(hearings, many=True).data,
                          "entries": self.EntrySerializer(ledger_for_account(account=account), many=True).data})
 
 

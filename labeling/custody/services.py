@@ -156,7 +156,7 @@ def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
         raise ApplicationError(exc.code, exc.message, fields={"audio": [exc.message]}) from None
     leak = to_target_rate(samples, rate)
     profile = watermark.LeakProfile(leak)
-    served_clips = (Clip.objects.filter(assignments__plays__gt=0, wrapped_key__isnull=False).distinct()
+    served_clips = (Clip.objects.filter(assignments__audio_sent__gt=0, wrapped_key__isnull=False).distinct()
                     .only("id", "wrapped_key", "deid_path"))
     best: list[tuple[float, int, Clip, np.ndarray]] = []  # the closest TRACE_CANDIDATES, audio kept for reading
     compared = 0
@@ -173,7 +173,7 @@ def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
     for _, _, clip, clip_audio in best:
         reading = watermark.read(leak, clip_audio, vault.watermark_key(clip.id), profile)
         assignments = {vault.watermark_payload(a.id): a
-                       for a in Assignment.objects.filter(clip=clip, plays__gt=0).select_related("annotator")}
+                       for a in Assignment.objects.filter(clip=clip, audio_sent__gt=0).select_related("annotator")}
         named = watermark.identify(reading, list(assignments))
         if named is not None:
             result = LeakTrace(True, assignments[named], reading.score(named), reading.speed,

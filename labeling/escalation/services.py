@@ -64,7 +64,7 @@ def assignment_flag(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, ca
             raise Conflict("not_flaggable", "Supervisors record an outcome instead of flagging.")
         if clip.status not in servability.SERVABLE_STATES[assignment.purpose]:
             raise Gone("withdrawn", "This clip was withdrawn by its owner.")
-        newly_heard = assignment.plays > 0 and not clip.flag_category  # a flagged clip was counted when served
+        newly_heard = assignment.audio_sent > 0 and not clip.flag_category  # a flagged clip was counted when sent
         if not clip.flag_category or FLAG_SEVERITY[category] < FLAG_SEVERITY[clip.flag_category]:
             clip.flag_category = category
         Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.ESCALATED, flag_category=clip.flag_category,

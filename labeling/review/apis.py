@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from core.errors import ApplicationError, ErrorSerializer, NotFound, StrictInputSerializer
 from labeling.auth import IsAnnotator, IsSupervisor
 from labeling.models import SHOWN_PURPOSE, Clip, FlagCategory, Purpose
-from labeling.review.audio import assignment_audio, assignment_audio_token, assignment_peaks
+from labeling.review.audio import assignment_audio, assignment_audio_token, assignment_peaks, assignment_play_start
 from labeling.review.selectors import (
     assignment_for_annotator,
     opt_outs_of,
@@ -173,7 +173,7 @@ class AssignmentAudioApi(APIView):
 
 
 class AssignmentPeaksApi(APIView):
-    """The waveform envelope the editor draws, under the audio's own conditions; not a play."""
+    """The waveform envelope the editor draws, under the audio's own conditions; not counted as audio sent."""
 
     permission_classes = [IsAnnotator | IsSupervisor]
 
@@ -197,6 +197,27 @@ class AssignmentPeaksApi(APIView):
         response = Response({"duration_seconds": round(seconds, 3), "peaks": np.round(values, 4).tolist()})
         response["Cache-Control"] = "no-store, private"
         return response
+
+
+class AssignmentPlayStartApi(APIView):
+    """The page started playing the assignment's audio (from silence; not a jump or a change of
+    speed). Counted as the page's report, bounded: not before the audio was sent, at most 50 per
+    copy sent, at most one a second; the data subject's ledger shows the count beside the times the
+    audio was sent."""
+
+    permission_classes = [IsAnnotator | IsSupervisor]
+
+    @extend_schema(
+        request=None,
+        parameters=[OpenApiParameter("X-Audio-Token", str, OpenApiParameter.HEADER, required=True,
+                                     description="The audio_token the claim returned.")],
+        responses={204: None, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer,
+                   410: ErrorSerializer, 429: ErrorSerializer},
+    )
+    def post(self, request, assignment_id):
+        assignment_play_start(assignment_id=assignment_id, annotator=request.user,
+                              token=request.headers.get("X-Audio-Token", ""))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EntitySerializer(StrictInputSerializer):

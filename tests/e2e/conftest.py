@@ -1,5 +1,9 @@
 """Real-browser tests: Debian's Chromium driven by Playwright against a live server on the test
-database. A failing test leaves a screenshot of every open page in var/test/screenshots/."""
+database. A failing test leaves a screenshot of every open page in var/test/screenshots/.
+
+On PostgreSQL the settings are a production's (Secure cookies, HSTS over HTTPS) and nothing here
+turns them off: the live server is http://localhost, which Chromium treats as a secure origin, so it
+keeps and sends Secure cookies there as it would over HTTPS."""
 
 from __future__ import annotations
 

@@ -2,9 +2,12 @@
 // with the playing position, speed and selection.
 
 import { $ } from "../lib/api.js";
+import { reportPlayStart } from "../lib/playstarts.js";
 import { Player, Waveform } from "../lib/waveform.js";
+import { state } from "./state.js";
 
 export const player = new Player(drawSound);
+player.onStart = () => state.current && reportPlayStart(state.current.id, state.current.audio_token);
 export const waveform = new Waveform($("waveform"), (picked) => {
   if (picked === null) { drawSound(); return; }  // still dragging
   if (picked.end === null) player.play(picked.start);

@@ -11,6 +11,7 @@ export class Player {
     this.startedAt = 0; // context time at which the running source started
     this.stopAt = null; // end of the range being played, if any
     this.onChange = onChange;
+    this.onStart = null; // called when the sound starts from silence (not on a jump or a change of speed)
   }
 
   ensureContext() {
@@ -50,6 +51,7 @@ export class Player {
 
   play(from = this.position, to = null) {
     if (!this.buffer) return;
+    const starting = !this.playing;
     this.halt();
     const start = Math.max(0, Math.min(from, this.duration - 0.01));
     this.source = this.context.createBufferSource();
@@ -71,6 +73,7 @@ export class Player {
     if (to === null) source.start(0, start);
     else source.start(0, start, Math.max(0.01, to - start));
     this.onChange();
+    if (starting && this.onStart) this.onStart();
   }
 
   // Stop the running source without moving the position back.
@@ -94,11 +97,12 @@ export class Player {
   }
 
   seek(seconds) {
-    const wasPlaying = this.playing;
-    this.halt();
-    this.offset = Math.max(0, Math.min(seconds, this.duration));
-    if (wasPlaying) this.play();
-    else this.onChange();
+    const to = Math.max(0, Math.min(seconds, this.duration));
+    if (this.playing) this.play(to); // a jump while playing: the sound goes on, no new start
+    else {
+      this.offset = to;
+      this.onChange();
+    }
   }
 
   setRate(rate) {
