@@ -18,6 +18,7 @@ urlpatterns = [
     path("assignments/next", review.AssignmentNextApi.as_view(), name="assignment-next"),
     path("assignments/prefetch", review.AssignmentPrefetchApi.as_view(), name="assignment-prefetch"),
     path("assignments/<uuid:assignment_id>/audio", review.AssignmentAudioApi.as_view(), name="assignment-audio"),
+    path("assignments/<uuid:assignment_id>/status", review.AssignmentStatusApi.as_view(), name="assignment-status"),
     path("assignments/<uuid:assignment_id>/peaks", review.AssignmentPeaksApi.as_view(), name="assignment-peaks"),
     path("assignments/<uuid:assignment_id>/submit", review.AssignmentSubmitApi.as_view(), name="assignment-submit"),
     path("assignments/<uuid:assignment_id>/draft", review.AssignmentDraftApi.as_view(), name="assignment-draft"),
