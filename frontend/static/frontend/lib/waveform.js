@@ -119,6 +119,7 @@ export class Player {
     const now = this.context.currentTime;
     const left = FADE_SECONDS * Math.log(1 / this.fadeLevel) / Math.log(1 / QUIET_LEVEL);
     this.fade = this.context.createGain();
+    this.fade.gain.value = this.fadeLevel;  // read back at once, before the first sound is rendered
     this.fade.gain.setValueAtTime(this.fadeLevel, now);
     this.fade.gain.exponentialRampToValueAtTime(1, now + left);
     this.fade.connect(this.output);
