@@ -225,6 +225,12 @@ ESCALATION_RESPONSE_HOURS = {
     "distressing": env_float("ESCALATION_HOURS_DISTRESSING", 24.0, low=0.1, high=720.0),
     "other": env_float("ESCALATION_HOURS_OTHER", 24.0, low=0.1, high=720.0),
 }
+# Flag categories whose clips start quietly and fade in on the annotator page, for annotators outside
+# any team (labeling.models.Team.muted_start_categories sets a team's own): a comma-separated list.
+WORK_MUTED_START_CATEGORIES = sorted({name.strip() for name in env_str("WORK_MUTED_START_CATEGORIES", "").split(",")
+                                      if name.strip()})
+if set(WORK_MUTED_START_CATEGORIES) - set(ESCALATION_RESPONSE_HOURS):
+    raise ImproperlyConfigured(f"WORK_MUTED_START_CATEGORIES: each of {', '.join(ESCALATION_RESPONSE_HOURS)}")
 LEGAL_HOLD_MAX_DAYS = env_int("LEGAL_HOLD_MAX_DAYS", 365, minimum=1)
 # A claimed escalation left unresolved this long may be taken over by another supervisor.
 ESCALATION_TAKE_OVER_MINUTES = env_int("ESCALATION_TAKE_OVER_MINUTES", 30, minimum=1)

@@ -35,7 +35,7 @@ from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
 from labeling.custody.selectors import clips_of_account, hearings_of_account
 from labeling.custody.services import clips_delete
 from labeling.escalation.selectors import escalations_unresolved, exposure_by_annotator, wellbeing_checks_requested
-from labeling.models import ClipStatus, EscalationOutcome, ExportFormat, FlagCategory
+from labeling.models import ClipStatus, EscalationOutcome, ExportFormat, FlagCategory, MutedStart
 from labeling.quality.selectors import accuracy_by_annotator, agreement_of, second_opinions_for_adjudication
 from labeling.selectors import clip_status_counts, clips_held, clips_labeled_per_hour, projects_supervised
 from labeling.servability import consent_refusal
@@ -58,7 +58,8 @@ def home(request):
 def annotate(request):
     if not has_role(request.user, ANNOTATOR):
         raise PermissionDenied
-    return render(request, "frontend/annotate.html", {"categories": FlagCategory.choices})
+    return render(request, "frontend/annotate.html", {"categories": FlagCategory.choices,
+                                                       "muted_start_choices": MutedStart.choices})
 
 
 @login_required

@@ -2,12 +2,13 @@
 the review policy. Clips, transcripts and escalations are not shown here; they are reached through
 the supervisors' pages, which record every access."""
 
+from django import forms
 from django.contrib import admin, messages
 
 from consent.models import PolicyVersion
 from core.errors import ApplicationError
 from labeling.custody.services import policy_publish
-from labeling.models import Project, ProjectMember, Team, TeamMember
+from labeling.models import FlagCategory, Project, ProjectMember, Team, TeamMember
 
 
 class TeamMemberInline(admin.TabularInline):
@@ -16,8 +17,20 @@ class TeamMemberInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class TeamForm(forms.ModelForm):
+    muted_start_categories = forms.MultipleChoiceField(
+        choices=FlagCategory.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Clips flagged with these start quietly and fade in on the annotator page (annotators may "
+                  "turn this off, or on for every clip).")
+
+    class Meta:
+        model = Team
+        fields = "__all__"
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamForm
     list_display = ["name", "max_shift_minutes", "max_clips_per_shift", "break_after_minutes", "break_minutes",
                     "min_claim_interval_seconds", "flag_break_minutes", "exposure_budget_minutes"]
     search_fields = ["name"]

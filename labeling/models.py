@@ -198,6 +198,10 @@ class Team(models.Model):
     flag_break_minutes = models.PositiveIntegerField(default=5, help_text="Pause after flagging a clip.")
     exposure_budget_minutes = models.PositiveIntegerField(
         default=10, help_text="Flagged content an annotator may hear per shift.")
+    # Clips flagged with one of these categories start quietly and fade in on the annotator page,
+    # unless the annotator turned muted start off (AnnotatorPreference.muted_start).
+    muted_start_categories = models.JSONField(
+        default=list, blank=True, help_text="Flag categories whose clips start quietly and fade in.")
 
     class Meta:
         constraints = [
@@ -210,6 +214,12 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        categories = self.muted_start_categories
+        if not isinstance(categories, list) or any(c not in FlagCategory.values for c in categories):
+            raise ValidationError({"muted_start_categories": f"A list of: {', '.join(FlagCategory.values)}."})
 
 
 class TeamMember(models.Model):
@@ -340,6 +350,29 @@ class CategoryOptOut(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "category"], name="one_opt_out_per_category")]
+
+
+class MutedStart(models.TextChoices):
+    """When the annotator page starts playback quietly and fades it in."""
+
+    MARKED = "marked", "For clips in a category my team marks"
+    ALL = "all", "For every clip"
+    OFF = "off", "Never"
+
+
+class AnnotatorPreference(models.Model):
+    """How the annotator page plays sound for this annotator, kept on the server so that it follows
+    them from browser to browser. No row: the defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotator_preference")
+    volume = models.FloatField(default=1.0, help_text="Playback volume, 0 (silent) to 1 (full).")
+    muted_start = models.CharField(max_length=8, choices=MutedStart.choices, default=MutedStart.MARKED)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(volume__gte=0, volume__lte=1), name="annotator_volume_in_range"),
+            models.CheckConstraint(condition=Q(muted_start__in=MutedStart.values), name="annotator_muted_start_valid"),
+        ]
 
 
 class EscalationState(models.TextChoices):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("assignments/next", review.AssignmentNextApi.as_view(), name="assignment-next"),
     path("assignments/prefetch", review.AssignmentPrefetchApi.as_view(), name="assignment-prefetch"),
     path("assignments/<uuid:assignment_id>/audio", review.AssignmentAudioApi.as_view(), name="assignment-audio"),
+    path("assignments/<uuid:assignment_id>/status", review.AssignmentStatusApi.as_view(), name="assignment-status"),
     path("assignments/<uuid:assignment_id>/peaks", review.AssignmentPeaksApi.as_view(), name="assignment-peaks"),
     path("assignments/<uuid:assignment_id>/play-starts", review.AssignmentPlayStartApi.as_view(),
          name="assignment-play-starts"),

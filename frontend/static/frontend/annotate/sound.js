@@ -16,6 +16,12 @@ export const waveform = new Waveform($("waveform"), (picked) => {
 
 export function drawSound() {
   waveform.draw(player.position);
+  // The page's sound as it stands, on the work area: whether a clip's sound is in hand, whether it
+  // plays, and at what share of full scale (the volume times a fade-in under way).
+  const work = $("work").dataset;
+  work.sound = player.buffer ? "loaded" : "none";
+  work.playing = String(player.playing);
+  work.gain = player.gain.toFixed(3);
   const parts = [];
   if (player.duration) parts.push(`${player.position.toFixed(1)} of ${player.duration.toFixed(1)} s`);
   parts.push(`speed ${player.rate.toFixed(2)}×`);
