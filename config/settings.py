@@ -239,6 +239,11 @@ REVOCATION_DELETES = env_bool("REVOCATION_DELETES", True)
 # Retention: de-identified audio and transcripts are kept this many days after labeling.
 RETENTION_AUDIO_DAYS = env_int("RETENTION_AUDIO_DAYS", 30, minimum=1)
 RETENTION_TRANSCRIPT_DAYS = env_int("RETENTION_TRANSCRIPT_DAYS", 180, minimum=1)
+# A queued clip that nobody labeled is deleted this many days after it entered the queue.
+RETENTION_QUEUED_DAYS = env_int("RETENTION_QUEUED_DAYS", 30, minimum=1)
+# One retention run works in batches for at most this long (it finishes the batch in hand); the next
+# run goes on where it stopped. Keep it under the schedule's period (workers/celery.py).
+RETENTION_RUN_SECONDS = env_int("RETENTION_RUN_SECONDS", 300, minimum=1)
 # A second opinion whose answer differs from the first reading by more than this word error rate
 # goes to a supervisor.
 SECOND_OPINION_MAX_DIFFERENCE = env_float("SECOND_OPINION_MAX_DIFFERENCE", 0.2, low=0.0, high=1.0)

@@ -163,43 +163,52 @@ def ledger_append(*, action: str, actor_id: int | None = None, account_id: uuid.
     the position and returns the hash to chain onto; its row lock, held until commit, serializes
     appends to one chain (on SQLite the write lock every transaction takes at BEGIN does). Call it
     last in a transaction."""
+    return ledger_append_many(action=action, actor_id=actor_id, entries=[
+        {"account_id": account_id, "clip_id": clip_id, "assignment_id": assignment_id, "detail": detail or {}}])[0]
+
+
+def ledger_append_many(*, action: str, actor_id: int | None = None, entries: list[dict]) -> list[LedgerEntry]:
+    """Chain one entry per item of `entries` (each with account_id, clip_id, assignment_id and detail,
+    as ledger_append takes them; missing ones are empty) onto the actor's chain, in order, as
+    ledger_append does one: the positions are reserved by one update of the chain's head and the
+    entries written by one insert, whatever their number. Call it last in a transaction."""
+    if not entries:
+        return []
     chain = ledger_chain_of(actor_id)
     head = LedgerHead._meta.db_table
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        reserve = f"UPDATE {head} SET seq = seq + 1 WHERE chain = %s RETURNING seq, hash"
-        cursor.execute(reserve, [chain])
+        reserve = f"UPDATE {head} SET seq = seq + %s WHERE chain = %s RETURNING seq, hash"
+        cursor.execute(reserve, [len(entries), chain])
         row = cursor.fetchone()
         if row is None:  # the chain's first entry
             cursor.execute(f"INSERT INTO {head} (chain, seq, hash, mac) VALUES (%s, 0, %s, '') "
                            "ON CONFLICT DO NOTHING", [chain, GENESIS_HASH])
-            cursor.execute(reserve, [chain])
+            cursor.execute(reserve, [len(entries), chain])
             row = cursor.fetchone()
-        entry = LedgerEntry(
-            chain=chain,
-            seq=row[0],
-            created_at=timezone.now(),
-            action=action,
-            actor_id=actor_id,
-            account_id=account_id,
-            clip_id=clip_id,
-            assignment_id=assignment_id,
-            detail=detail or {},
-            prev_hash=row[1],
-        )
-        entry.hash = entry_hash(entry)
-        entry.mac = entry_mac(chain, entry.seq, entry.hash)
+        last_seq, prev_hash = row
+        now = timezone.now()
+        chained = []
+        for seq, item in enumerate(entries, start=last_seq - len(entries) + 1):
+            entry = LedgerEntry(chain=chain, seq=seq, created_at=now, action=action, actor_id=actor_id,
+                                account_id=item.get("account_id"), clip_id=item.get("clip_id"),
+                                assignment_id=item.get("assignment_id"), detail=item.get("detail") or {},
+                                prev_hash=prev_hash)
+            entry.hash = prev_hash = entry_hash(entry)
+            entry.mac = entry_mac(chain, seq, entry.hash)
+            chained.append(entry)
         fields = [f for f in LedgerEntry._meta.concrete_fields if f.name != "id"]
+        row_sql = f"({', '.join(['%s'] * len(fields))})"
         insert = (f"INSERT INTO {LedgerEntry._meta.db_table} ({', '.join(f.column for f in fields)}) "
-                  f"VALUES ({', '.join(['%s'] * len(fields))})")
-        values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+                  f"VALUES {', '.join([row_sql] * len(chained))}")
+        values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for entry in chained for f in fields]
         set_hash = f"UPDATE {head} SET hash = %s, mac = %s WHERE chain = %s"
-        new_head = [entry.hash, head_mac(chain, entry.seq, entry.hash), chain]
+        new_head = [prev_hash, head_mac(chain, last_seq, prev_hash), chain]
         if connection.vendor == "postgresql":
             cursor.execute(f"WITH e AS ({insert}) {set_hash}", [*values, *new_head])
         else:
             cursor.execute(insert, values)
             cursor.execute(set_hash, new_head)
-    return entry
+    return chained
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,12 @@ class Clip(models.Model):
         indexes = [
             models.Index(fields=["queued_at", "id"], condition=Q(status="queued"), name="clip_queue_order"),
             models.Index(fields=["status", "updated_at"], name="clip_status_updated"),
+            # Retention's passes find what is due without reading what was already purged, which
+            # collects over months (labeled clips without audio, held and discarded ones without details).
+            models.Index(fields=["updated_at"], name="clip_audio_kept",
+                         condition=Q(status__in=["labeled", "escalated"], wrapped_key__isnull=False)),
+            models.Index(fields=["id"], condition=Q(status__in=["held", "discarded"]) & ~Q(device_serial=""),
+                         name="clip_details_kept"),
         ]
 
     def __str__(self) -> str:
@@ -340,6 +346,9 @@ class Transcript(models.Model):
     entities = models.JSONField(default=list, blank=True)  # [{"start", "end", "type"}]: character offsets in text
     flags = models.JSONField(default=list, blank=True)  # TranscriptFlag values
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="transcript_created")]  # retention's due ones
 
 
 class CategoryOptOut(models.Model):
