@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint install install-test migrate bench-assign bench-editor bench-deid bench-watermark bench-deletion bench-load bench-pipeline clean
+.PHONY: run test lint install install-test migrate bench-assign bench-editor bench-deid bench-watermark bench-deletion bench-retention bench-load bench-pipeline clean
 
 $(VENV)/.installed: requirements.txt requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ bench-deid: $(VENV)/.installed-bench
 
 bench-deletion: install-test
 	$(PY) tests/backing.py --run -- $(PY) bench/deletion.py $(BENCH_ARGS)
+
+bench-retention: install-test
+	$(PY) tests/backing.py --run -- $(PY) bench/retention.py $(BENCH_ARGS)
 
 bench-load: install-test
 	$(PY) tests/backing.py --run -- $(PY) bench/load/run.py $(BENCH_ARGS)

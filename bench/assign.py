@@ -65,7 +65,7 @@ def seed(clips: int, accounts: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from consent.models import Account, ConsentRecord
+    from consent.models import Account, ConsentRecord, PolicyVersion
     from labeling.models import Clip, ClipStatus, Project
 
     call_command("migrate", verbosity=0)
@@ -79,8 +79,9 @@ def seed(clips: int, accounts: int) -> None:
     owners = Account.objects.bulk_create(
         [Account(external_id=f"bench-{i}", first_name="Bench") for i in range(accounts)]
     )
+    policy = PolicyVersion.objects.filter(number__isnull=False).order_by("-number").first().version
     ConsentRecord.objects.bulk_create(
-        [ConsentRecord(account=a, version=1, granted=True, policy_version="bench", channel="api") for a in owners]
+        [ConsentRecord(account=a, version=1, granted=True, policy_version=policy, channel="api") for a in owners]
     )
     batch = []
     for index in range(clips):

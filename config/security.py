@@ -6,6 +6,7 @@ The lockout counts failed logins in the access ledger, where every one is record
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timedelta
 
@@ -33,6 +34,9 @@ LAST_SEEN_SESSION_KEY = "staff_last_seen"
 # Paths an authenticated but not yet verified user may reach: the second-factor page itself,
 # logging out, and the static files those pages need.
 MFA_EXEMPT_PREFIXES = ("/mfa/", "/logout/", "/login/", "/static/")
+# Requests a page makes by itself, not its user (the annotator page asks about once a second whether
+# the open clip may still be heard): they do not keep an idle session alive.
+UNATTENDED_PATHS = re.compile(r"/api/v1/assignments/[0-9a-f-]+/status")
 
 
 def is_staff(user: AbstractBaseUser) -> bool:
@@ -163,8 +167,8 @@ class StaffSecurityMiddleware:
                     return JsonResponse(error_body("session_expired", "Signed out after inactivity: sign in again."),
                                         status=401)
                 return redirect(f"{resolve_url(settings.LOGIN_URL)}?next={request.path}")
-            if last_seen is None or now - last_seen > 30:  # write the session at most twice a minute
-                request.session[LAST_SEEN_SESSION_KEY] = now
+            if (last_seen is None or now - last_seen > 30) and not UNATTENDED_PATHS.fullmatch(request.path):
+                request.session[LAST_SEEN_SESSION_KEY] = now  # written at most twice a minute
         if not request.path.startswith(MFA_EXEMPT_PREFIXES) and needs_second_factor(user) and not user.is_verified():
             if api:
                 return JsonResponse(error_body("mfa_required", "Confirm your sign-in with your authenticator code."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -125,8 +126,32 @@ WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Transport. The embedded default (SQLite, served by `make run` on http://127.0.0.1) runs over plain
+# HTTP; any other deployment is taken to be served over HTTPS: the session and CSRF cookies are
+# Secure and every answer to an HTTPS request carries HSTS. A deployment served over plain HTTP on
+# purpose says so with INSECURE_PLAIN_HTTP=true; INSECURE_PLAIN_HTTP=false (or SECURE_COOKIES=true,
+# the older spelling) treats an embedded one as served over HTTPS too.
+EMBEDDED_DEFAULT = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+_https_declared = env_bool("SECURE_COOKIES", False)
+INSECURE_PLAIN_HTTP = env_bool("INSECURE_PLAIN_HTTP", EMBEDDED_DEFAULT and not _https_declared)
+if INSECURE_PLAIN_HTTP and _https_declared:
+    raise ImproperlyConfigured("SECURE_COOKIES=true and INSECURE_PLAIN_HTTP=true contradict each other")
+if not INSECURE_PLAIN_HTTP and env_str("SECURE_COOKIES", "") and not _https_declared:
+    raise ImproperlyConfigured("SECURE_COOKIES=false does not turn Secure cookies off here: a site served over "
+                               "plain HTTP on purpose sets INSECURE_PLAIN_HTTP=true")
+SESSION_COOKIE_SECURE = not INSECURE_PLAIN_HTTP
+CSRF_COOKIE_SECURE = not INSECURE_PLAIN_HTTP
+_hsts_seconds = env_int("HSTS_SECONDS", 365 * 24 * 3600, minimum=1)
+SECURE_HSTS_SECONDS = 0 if INSECURE_PLAIN_HTTP else _hsts_seconds
+# Which requests came over HTTPS: Django sees that on a direct TLS connection. Behind a proxy that
+# ends TLS, only the header named here (its value "https") says so; it is trusted only when named,
+# and the proxy must drop it from what clients send.
+_proxy_header = env_str("SECURE_PROXY_SSL_HEADER", "").strip()
+if _proxy_header:
+    if not re.fullmatch(r"[A-Za-z0-9-]+", _proxy_header):
+        raise ImproperlyConfigured(f"SECURE_PROXY_SSL_HEADER={_proxy_header!r} is not a header name "
+                                   "(e.g. X-Forwarded-Proto)")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
 X_FRAME_OPTIONS = "DENY"
 # Pages load scripts, styles and sound only from this site; no inline script or style, no framing.
 CONTENT_SECURITY_POLICY = env_str(
@@ -177,6 +202,8 @@ MAX_CLIP_SECONDS = env_float("MAX_CLIP_SECONDS", 60.0, low=1.0, high=3600.0)
 MAX_METADATA_BYTES = env_int("MAX_METADATA_BYTES", 4096, minimum=256)
 ACCIDENTAL_WAKE_THRESHOLD = env_float("ACCIDENTAL_WAKE_THRESHOLD", 0.5, low=0.0, high=1.0)
 REVIEW_SAMPLE_RATE = env_float("REVIEW_SAMPLE_RATE", 1.0, low=0.0, high=1.0)
+# The name of the review policy's first version, made when the database is first migrated (with the text the
+# owner's page showed until then). Later versions are written and published in the admin (consent.PolicyVersion).
 REVIEW_POLICY_VERSION = env_str("REVIEW_POLICY_VERSION", "2026-11")
 ASSIGNMENT_LEASE_SECONDS = env_int("ASSIGNMENT_LEASE_SECONDS", 600, minimum=10)
 # One annotator hears at most this many clips of one data subject within so many days.
@@ -201,6 +228,12 @@ ESCALATION_RESPONSE_HOURS = {
     "distressing": env_float("ESCALATION_HOURS_DISTRESSING", 24.0, low=0.1, high=720.0),
     "other": env_float("ESCALATION_HOURS_OTHER", 24.0, low=0.1, high=720.0),
 }
+# Flag categories whose clips start quietly and fade in on the annotator page, for annotators outside
+# any team (labeling.models.Team.muted_start_categories sets a team's own): a comma-separated list.
+WORK_MUTED_START_CATEGORIES = sorted({name.strip() for name in env_str("WORK_MUTED_START_CATEGORIES", "").split(",")
+                                      if name.strip()})
+if set(WORK_MUTED_START_CATEGORIES) - set(ESCALATION_RESPONSE_HOURS):
+    raise ImproperlyConfigured(f"WORK_MUTED_START_CATEGORIES: each of {', '.join(ESCALATION_RESPONSE_HOURS)}")
 LEGAL_HOLD_MAX_DAYS = env_int("LEGAL_HOLD_MAX_DAYS", 365, minimum=1)
 # A claimed escalation left unresolved this long may be taken over by another supervisor.
 ESCALATION_TAKE_OVER_MINUTES = env_int("ESCALATION_TAKE_OVER_MINUTES", 30, minimum=1)
@@ -209,6 +242,11 @@ REVOCATION_DELETES = env_bool("REVOCATION_DELETES", True)
 # Retention: de-identified audio and transcripts are kept this many days after labeling.
 RETENTION_AUDIO_DAYS = env_int("RETENTION_AUDIO_DAYS", 30, minimum=1)
 RETENTION_TRANSCRIPT_DAYS = env_int("RETENTION_TRANSCRIPT_DAYS", 180, minimum=1)
+# A queued clip that nobody labeled is deleted this many days after it entered the queue.
+RETENTION_QUEUED_DAYS = env_int("RETENTION_QUEUED_DAYS", 30, minimum=1)
+# One retention run works in batches for at most this long (it finishes the batch in hand); the next
+# run goes on where it stopped. Keep it under the schedule's period (workers/celery.py).
+RETENTION_RUN_SECONDS = env_int("RETENTION_RUN_SECONDS", 300, minimum=1)
 # A second opinion whose answer differs from the first reading by more than this word error rate
 # goes to a supervisor.
 SECOND_OPINION_MAX_DIFFERENCE = env_float("SECOND_OPINION_MAX_DIFFERENCE", 0.2, low=0.0, high=1.0)

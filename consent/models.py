@@ -1,4 +1,4 @@
-"""Data subjects and their append-only, versioned consent records."""
+"""Data subjects, the review policy's versions, and the owners' append-only, versioned consent records."""
 
 from __future__ import annotations
 
@@ -24,6 +24,54 @@ class Account(models.Model):
         return f"Account {self.id}"
 
 
+class PolicyVersion(models.Model):
+    """One version of the text an owner agrees to when they let people hear their recordings.
+
+    A version is a draft until it is published (consent.services.policy_version_publish); a draft may
+    be edited or removed, a published version never changes (a change is a new version), so the
+    text each owner agreed to is kept. The current policy is the one published last. A version
+    published as a material change makes consent given under any earlier version stop counting
+    for human review until its owner confirms the new text (labeling.servability reads it so).
+    """
+
+    version = models.CharField(max_length=32, unique=True, help_text="The name owners see, e.g. 2027-03.")
+    text = models.TextField(help_text="What the owner agrees to, as shown on their page.")
+    material = models.BooleanField(
+        default=False, help_text="A material change: consent given under earlier versions stops counting for human "
+                                 "review until each owner confirms this text.")
+    number = models.PositiveIntegerField(null=True, blank=True, unique=True, editable=False,
+                                         help_text="1, 2, 3 ... in the order of publication; empty for a draft.")
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, editable=False,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(number__isnull=True, published_at__isnull=True)
+                                   | models.Q(number__isnull=False, published_at__isnull=False),
+                                   name="policy_published_has_number_and_time"),
+        ]
+        ordering = ["-number", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"Policy {self.version}{'' if self.published_at else ' (draft)'}"
+
+    @property
+    def published(self) -> bool:
+        return self.number is not None
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding and PolicyVersion.objects.filter(pk=self.pk, number__isnull=False).exists():
+            raise ValueError("A published policy version never changes; add a new version instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if PolicyVersion.objects.filter(pk=self.pk, number__isnull=False).exists():
+            raise ValueError("A published policy version is kept: owners agreed to its text.")
+        return super().delete(*args, **kwargs)
+
+
 class ConsentRecord(models.Model):
     """One decision about human review. Rows are only ever added; the newest version rules."""
 
@@ -35,7 +83,7 @@ class ConsentRecord(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="consent_records")
     version = models.PositiveIntegerField()
     granted = models.BooleanField()
-    policy_version = models.CharField(max_length=32)
+    policy_version = models.CharField(max_length=32)  # the PolicyVersion.version current when it was given
     channel = models.CharField(max_length=16, choices=Channel.choices)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -1,4 +1,4 @@
-"""Reads of accounts, their consent and their part of the access ledger."""
+"""Reads of accounts, the review policy's versions, their consent and their part of the access ledger."""
 
 from __future__ import annotations
 
@@ -10,15 +10,27 @@ from datetime import datetime
 
 from django.conf import settings
 
-from consent.models import Account, ConsentRecord, LedgerEntry
+from consent.models import Account, ConsentRecord, LedgerEntry, PolicyVersion
 
 
 def consent_current(*, account_id: uuid.UUID) -> ConsentRecord | None:
     return ConsentRecord.objects.filter(account_id=account_id).order_by("-version").first()
 
 
+def policy_current() -> PolicyVersion | None:
+    """The policy in force: the version published last."""
+    return PolicyVersion.objects.filter(number__isnull=False).order_by("-number").first()
+
+
+def policy_history() -> list[PolicyVersion]:
+    """Every published version, newest first; drafts are nobody's business but the admin's."""
+    return list(PolicyVersion.objects.filter(number__isnull=False).order_by("-number"))
+
+
 def consent_is_active(*, account_id: uuid.UUID) -> bool:
-    """True only when the newest consent record grants human review."""
+    """True when the newest consent record grants human review, under whichever policy version:
+    ingest's gate. Whether that consent still counts for human review after a material change of
+    the policy is the servability rule's (labeling.servability.consent_refusal)."""
     granted = (
         ConsentRecord.objects.filter(account_id=account_id).order_by("-version").values_list("granted", flat=True)[:1]
     )

@@ -16,10 +16,20 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from consent.models import Account, ConsentRecord, DeletionReceipt, LedgerEntry, LedgerHead, LinkCode
-from core.errors import ApplicationError, Conflict, TooMany
+from consent.models import (
+    Account,
+    ConsentRecord,
+    DeletionReceipt,
+    LedgerEntry,
+    LedgerHead,
+    LinkCode,
+    PolicyVersion,
+)
+from consent.selectors import policy_current
+from core.errors import ApplicationError, Conflict, NotFound, TooMany, Unavailable
 from core.throttle import blocked_until, failure_noted
 
 GENESIS_HASH = "0" * 64
@@ -31,25 +41,68 @@ def account_create(*, external_id: str, first_name: str = "", user: AbstractBase
 
 def consent_append(*, account: Account, granted: bool, channel: str,
                    policy_version: str | None = None) -> tuple[ConsentRecord, bool]:
-    """Append a consent version, unless it would repeat the newest; returns (the newest record,
-    whether it is new). What a revocation does to the owner's clips is portal.services.consent_set's."""
-    policy = policy_version or settings.REVIEW_POLICY_VERSION
+    """Append a consent version under the current policy, unless it would repeat the newest; returns
+    (the newest record, whether it is new). `policy_version`: the version whose text the owner was
+    shown; it must be a published one, and for a grant the current one (the owner agrees to the
+    text in force, never to a draft or an outdated one). What a revocation does to the owner's clips
+    is portal.services.consent_set's."""
     with transaction.atomic():
         # Serializes concurrent changes for one account so versions stay gapless.
         Account.objects.select_for_update().filter(pk=account.pk).exists()
+        policy = _policy_for_consent(policy_version, granted=granted)
         last = ConsentRecord.objects.filter(account=account).order_by("-version").first()
-        if last is not None and last.granted == granted and last.policy_version == policy:
+        if last is not None and last.granted == granted and last.policy_version == policy.version:
             return last, False
         record = ConsentRecord.objects.create(
             account=account,
             version=(last.version + 1) if last else 1,
             granted=granted,
-            policy_version=policy,
+            policy_version=policy.version,
             channel=channel,
         )
         ledger_append(action=LedgerEntry.Action.CONSENT_CHANGE, actor_id=account.user_id, account_id=account.id,
-                      detail={"granted": granted, "version": record.version, "policy": policy, "channel": channel})
+                      detail={"granted": granted, "version": record.version, "policy": policy.version,
+                              "channel": channel})
     return record, True
+
+
+def _policy_for_consent(named: str | None, *, granted: bool) -> PolicyVersion:
+    """The current policy, checked against the version the owner named. Unpublished drafts answer
+    as versions that do not exist, so nobody learns of a draft this way."""
+    current = policy_current()
+    if current is None:
+        raise Unavailable("no_policy", "No review policy is published yet; nobody can agree to one.",
+                          retry_after=3600)
+    if named is None or named == current.version:
+        return current
+    if not PolicyVersion.objects.filter(version=named, number__isnull=False).exists():
+        raise ApplicationError("unknown_policy_version", f"There is no published policy version '{named}'.",
+                               fields={"policy_version": ["No such published version."]})
+    if granted:
+        raise Conflict("policy_changed", f"Version {named} is no longer the current policy: read version "
+                       f"{current.version} and agree to it instead.")
+    return current
+
+
+def policy_version_publish(*, policy_id: int) -> PolicyVersion:
+    """Publish a draft: it becomes the current policy, numbered after every earlier one. What a
+    material change sets in motion is labeling.custody.services.policy_publish's."""
+    with transaction.atomic():
+        policy = PolicyVersion.objects.select_for_update().filter(pk=policy_id).first()
+        if policy is None:
+            raise NotFound("not_found", "No such policy version.")
+        if policy.published:
+            raise Conflict("already_published", f"Version {policy.version} was published on "
+                           f"{policy.published_at:%Y-%m-%d %H:%M} UTC; a change is a new version.")
+        if not policy.text.strip():
+            raise ApplicationError("empty_policy", "A policy version needs its text before it is published.",
+                                   fields={"text": ["Required."]})
+        # The unique index on number refuses a second publication racing for the same number.
+        last = PolicyVersion.objects.filter(number__isnull=False).aggregate(last=Max("number"))["last"] or 0
+        PolicyVersion.objects.filter(pk=policy.pk, number__isnull=True).update(number=last + 1,
+                                                                              published_at=timezone.now())
+        policy.refresh_from_db()
+    return policy
 
 
 def receipt_signature(receipt: DeletionReceipt) -> str:
@@ -110,43 +163,52 @@ def ledger_append(*, action: str, actor_id: int | None = None, account_id: uuid.
     the position and returns the hash to chain onto; its row lock, held until commit, serializes
     appends to one chain (on SQLite the write lock every transaction takes at BEGIN does). Call it
     last in a transaction."""
+    return ledger_append_many(action=action, actor_id=actor_id, entries=[
+        {"account_id": account_id, "clip_id": clip_id, "assignment_id": assignment_id, "detail": detail or {}}])[0]
+
+
+def ledger_append_many(*, action: str, actor_id: int | None = None, entries: list[dict]) -> list[LedgerEntry]:
+    """Chain one entry per item of `entries` (each with account_id, clip_id, assignment_id and detail,
+    as ledger_append takes them; missing ones are empty) onto the actor's chain, in order, as
+    ledger_append does one: the positions are reserved by one update of the chain's head and the
+    entries written by one insert, whatever their number. Call it last in a transaction."""
+    if not entries:
+        return []
     chain = ledger_chain_of(actor_id)
     head = LedgerHead._meta.db_table
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        reserve = f"UPDATE {head} SET seq = seq + 1 WHERE chain = %s RETURNING seq, hash"
-        cursor.execute(reserve, [chain])
+        reserve = f"UPDATE {head} SET seq = seq + %s WHERE chain = %s RETURNING seq, hash"
+        cursor.execute(reserve, [len(entries), chain])
         row = cursor.fetchone()
         if row is None:  # the chain's first entry
             cursor.execute(f"INSERT INTO {head} (chain, seq, hash, mac) VALUES (%s, 0, %s, '') "
                            "ON CONFLICT DO NOTHING", [chain, GENESIS_HASH])
-            cursor.execute(reserve, [chain])
+            cursor.execute(reserve, [len(entries), chain])
             row = cursor.fetchone()
-        entry = LedgerEntry(
-            chain=chain,
-            seq=row[0],
-            created_at=timezone.now(),
-            action=action,
-            actor_id=actor_id,
-            account_id=account_id,
-            clip_id=clip_id,
-            assignment_id=assignment_id,
-            detail=detail or {},
-            prev_hash=row[1],
-        )
-        entry.hash = entry_hash(entry)
-        entry.mac = entry_mac(chain, entry.seq, entry.hash)
+        last_seq, prev_hash = row
+        now = timezone.now()
+        chained = []
+        for seq, item in enumerate(entries, start=last_seq - len(entries) + 1):
+            entry = LedgerEntry(chain=chain, seq=seq, created_at=now, action=action, actor_id=actor_id,
+                                account_id=item.get("account_id"), clip_id=item.get("clip_id"),
+                                assignment_id=item.get("assignment_id"), detail=item.get("detail") or {},
+                                prev_hash=prev_hash)
+            entry.hash = prev_hash = entry_hash(entry)
+            entry.mac = entry_mac(chain, seq, entry.hash)
+            chained.append(entry)
         fields = [f for f in LedgerEntry._meta.concrete_fields if f.name != "id"]
+        row_sql = f"({', '.join(['%s'] * len(fields))})"
         insert = (f"INSERT INTO {LedgerEntry._meta.db_table} ({', '.join(f.column for f in fields)}) "
-                  f"VALUES ({', '.join(['%s'] * len(fields))})")
-        values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+                  f"VALUES {', '.join([row_sql] * len(chained))}")
+        values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for entry in chained for f in fields]
         set_hash = f"UPDATE {head} SET hash = %s, mac = %s WHERE chain = %s"
-        new_head = [entry.hash, head_mac(chain, entry.seq, entry.hash), chain]
+        new_head = [prev_hash, head_mac(chain, last_seq, prev_hash), chain]
         if connection.vendor == "postgresql":
             cursor.execute(f"WITH e AS ({insert}) {set_hash}", [*values, *new_head])
         else:
             cursor.execute(insert, values)
             cursor.execute(set_hash, new_head)
-    return entry
+    return chained
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from config.security import (
     totp_device_for_enrolment,
 )
 from consent.models import Account, DeletionReceipt
-from consent.selectors import consent_current, consent_history, ledger_for_account
+from consent.selectors import consent_current, consent_history, ledger_for_account, policy_current, policy_history
 from consent.services import owner_sign_up
 from core.errors import ApplicationError
 from frontend import charts
@@ -35,9 +35,10 @@ from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
 from labeling.custody.selectors import clips_of_account, hearings_of_account
 from labeling.custody.services import clips_delete
 from labeling.escalation.selectors import escalations_unresolved, exposure_by_annotator, wellbeing_checks_requested
-from labeling.models import ClipStatus, EscalationOutcome, ExportFormat, FlagCategory
+from labeling.models import ClipStatus, EscalationOutcome, ExportFormat, FlagCategory, MutedStart
 from labeling.quality.selectors import accuracy_by_annotator, agreement_of, second_opinions_for_adjudication
 from labeling.selectors import clip_status_counts, clips_held, clips_labeled_per_hour, projects_supervised
+from labeling.servability import consent_refusal
 from portal.services import consent_set
 
 
@@ -57,7 +58,8 @@ def home(request):
 def annotate(request):
     if not has_role(request.user, ANNOTATOR):
         raise PermissionDenied
-    return render(request, "frontend/annotate.html", {"categories": FlagCategory.choices})
+    return render(request, "frontend/annotate.html", {"categories": FlagCategory.choices,
+                                                       "muted_start_choices": MutedStart.choices})
 
 
 @login_required
@@ -142,21 +144,35 @@ def escalations(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def my_consent(request):
+    """The owner's choice under the current policy text; after a material change of the policy, the
+    notice and the button that confirm the new text. A yes names the version the page showed."""
     account = Account.objects.filter(user=request.user).first()
     if account is None:
         raise PermissionDenied
     if request.method == "POST":
         choice = request.POST.get("human_review")
+        shown = request.POST.get("policy_version", "")
         if choice not in {"yes", "no"}:
             messages.error(request, "Choose whether people may listen to your recordings.")
+        elif choice == "yes" and not shown:
+            messages.error(request, "Reload the page and read the policy before you agree to it.")
         else:
-            consent_set(account=account, granted=choice == "yes", channel="portal")
-            messages.success(request, "Your choice is saved and applies from now on.")
+            try:
+                consent_set(account=account, granted=choice == "yes", channel="portal", policy_version=shown or None)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, "Your choice is saved and applies from now on.")
         return redirect("my-consent")
     current = consent_current(account_id=account.id)
+    policy = policy_current()
     return render(request, "frontend/my_consent.html", {
         "granted": bool(current and current.granted),
-        "policy_version": settings.REVIEW_POLICY_VERSION,
+        "confirmation_needed": consent_refusal(account_id=account.id) == "policy",
+        "policy": policy,
+        "policy_version": policy.version if policy else "",
+        "earlier_policies": [p for p in policy_history() if policy is None or p.pk != policy.pk],
+        "agreed_version": current.policy_version if current else "",
         "history": consent_history(account_id=account.id),
         "two_step_on": user_has_device(request.user, confirmed=True),
         "revocation_deletes": settings.REVOCATION_DELETES,

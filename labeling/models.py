@@ -166,6 +166,12 @@ class Clip(models.Model):
         indexes = [
             models.Index(fields=["queued_at", "id"], condition=Q(status="queued"), name="clip_queue_order"),
             models.Index(fields=["status", "updated_at"], name="clip_status_updated"),
+            # Retention's passes find what is due without reading what was already purged, which
+            # collects over months (labeled clips without audio, held and discarded ones without details).
+            models.Index(fields=["updated_at"], name="clip_audio_kept",
+                         condition=Q(status__in=["labeled", "escalated"], wrapped_key__isnull=False)),
+            models.Index(fields=["id"], condition=Q(status__in=["held", "discarded"]) & ~Q(device_serial=""),
+                         name="clip_details_kept"),
         ]
 
     def __str__(self) -> str:
@@ -198,6 +204,10 @@ class Team(models.Model):
     flag_break_minutes = models.PositiveIntegerField(default=5, help_text="Pause after flagging a clip.")
     exposure_budget_minutes = models.PositiveIntegerField(
         default=10, help_text="Flagged content an annotator may hear per shift.")
+    # Clips flagged with one of these categories start quietly and fade in on the annotator page,
+    # unless the annotator turned muted start off (AnnotatorPreference.muted_start).
+    muted_start_categories = models.JSONField(
+        default=list, blank=True, help_text="Flag categories whose clips start quietly and fade in.")
 
     class Meta:
         constraints = [
@@ -210,6 +220,12 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        categories = self.muted_start_categories
+        if not isinstance(categories, list) or any(c not in FlagCategory.values for c in categories):
+            raise ValidationError({"muted_start_categories": f"A list of: {', '.join(FlagCategory.values)}."})
 
 
 class TeamMember(models.Model):
@@ -246,6 +262,7 @@ class AssignmentState(models.TextChoices):
     EXPIRED = "expired"
     RELEASED = "released"  # the shift ended with the clip unfinished
     REVOKED = "revoked"  # the owner withdrew consent
+    POLICY_CHANGED = "policy_changed"  # the policy changed materially; the owner has yet to confirm it
     ESCALATED = "escalated"  # the clip was flagged and went to the supervisors
 
 
@@ -280,7 +297,13 @@ class Assignment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
-    plays = models.PositiveSmallIntegerField(default=0, db_default=0, help_text="Times the audio was served.")
+    # What the server can count of listening: how often it sent the audio (a page may fetch it ahead
+    # and never play it), and how often the reviewer's page said it started playing it (a report,
+    # bounded by labeling.review.audio.assignment_play_start, never a proof of listening).
+    audio_sent = models.PositiveSmallIntegerField(default=0, db_default=0, help_text="Times the audio was sent.")
+    play_starts = models.PositiveIntegerField(default=0, db_default=0,
+                                              help_text="Play starts the reviewer's page reported.")
+    last_play_start_at = models.DateTimeField(null=True, blank=True)
     # The editor's work so far ({text, intent, entities, flags}), saved as the annotator types so a
     # reload loses nothing; dropped with the clip.
     draft = models.JSONField(null=True, blank=True)
@@ -324,6 +347,9 @@ class Transcript(models.Model):
     flags = models.JSONField(default=list, blank=True)  # TranscriptFlag values
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="transcript_created")]  # retention's due ones
+
 
 class CategoryOptOut(models.Model):
     """An annotator who does not want to hear clips flagged with this category."""
@@ -333,6 +359,29 @@ class CategoryOptOut(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "category"], name="one_opt_out_per_category")]
+
+
+class MutedStart(models.TextChoices):
+    """When the annotator page starts playback quietly and fades it in."""
+
+    MARKED = "marked", "For clips in a category my team marks"
+    ALL = "all", "For every clip"
+    OFF = "off", "Never"
+
+
+class AnnotatorPreference(models.Model):
+    """How the annotator page plays sound for this annotator, kept on the server so that it follows
+    them from browser to browser. No row: the defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotator_preference")
+    volume = models.FloatField(default=1.0, help_text="Playback volume, 0 (silent) to 1 (full).")
+    muted_start = models.CharField(max_length=8, choices=MutedStart.choices, default=MutedStart.MARKED)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(volume__gte=0, volume__lte=1), name="annotator_volume_in_range"),
+            models.CheckConstraint(condition=Q(muted_start__in=MutedStart.values), name="annotator_muted_start_valid"),
+        ]
 
 
 class EscalationState(models.TextChoices):

@@ -4,7 +4,9 @@ apart), prefetch, second opinions, gold lending, quality reviews, supervisors' l
 stream and its envelope, export building and export download.
 
 A clip may reach a person when all of these hold:
-- its owner's newest consent record grants human review;
+- its owner's newest consent record grants human review, under a policy version no older than the
+  latest one published as a material change (consent given under an earlier one counts again once
+  the owner confirms the new text, which is a new consent record);
 - its owner has not asked for it to be deleted (a deletion that waits for a legal hold to end);
 - no legal hold is in force on it, unless the purpose is the review of its escalation: a held clip
   is heard only by the supervisor handling the escalation the hold was placed from (the escalation's
@@ -14,13 +16,14 @@ A clip may reach a person when all of these hold:
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from consent.models import ConsentRecord
+from consent.models import ConsentRecord, PolicyVersion
 from core.errors import Gone
 from labeling.models import Clip, ClipStatus, LegalHold, Purpose
 
@@ -51,7 +54,16 @@ REFUSALS = {
     "deletion_requested": "This clip's owner asked for it to be deleted.",
     "legal_hold": "A legal hold keeps this clip out of review.",
     "consent": "This clip was withdrawn by its owner.",
+    "policy": "This clip's owner has not yet confirmed the changed review policy.",
 }
+# The 410 code a refusal is told with; every other reason reads "withdrawn".
+REFUSAL_CODES = {"deletion_requested": "deletion_requested", "legal_hold": "legal_hold",
+                 "policy": "policy_unconfirmed"}
+# Refusals that end when the owner confirms the changed policy: a clip so refused may wait in the queue.
+AWAITING_OWNER = frozenset({"policy"})
+# What the consent fragment (_consent_standing_sql) answers.
+CONSENT_COUNTS = 2  # the newest record grants review under the current policy, or one changed since only immaterially
+CONSENT_UNCONFIRMED = 1  # it grants review under a version older than the latest material change
 
 
 def refusal(clip: Clip, purpose: str, *, now: datetime, status: str | None = None) -> str | None:
@@ -61,7 +73,7 @@ def refusal(clip: Clip, purpose: str, *, now: datetime, status: str | None = Non
     are read in one statement, and only when the row itself does not already refuse."""
     known = {"status": status or clip.status, "has_audio": clip.wrapped_key is not None,
              "deletion_requested": clip.deletion_requested_at is not None}
-    reason = _decide(purpose, **known, held=False, consent=True)
+    reason = _decide(purpose, **known, held=False, consent=CONSENT_COUNTS)
     if reason is not None:
         return reason
     return _decide(purpose, **known, **_held_and_consent(clip, now))
@@ -76,7 +88,7 @@ def refuse_unless_servable(clip: Clip, purpose: str, now: datetime) -> None:
     reason = refusal(clip, purpose, now=now)
     if reason is None:
         return
-    code = reason if reason in ("deletion_requested", "legal_hold") else "withdrawn"
+    code = REFUSAL_CODES.get(reason, "withdrawn")
     message = REFUSALS["audio_gone" if reason == "state" else reason]
     raise Gone(code, message)
 
@@ -87,35 +99,36 @@ def refusals(clips: QuerySet, purpose: str, *, now: datetime) -> dict:
     found = {}
     for clip_id, status, wrapped_key, deletion_requested_at, held, consent in rows.iterator():
         reason = _decide(purpose, status=status, has_audio=wrapped_key is not None,
-                         deletion_requested=deletion_requested_at is not None, held=held, consent=bool(consent))
+                         deletion_requested=deletion_requested_at is not None, held=held, consent=consent)
         if reason is not None:
             found[clip_id] = reason
     return found
 
 
 def _held_and_consent(clip: Clip, now: datetime) -> dict:
-    """Whether a hold is in force on the clip, and whether its owner's newest consent grants review,
-    in one statement made of lendable_sql's own fragments."""
+    """Whether a hold is in force on the clip, and how its owner's consent stands, in one statement
+    made of lendable_sql's own fragments."""
     params = [Clip._meta.pk.get_db_prep_value(clip.id, connection),
               LegalHold._meta.get_field("expires_at").get_db_prep_value(now, connection),
               ConsentRecord._meta.get_field("account").get_db_prep_value(clip.account_id, connection)]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_hold_in_force_sql('%s')}, {_newest_consent_sql('%s')}", params)
-        held, granted = cursor.fetchone()
-    return {"held": bool(held), "consent": bool(granted)}
+        cursor.execute(f"SELECT {_hold_in_force_sql('%s')}, {_consent_standing_sql('%s')}", params)
+        held, standing = cursor.fetchone()
+    return {"held": bool(held), "consent": standing}
 
 
 def _annotated(clips: QuerySet, now: datetime) -> QuerySet:
-    """Each clip with whether a hold is in force on it (held) and its owner's newest consent
+    """Each clip with whether a hold is in force on it (held) and how its owner's consent stands
     (consent), from lendable_sql's own fragments."""
     table = Clip._meta.db_table
     held_param = LegalHold._meta.get_field("expires_at").get_db_prep_value(now, connection)
     return clips.annotate(held=RawSQL(_hold_in_force_sql(f"{table}.id"), [held_param]),
-                          consent=RawSQL(_newest_consent_sql(f"{table}.account_id"), []))
+                          consent=RawSQL(_consent_standing_sql(f"{table}.account_id"), []))
 
 
 def _decide(purpose: str, *, status: str, has_audio: bool, deletion_requested: bool, held: bool,
-            consent: bool) -> str | None:
+            consent: int | None) -> str | None:
+    """`consent`: what _consent_standing_sql answers for the owner (None: no record)."""
     if status not in SERVABLE_STATES[purpose]:
         return "state"
     if not has_audio:
@@ -124,7 +137,9 @@ def _decide(purpose: str, *, status: str, has_audio: bool, deletion_requested: b
         return "deletion_requested"
     if held and purpose not in HOLD_PURPOSES:
         return "legal_hold"
-    if not consent:
+    if consent == CONSENT_UNCONFIRMED:
+        return "policy"
+    if consent != CONSENT_COUNTS:
         return "consent"
     return None
 
@@ -136,7 +151,7 @@ def lendable_sql(alias: str) -> str:
               AND {alias}.wrapped_key IS NOT NULL
               AND {alias}.deletion_requested_at IS NULL
               AND NOT {_hold_in_force_sql(f"{alias}.id")}
-              AND {_newest_consent_sql(f"{alias}.account_id")}"""
+              AND {_consent_standing_sql(f"{alias}.account_id")} = {CONSENT_COUNTS}"""
 
 
 def _hold_in_force_sql(clip: str) -> str:
@@ -144,7 +159,27 @@ def _hold_in_force_sql(clip: str) -> str:
     return f"EXISTS (SELECT 1 FROM {LegalHold._meta.db_table} lh WHERE lh.clip_id = {clip} AND lh.expires_at > %s)"
 
 
-def _newest_consent_sql(account: str) -> str:
-    """Whether the newest consent record of the account `account` (a column or a placeholder) grants review."""
-    return (f"(SELECT r.granted FROM {ConsentRecord._meta.db_table} r WHERE r.account_id = {account} "
+def consent_refusal(*, account_id: uuid.UUID) -> str | None:
+    """The consent part of the rule for an owner: None when their consent counts for human review,
+    "policy" when it was given under a version older than the latest material change (they have
+    yet to confirm the new text), "consent" when they have not consented."""
+    param = ConsentRecord._meta.get_field("account").get_db_prep_value(account_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_consent_standing_sql('%s')}", [param])
+        standing = cursor.fetchone()[0]
+    return {CONSENT_COUNTS: None, CONSENT_UNCONFIRMED: "policy"}.get(standing, "consent")
+
+
+def _consent_standing_sql(account: str) -> str:
+    """How the newest consent record of the account `account` (a column or a placeholder) stands:
+    CONSENT_COUNTS when it grants review under a policy version published no earlier than the
+    latest material change, CONSENT_UNCONFIRMED when it grants review under an earlier one (or one
+    the policy table does not know), 0 when it refuses, NULL when there is none. The newest record
+    by its unique (account, version) index, its version by the policy's unique name, and the
+    latest material change once per statement (it does not depend on the row)."""
+    policy = PolicyVersion._meta.db_table
+    latest_material = f"(SELECT COALESCE(MAX(m.number), 0) FROM {policy} m WHERE m.material)"
+    return (f"(SELECT CASE WHEN NOT r.granted THEN 0 WHEN p.number >= {latest_material} THEN {CONSENT_COUNTS} "
+            f"ELSE {CONSENT_UNCONFIRMED} END FROM {ConsentRecord._meta.db_table} r "
+            f"LEFT JOIN {policy} p ON p.version = r.policy_version WHERE r.account_id = {account} "
             "ORDER BY r.version DESC LIMIT 1)")

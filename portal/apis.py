@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import tempfile
 
-from django.conf import settings
 from django.http import FileResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent.models import Account, ConsentRecord
-from consent.selectors import consent_current, consent_history, ledger_for_account
+from consent.selectors import consent_current, consent_history, ledger_for_account, policy_current
 from consent.services import link_code_issue
 from core.errors import ErrorSerializer, NotFound, StrictInputSerializer
 from labeling.auth import IngestKeyAuthentication, IsDevice
 from labeling.custody.selectors import clips_of_account, hearings_of_account
 from labeling.custody.services import account_export, clips_delete
+from labeling.servability import consent_refusal
 from portal.services import consent_set
 
 
@@ -43,24 +43,53 @@ class ConsentRecordSerializer(serializers.ModelSerializer):
         fields = ["version", "granted", "policy_version", "channel", "created_at"]
 
 
+class PolicySerializer(serializers.Serializer):
+    version = serializers.CharField()
+    text = serializers.CharField()
+    material = serializers.BooleanField(help_text="Published as a material change: consent given under earlier "
+                                                  "versions stopped counting until confirmed.")
+    published_at = serializers.DateTimeField()
+
+
 class ConsentApi(APIView):
+    """Your choice about human review, the policy it is given under, and whether a material change
+    of the policy waits for your confirmation. To confirm, PUT human_review true with the current
+    policy_version."""
+
     permission_classes = [IsDataSubject]
 
     class InputSerializer(StrictInputSerializer):
         human_review = serializers.BooleanField()
+        policy_version = serializers.CharField(
+            required=False, max_length=32,
+            help_text="The version whose text you were shown. A yes is given under the current version: one that "
+                      "names another is refused (400 unknown_policy_version for one never published, 409 "
+                      "policy_changed for an earlier one). Without it, a yes is given under the current version.")
 
     class OutputSerializer(serializers.Serializer):
-        human_review = serializers.BooleanField()
-        policy_version = serializers.CharField()
+        human_review = serializers.BooleanField(help_text="Your newest choice.")
+        counts_for_review = serializers.BooleanField(
+            help_text="Your recordings may be heard: a yes, under a policy version no older than the latest "
+                      "material change.")
+        confirmation_needed = serializers.BooleanField(
+            help_text="You said yes under an earlier version, and the policy has changed materially since: nobody "
+                      "hears your recordings until you confirm the current text.")
+        policy_version = serializers.CharField(help_text="The version your newest choice was given under.")
         current_policy_version = serializers.CharField()
+        current_policy = PolicySerializer(allow_null=True)
         history = ConsentRecordSerializer(many=True)
 
     def _body(self, account: Account) -> dict:
         current = consent_current(account_id=account.id)
+        policy = policy_current()
+        standing = consent_refusal(account_id=account.id)
         return self.OutputSerializer({
             "human_review": bool(current and current.granted),
+            "counts_for_review": standing is None,
+            "confirmation_needed": standing == "policy",
             "policy_version": current.policy_version if current else "",
-            "current_policy_version": settings.REVIEW_POLICY_VERSION,
+            "current_policy_version": policy.version if policy else "",
+            "current_policy": policy,
             "history": consent_history(account_id=account.id),
         }).data
 
@@ -68,13 +97,43 @@ class ConsentApi(APIView):
     def get(self, request):
         return Response(self._body(_own_account(request)))
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={
+        200: OutputSerializer,
+        400: OpenApiResponse(ErrorSerializer, description="Bad input, or a policy version never published."),
+        409: OpenApiResponse(ErrorSerializer, description="A yes to a policy version that is no longer current.")})
     def put(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         account = _own_account(request)
-        consent_set(account=account, granted=serializer.validated_data["human_review"], channel="api")
+        consent_set(account=account, granted=serializer.validated_data["human_review"], channel="api",
+                    policy_version=serializer.validated_data.get("policy_version"))
         return Response(self._body(account))
+
+
+@extend_schema_serializer(component_name="Hearing", deprecate_fields=["plays", "heard_seconds"])
+class HearingSerializer(serializers.Serializer):
+    """What the server can count of a reviewer's time with a clip: the audio it sent, and the play
+    starts the reviewer's page reported. Whether anyone listened, it cannot know."""
+
+    clip = serializers.UUIDField()
+    reviewer = serializers.CharField(help_text="Stable per reviewer, never their name.")
+    purpose = serializers.CharField()
+    given_at = serializers.DateTimeField()
+    audio_sent = serializers.IntegerField(help_text=(
+        "Times the server sent the audio to the reviewer's page; a page may fetch a clip ahead and "
+        "never play it."))
+    audio_sent_seconds = serializers.FloatField(allow_null=True, help_text=(
+        "audio_sent times the clip's length: seconds of audio sent, not seconds heard."))
+    play_starts_reported = serializers.IntegerField(help_text=(
+        "Times the reviewer's page reported starting to play the audio (from silence). The page's "
+        "word, bounded by the server: at most one a second and 50 for each time the audio was sent."))
+    held_seconds = serializers.FloatField(allow_null=True,
+                                          help_text="From being given the clip to handing it back.")
+    legal_hold_ends_at = serializers.DateTimeField(allow_null=True)
+    plays = serializers.IntegerField(source="audio_sent", help_text=(
+        "Deprecated: the same number as audio_sent (times the audio was sent, not times it was played)."))
+    heard_seconds = serializers.FloatField(source="audio_sent_seconds", allow_null=True, help_text=(
+        "Deprecated: the same number as audio_sent_seconds (seconds of audio sent, not heard)."))
 
 
 class MyLedgerApi(APIView):
@@ -91,26 +150,15 @@ class MyLedgerApi(APIView):
         clip = serializers.UUIDField(allow_null=True)
         until = serializers.CharField(allow_null=True, help_text="When a legal hold ends.")
 
-    class HearingSerializer(serializers.Serializer):
-        clip = serializers.UUIDField()
-        reviewer = serializers.CharField(help_text="Stable per reviewer, never their name.")
-        purpose = serializers.CharField()
-        given_at = serializers.DateTimeField()
-        plays = serializers.IntegerField()
-        heard_seconds = serializers.FloatField(allow_null=True, help_text="Plays times the clip's length.")
-        held_seconds = serializers.FloatField(allow_null=True,
-                                              help_text="From being given the clip to handing it back.")
-        legal_hold_ends_at = serializers.DateTimeField(allow_null=True)
-
     class OutputSerializer(serializers.Serializer):
-        hearings = serializers.ListField(child=serializers.DictField())
+        hearings = HearingSerializer(many=True)
         entries = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request):
         account = _own_account(request)
         hearings = hearings_of_account(account_id=account.id, now=timezone.now())
-        return Response({"hearings": self.HearingSerializer(hearings, many=True).data,
+        return Response({"hearings": HearingSerializer(hearings, many=True).data,
                          "entries": self.EntrySerializer(ledger_for_account(account=account), many=True).data})
 
 

@@ -21,9 +21,10 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from consent.models import Account
+from consent.models import Account, PolicyVersion
 from consent.services import account_create
 from labeling import vault
+from labeling.custody.services import policy_publish
 from labeling.models import Clip, ClipStatus, GoldClip, Project, Team, TeamMember
 from labeling.review.services import project_member_add
 from portal.services import consent_set
@@ -86,6 +87,14 @@ def make_subject(external_id: str = "acct-7731", first_name: str = "Marguerite",
     if consent:
         consent_set(account=account, granted=True, channel="portal")
     return account
+
+
+def policy_published(version: str, *, material: bool, text: str = "") -> PolicyVersion:
+    """A new version of the review policy, written as a draft and published as the admin does."""
+    draft = PolicyVersion.objects.create(version=version, material=material,
+                                         text=text or f"Version {version}: reviewers may also hear recordings "
+                                                      "to check the quality of other reviewers' work.")
+    return policy_publish(policy_id=draft.pk)
 
 
 def client_for(user: User, *, verified: bool = True) -> APIClient:

@@ -29,6 +29,8 @@ MATRIX = [
     ("POST", "/api/v1/assignments/prefetch", {"assignee": 204, "other_annotator": 409}),  # nothing left to claim
     ("GET", "/api/v1/assignments/{id}/audio", {"assignee": 200, "other_annotator": 404, "supervisor": 404}),
     ("GET", "/api/v1/assignments/{id}/peaks", {"assignee": 200, "other_annotator": 404, "supervisor": 404}),
+    ("POST", "/api/v1/assignments/{id}/play-starts", {"assignee": 204, "other_annotator": 404, "supervisor": 404}),
+    ("GET", "/api/v1/assignments/{id}/status", {"assignee": 200, "other_annotator": 404, "supervisor": 404}),
     ("POST", "/api/v1/assignments/{id}/submit", {"assignee": 200, "other_annotator": 404}),
     ("PUT", "/api/v1/assignments/{id}/draft", {"assignee": 200, "other_annotator": 404}),
     ("POST", "/api/v1/assignments/{id}/skip", {"assignee": 200, "other_annotator": 404}),
@@ -110,6 +112,8 @@ def call(client, method, path, claimed, speech_wav):
     headers = {"HTTP_X_AUDIO_TOKEN": claimed["audio_token"]}  # a stolen token changes nothing
     if path == "/api/v1/clips":
         return upload(client, speech_wav, metadata())
+    if path.endswith("/play-starts"):  # a page reports a start of audio it was sent
+        client.get(path.replace("/play-starts", "/audio"), **headers)
     if path == "/api/v1/leaks/trace":
         leak = io.BytesIO(speech_wav)
         leak.name = "leak.wav"

@@ -3,6 +3,12 @@ calls need the CSRF token."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -77,3 +83,80 @@ def test_session_signed_api_calls_refuse_without_the_csrf_token(subject):
     response = client.put("/api/v1/me/consent", {"human_review": False}, format="json")
     assert response.status_code == 403 and "CSRF" in response.json()["error"]["message"]
     assert client.get("/api/v1/me/consent").json()["human_review"] is True
+
+
+# A fresh process loads the settings from the environment it is given, then answers a login page
+# over HTTPS and over plain HTTP; it prints what a browser would be told.
+ANSWER_AS_CONFIGURED = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.test import Client
+found = {"session_cookie_secure": settings.SESSION_COOKIE_SECURE, "hsts_seconds": settings.SECURE_HSTS_SECONDS}
+for scheme, extra in (("https", {"secure": True}), ("http", {}),
+                      ("forwarded", {"HTTP_X_FORWARDED_PROTO": "https"})):
+    answer = Client().get("/login/", **extra)
+    found[scheme] = {"status": answer.status_code, "hsts": answer.headers.get("Strict-Transport-Security"),
+                     "csrf_cookie_secure": bool(answer.cookies["csrftoken"]["secure"])}
+print(json.dumps(found))
+"""
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_LIKE = {"DATABASE_URL": "postgres://voice:secret@db.internal:5432/voice", "DEBUG": "false",
+                   "REDIS_URL": "", "ALLOWED_HOSTS": "testserver"}
+
+
+def answer_as_configured(tmp_path, **env: str) -> subprocess.CompletedProcess:
+    """Settings as a deployment with exactly this environment gets them (nothing else of ours set)."""
+    clean = {name: value for name, value in os.environ.items()
+             if name not in {"DATABASE_URL", "REDIS_URL", "SECURE_COOKIES", "INSECURE_PLAIN_HTTP", "HSTS_SECONDS",
+                             "SECURE_PROXY_SSL_HEADER", "DEBUG"}}
+    return subprocess.run([sys.executable, "-c", ANSWER_AS_CONFIGURED], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env=clean | {"DJANGO_SETTINGS_MODULE": "config.settings",
+                                                    "VAR_DIR": str(tmp_path), **env})
+
+
+def told(tmp_path, **env: str) -> dict:
+    run = answer_as_configured(tmp_path, **env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_a_production_like_deployment_gets_secure_cookies_and_hsts(tmp_path):
+    found = told(tmp_path, **PRODUCTION_LIKE)
+    assert found["session_cookie_secure"] is True
+    assert found["https"]["status"] == 200 and found["https"]["csrf_cookie_secure"] is True
+    assert found["https"]["hsts"] == "max-age=31536000"
+    # Browsers ignore HSTS over plain HTTP, and Django sends it only over HTTPS; the cookie stays Secure.
+    assert found["http"]["hsts"] is None and found["http"]["csrf_cookie_secure"] is True
+
+
+def test_a_forwarded_proto_header_is_trusted_only_when_named(tmp_path):
+    assert told(tmp_path, **PRODUCTION_LIKE)["forwarded"]["hsts"] is None
+    named = told(tmp_path, **PRODUCTION_LIKE, SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
+    assert named["forwarded"]["hsts"] == "max-age=31536000"
+
+
+def test_the_embedded_default_over_plain_http_sends_neither(tmp_path):
+    found = told(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert found["session_cookie_secure"] is False and found["hsts_seconds"] == 0
+    assert found["http"]["csrf_cookie_secure"] is False
+    assert found["https"]["hsts"] is None and found["https"]["csrf_cookie_secure"] is False
+    assert told(tmp_path)["session_cookie_secure"] is False  # DATABASE_URL unset: the same
+
+
+def test_the_embedded_default_served_over_https_can_say_so(tmp_path):
+    for declared in ({"INSECURE_PLAIN_HTTP": "false"}, {"SECURE_COOKIES": "true"}):
+        found = told(tmp_path, **declared)
+        assert found["https"]["csrf_cookie_secure"] is True and found["https"]["hsts"] == "max-age=31536000"
+
+
+def test_plain_http_elsewhere_only_when_the_deployment_says_it_is_insecure(tmp_path):
+    found = told(tmp_path, **PRODUCTION_LIKE, INSECURE_PLAIN_HTTP="true")
+    assert found["http"]["csrf_cookie_secure"] is False and found["https"]["hsts"] is None
+    # The old switch no longer turns it off unnamed: start-up stops and says what to set.
+    refused = answer_as_configured(tmp_path, **PRODUCTION_LIKE, SECURE_COOKIES="false")
+    assert refused.returncode != 0 and "INSECURE_PLAIN_HTTP=true" in refused.stderr
+    contradiction = answer_as_configured(tmp_path, SECURE_COOKIES="true", INSECURE_PLAIN_HTTP="true")
+    assert contradiction.returncode != 0 and "contradict" in contradiction.stderr
+    bad_header = answer_as_configured(tmp_path, **PRODUCTION_LIKE, SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto: https")
+    assert bad_header.returncode != 0 and "SECURE_PROXY_SSL_HEADER" in bad_header.stderr

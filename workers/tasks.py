@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from labeling import vault
-from labeling.custody.services import clips_delete_after_holds, retention_run
+from labeling.custody.retention import retention_run
+from labeling.custody.services import clips_delete_after_holds
 from labeling.exports import services as exports
 from labeling.intake.services import TransientPipelineError, clip_hold, clip_process, clips_reconcile
 from labeling.review.services import assignment_expire_leases
@@ -54,7 +56,10 @@ def clips_delete_after_holds_task() -> int:
     return clips_delete_after_holds()
 
 
-@app.task(acks_late=True)
+# A run stops itself after RETENTION_RUN_SECONDS; the limits are for a batch that hangs. Cut short,
+# that batch's transaction is rolled back whole and the next run does it.
+@app.task(acks_late=True, soft_time_limit=settings.RETENTION_RUN_SECONDS + 60,
+          time_limit=settings.RETENTION_RUN_SECONDS + 120)
 def retention_task() -> dict:
     return retention_run()
 

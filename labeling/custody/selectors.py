@@ -74,14 +74,17 @@ def clips_of_account(*, account_id: uuid.UUID, now: datetime, limit: int = 1000)
 
 @dataclass(frozen=True)
 class Hearing:
-    """One person's time with one of the owner's clips."""
+    """One person's time with one of the owner's clips, in what the server can count: how often it
+    sent them the audio, and how often their page reported starting to play it. Whether anyone
+    listened is not something the server can know."""
 
     clip: uuid.UUID
     reviewer: str  # a stable pseudonym, never a name
     purpose: str
     given_at: datetime
-    plays: int
-    heard_seconds: float | None  # plays x the clip's length, while the length is known
+    audio_sent: int  # times the audio was sent to the reviewer's page (it may fetch ahead and never play)
+    audio_sent_seconds: float | None  # audio_sent x the clip's length, while the length is known
+    play_starts_reported: int  # play starts the reviewer's page reported (bounded, see review.audio)
     held_seconds: float | None  # from being given the clip to handing it back
     legal_hold_ends_at: datetime | None
 
@@ -93,15 +96,15 @@ def hearings_of_account(*, account_id: uuid.UUID, now: datetime, limit: int = 10
     holds = LegalHold.objects.in_force(now).filter(clip_id=OuterRef("clip_id")).order_by("-expires_at")
     rows = (Assignment.objects.filter(clip__account_id=account_id)
             .annotate(hold_ends_at=Subquery(holds.values("expires_at")[:1]))
-            .select_related("clip").only("clip_id", "annotator_id", "purpose", "created_at", "closed_at", "plays",
-                                         "clip__duration_seconds")
+            .select_related("clip").only("clip_id", "annotator_id", "purpose", "created_at", "closed_at",
+                                         "audio_sent", "play_starts", "clip__duration_seconds")
             .order_by("-created_at")[:limit])
     hearings = []
     for row in rows:
         length = row.clip.duration_seconds
         hearings.append(Hearing(
-            row.clip_id, reviewer_pseudonym(row.annotator_id), row.purpose, row.created_at, row.plays,
-            round(row.plays * length, 1) if length is not None else None,
+            row.clip_id, reviewer_pseudonym(row.annotator_id), row.purpose, row.created_at, row.audio_sent,
+            round(row.audio_sent * length, 1) if length is not None else None, row.play_starts,
             round((row.closed_at - row.created_at).total_seconds()) if row.closed_at else None,
             row.hold_ends_at))
     return hearings

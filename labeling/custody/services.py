@@ -1,5 +1,6 @@
-"""Custody of clips: withdrawal after revocation, deletion and shredding (also after a legal hold
-ends), retention, the owner's own data export, tracing a leaked copy."""
+"""Custody of clips: withdrawal after revocation, what a material change of the review policy takes
+out of review, deletion and shredding (also after a legal hold ends), the owner's own data export,
+tracing a leaked copy. Retention is custody.retention."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import uuid
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 from django.conf import settings
@@ -16,8 +17,8 @@ from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from consent.models import Account, DeletionReceipt, LedgerEntry
-from consent.services import ledger_append, receipt_signature
+from consent.models import Account, DeletionReceipt, LedgerEntry, PolicyVersion
+from consent.services import ledger_append, policy_version_publish, receipt_signature
 from core.errors import ApplicationError, NotFound
 from labeling import vault
 from labeling.exports.services import exports_expire
@@ -38,7 +39,7 @@ from labeling.models import (
     SecondOpinion,
     Transcript,
 )
-from labeling.review.services import opinions_cancel
+from labeling.review.services import close_and_requeue, opinions_cancel
 from redaction import watermark
 from redaction.audio import AudioError, decode, encode_wav, to_target_rate
 
@@ -117,6 +118,24 @@ def clips_withdraw_for_account(*, account_id: uuid.UUID) -> int:
     return len(withdrawn)
 
 
+def policy_publish(*, policy_id: int) -> PolicyVersion:
+    """Publish a draft version of the review policy (the admin's Publish). After a material change
+    no consent given until now counts for human review (nobody could agree to a text before it was
+    published) until its owner confirms the new text: with the publication, every open assignment
+    closes, and a clip being transcribed goes back to its place in the queue, where the servability
+    rule keeps it until its owner confirms. Nothing is deleted: the owner's clips keep their audio."""
+    with transaction.atomic():
+        policy = policy_version_publish(policy_id=policy_id)
+        if policy.material:
+            now = timezone.now()
+            lent = Assignment.objects.filter(state=AssignmentState.OPEN)
+            # Clip rows first, in the order the claim and withdrawal take them.
+            list(Clip.objects.select_for_update().filter(pk__in=lent.values("clip_id")).values_list("id", flat=True))
+            close_and_requeue(list(lent.select_for_update().values_list("id", flat=True)),
+                              AssignmentState.POLICY_CHANGED, now)
+    return policy
+
+
 @dataclass(frozen=True)
 class LeakTrace:
     found: bool
@@ -137,7 +156,7 @@ def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
         raise ApplicationError(exc.code, exc.message, fields={"audio": [exc.message]}) from None
     leak = to_target_rate(samples, rate)
     profile = watermark.LeakProfile(leak)
-    served_clips = (Clip.objects.filter(assignments__plays__gt=0, wrapped_key__isnull=False).distinct()
+    served_clips = (Clip.objects.filter(assignments__audio_sent__gt=0, wrapped_key__isnull=False).distinct()
                     .only("id", "wrapped_key", "deid_path"))
     best: list[tuple[float, int, Clip, np.ndarray]] = []  # the closest TRACE_CANDIDATES, audio kept for reading
     compared = 0
@@ -154,7 +173,7 @@ def leak_trace(*, audio: bytes, supervisor: AbstractBaseUser) -> LeakTrace:
     for _, _, clip, clip_audio in best:
         reading = watermark.read(leak, clip_audio, vault.watermark_key(clip.id), profile)
         assignments = {vault.watermark_payload(a.id): a
-                       for a in Assignment.objects.filter(clip=clip, plays__gt=0).select_related("annotator")}
+                       for a in Assignment.objects.filter(clip=clip, audio_sent__gt=0).select_related("annotator")}
         named = watermark.identify(reading, list(assignments))
         if named is not None:
             result = LeakTrace(True, assignments[named], reading.score(named), reading.speed,
@@ -178,32 +197,40 @@ SHREDDED_TEXT = "(removed with the clip)"
 
 
 def clip_shred(clip: Clip, *, reason: str, now: datetime) -> None:
-    """Delete a clip: its data key (so any copy anywhere is unreadable), audio files, draft,
-    metadata, transcripts, and every free text about it (second opinions, flags, escalation
-    reasons and referrals, legal hold reasons) go; the row stays as a tombstone (id, time, reason),
-    escalations and holds keep their outcome codes and times. Caller holds the clip's row lock."""
-    paths = [p for p in (clip.raw_path, clip.deid_path) if p]
-    Clip.objects.filter(pk=clip.pk).update(
+    """Delete a clip (clips_shred). Caller holds the clip's row lock."""
+    clips_shred([clip.pk], reason=reason, now=now)
+
+
+def clips_shred(clip_ids: list[uuid.UUID], *, reason: str, now: datetime) -> None:
+    """Delete clips: their data keys (so any copy anywhere is unreadable), audio files, drafts,
+    metadata, transcripts, and every free text about them (second opinions, flags, escalation
+    reasons and referrals, legal hold reasons) go; each row stays as a tombstone (id, time, reason),
+    escalations and holds keep their outcome codes and times. The same statements whatever the
+    number of clips. Caller holds the clips' row locks."""
+    paths = [p for raw, deid in Clip.objects.filter(pk__in=clip_ids).values_list("raw_path", "deid_path")
+             for p in (raw, deid) if p]
+    Clip.objects.filter(pk__in=clip_ids).update(
         status=ClipStatus.DELETED, status_reason=reason, wrapped_key=None, raw_path="", deid_path="",
         draft_transcript="", masked_spans=[], queued_at=None, updated_at=now, device_serial="", recorded_at=None,
         wake_word_score=None, locale="", audio_format="", input_seconds=None, duration_seconds=None,
         trimmed_seconds=None, last_error="", flag_category="", deletion_requested_at=None)
-    Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN).update(state=AssignmentState.REVOKED,
-                                                                           closed_at=now)
-    Assignment.objects.filter(clip=clip, draft__isnull=False).update(draft=None)
-    Transcript.objects.filter(clip=clip).delete()
-    GoldClip.objects.filter(clip=clip).delete()
-    exports_expire(ExportJob.objects.filter(items__clip=clip),
+    Assignment.objects.filter(clip_id__in=clip_ids, state=AssignmentState.OPEN).update(
+        state=AssignmentState.REVOKED, closed_at=now)
+    Assignment.objects.filter(clip_id__in=clip_ids, draft__isnull=False).update(draft=None)
+    Transcript.objects.filter(clip_id__in=clip_ids).delete()
+    GoldClip.objects.filter(clip_id__in=clip_ids).delete()
+    exports_expire(ExportJob.objects.filter(items__clip_id__in=clip_ids).distinct(),
                    reason="A clip in it was deleted; request a new export.")
-    opinions_cancel(clip=clip, now=now)
-    SecondOpinion.objects.filter(clip=clip).update(first_text="", answer_text="", adjudicated_text="")
-    Escalation.objects.filter(clip=clip, state__in=ESCALATION_UNRESOLVED).update(state=EscalationState.WITHDRAWN)
+    opinions_cancel(clip_id__in=clip_ids, now=now)
+    SecondOpinion.objects.filter(clip_id__in=clip_ids).update(first_text="", answer_text="", adjudicated_text="")
+    Escalation.objects.filter(clip_id__in=clip_ids, state__in=ESCALATION_UNRESOLVED).update(
+        state=EscalationState.WITHDRAWN)
     # Every free text written about the clip goes with it; outcome codes and times stay.
     # A recorded outcome keeps a reason, and a referral a recipient: both read SHREDDED_TEXT.
-    Escalation.objects.filter(clip=clip).update(
+    Escalation.objects.filter(clip_id__in=clip_ids).update(
         annotator_text="", note="", reason=Case(When(reason="", then=Value("")), default=Value(SHREDDED_TEXT)),
         referred_to=Case(When(referred_to="", then=Value("")), default=Value(SHREDDED_TEXT)))
-    LegalHold.objects.filter(clip=clip).update(reason=SHREDDED_TEXT)
+    LegalHold.objects.filter(clip_id__in=clip_ids).update(reason=SHREDDED_TEXT)
     vault.delete_blobs_on_commit(*paths)
 
 
@@ -333,54 +360,3 @@ def account_export(*, account: Account, out) -> dict:
     ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=account.user_id, account_id=account.id,
                   detail={"by": "owner", **counts})
     return counts
-
-
-def retention_run(*, batch: int = 500) -> dict[str, int]:
-    """What the retention schedule keeps no longer, each purge a ledger entry:
-    - held and discarded clips: their details (device, time, score, locale) at once; the state and
-      its reason stay, so the owner and the supervisors still see why;
-    - de-identified audio RETENTION_AUDIO_DAYS after labeling (and after an escalation was resolved
-      without returning the clip to review);
-    - transcripts RETENTION_TRANSCRIPT_DAYS after labeling, and with them the clip (a tombstone stays).
-    A clip under a legal hold is left alone. Raw audio never reaches this: the pipeline destroys it
-    as soon as the de-identified version is stored (or the clip is held or discarded)."""
-    now = timezone.now()
-    held = LegalHold.objects.in_force(now).values("clip_id")
-    done = {"details": 0, "audio": 0, "transcripts": 0}
-    with transaction.atomic():
-        for clip in (Clip.objects.select_for_update(skip_locked=True)
-                     .filter(status__in=[ClipStatus.HELD, ClipStatus.DISCARDED]).exclude(device_serial="")
-                     .exclude(pk__in=held).only("id", "account_id")[:batch]):
-            Clip.objects.filter(pk=clip.pk).update(device_serial="", recorded_at=None, wake_word_score=None,
-                                                   locale="", last_error="", updated_at=now)
-            _ledger_retention(clip, "details")
-            done["details"] += 1
-
-        audio_due = now - timedelta(days=settings.RETENTION_AUDIO_DAYS)
-        open_escalations = Escalation.objects.filter(state__in=ESCALATION_UNRESOLVED).values("clip_id")
-        recent_outcomes = Escalation.objects.filter(resolved_at__gt=audio_due).values("clip_id")
-        for clip in (Clip.objects.select_for_update(skip_locked=True)
-                     .filter(Q(status=ClipStatus.LABELED) | Q(status=ClipStatus.ESCALATED),
-                             wrapped_key__isnull=False, updated_at__lte=audio_due)
-                     .exclude(pk__in=held).exclude(pk__in=open_escalations).exclude(pk__in=recent_outcomes)
-                     .only("id", "account_id", "deid_path", "raw_path")[:batch]):
-            paths = [p for p in (clip.deid_path, clip.raw_path) if p]
-            Clip.objects.filter(pk=clip.pk).update(wrapped_key=None, deid_path="", raw_path="", updated_at=now)
-            vault.delete_blobs_on_commit(*paths)
-            opinions_cancel(clip_id=clip.pk, now=now)  # nobody can hear it any more
-            _ledger_retention(clip, "audio")
-            done["audio"] += 1
-
-        transcripts_due = now - timedelta(days=settings.RETENTION_TRANSCRIPT_DAYS)
-        expired = Transcript.objects.filter(created_at__lte=transcripts_due).values("clip_id")
-        for clip in (Clip.objects.select_for_update(skip_locked=True).filter(pk__in=expired)
-                     .exclude(status=ClipStatus.DELETED).exclude(pk__in=held)[:batch]):
-            clip_shred(clip, reason="retention", now=now)
-            _ledger_retention(clip, "transcripts")
-            done["transcripts"] += 1
-    return done
-
-
-def _ledger_retention(clip: Clip, what: str) -> None:
-    ledger_append(action=LedgerEntry.Action.DELETION, account_id=clip.account_id, clip_id=clip.id,
-                  detail={"by": "retention", "what": what})

@@ -64,7 +64,7 @@ def assignment_flag(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, ca
             raise Conflict("not_flaggable", "Supervisors record an outcome instead of flagging.")
         if clip.status not in servability.SERVABLE_STATES[assignment.purpose]:
             raise Gone("withdrawn", "This clip was withdrawn by its owner.")
-        newly_heard = assignment.plays > 0 and not clip.flag_category  # a flagged clip was counted when served
+        newly_heard = assignment.audio_sent > 0 and not clip.flag_category  # a flagged clip was counted when sent
         if not clip.flag_category or FLAG_SEVERITY[category] < FLAG_SEVERITY[clip.flag_category]:
             clip.flag_category = category
         Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.ESCALATED, flag_category=clip.flag_category,
@@ -194,9 +194,11 @@ def escalation_resolve(*, escalation_id: uuid.UUID, supervisor: AbstractBaseUser
                                "UTC: it cannot be purged before then.")
             clip_shred(clip, reason="purged_after_escalation", now=now)
         elif (outcome == EscalationOutcome.NO_ACTION and clip.status == ClipStatus.ESCALATED
-              and servability.refusal(clip, servability.LEND, now=now, status=ClipStatus.QUEUED) is None):
+              and servability.refusal(clip, servability.LEND, now=now, status=ClipStatus.QUEUED) in
+              {None, *servability.AWAITING_OWNER}):
             # Back to the queue only if it could be lent there: never under a hold, after a deletion
-            # request or without consent; such a clip stays out of review.
+            # request or without consent; such a clip stays out of review. A clip whose owner has yet
+            # to confirm a changed policy waits there, lent once they do.
             Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.QUEUED, updated_at=now)
         Assignment.objects.filter(clip=clip, state=AssignmentState.OPEN, purpose=Purpose.ESCALATION_REVIEW).update(
             state=AssignmentState.RELEASED, closed_at=now)

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from consent.models import LedgerEntry
-from consent.services import ledger_append
+from consent.services import ledger_append, ledger_append_many
 from core.enqueue import enqueue_after_commit
 from core.errors import ApplicationError, Conflict, Gone
 from labeling import servability, vault
@@ -46,6 +46,8 @@ from redaction import pii
 from redaction.audio import encode_wav, resample
 
 EXPORT_PROGRESS_EVERY = 25
+# Ledger entries written by one statement when a download is recorded clip by clip.
+LEDGER_BATCH = 500
 
 
 # A running export whose worker vanished is taken up again after this long.
@@ -233,7 +235,7 @@ def _export_clip(job: ExportJob, clip_id: uuid.UUID, archive: zipfile.ZipFile, l
 
 # Why a clip was left out of an export, by the servability rule's reason.
 EXPORT_LEFT_OUT = {"consent": "consent_withdrawn", "legal_hold": "legal_hold",
-                   "deletion_requested": "deletion_requested"}
+                   "deletion_requested": "deletion_requested", "policy": "policy_unconfirmed"}
 
 
 def export_fail(*, export_id: uuid.UUID, error: str) -> str:
@@ -271,10 +273,12 @@ def export_download(*, export_id: uuid.UUID, supervisor: AbstractBaseUser) -> tu
             handle = vault.open_blob(export_blob(job.id))
         except FileNotFoundError:
             raise Gone("export_gone", "The export's file is gone; request a new export.") from None
-        for clip_id, account_id in clips.values_list("id", "account_id"):
-            ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk, account_id=account_id,
-                          clip_id=clip_id, detail={"by": "project_export", "purpose": "training_export_download",
-                                                   "export": str(job.id)})
+        taken_out = [{"account_id": account_id, "clip_id": clip_id,
+                      "detail": {"by": "project_export", "purpose": "training_export_download", "export": str(job.id)}}
+                     for clip_id, account_id in clips.values_list("id", "account_id")]
+        for start in range(0, len(taken_out), LEDGER_BATCH):
+            ledger_append_many(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk,
+                               entries=taken_out[start:start + LEDGER_BATCH])
         ledger_append(action=LedgerEntry.Action.EXPORT, actor_id=supervisor.pk,
                       detail={"by": "project_export", "export": str(job.id), "download": True, "clips": job.exported})
     return job, _decrypted(handle, key, job.id)

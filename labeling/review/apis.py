@@ -13,17 +13,21 @@ from rest_framework.views import APIView
 
 from core.errors import ApplicationError, ErrorSerializer, NotFound, StrictInputSerializer
 from labeling.auth import IsAnnotator, IsSupervisor
-from labeling.models import SHOWN_PURPOSE, Clip, FlagCategory, Purpose
-from labeling.review.audio import assignment_audio, assignment_audio_token, assignment_peaks
+from labeling.models import SHOWN_PURPOSE, Clip, FlagCategory, MutedStart, Purpose
+from labeling.review.audio import assignment_audio, assignment_audio_token, assignment_peaks, assignment_play_start
 from labeling.review.selectors import (
+    STATUS_MESSAGES,
     assignment_for_annotator,
+    assignment_status,
+    muted_start_categories_for,
     opt_outs_of,
+    preferences_of,
     second_opinions_asked_by,
     shift_current,
     shift_done_count,
     shift_progress,
 )
-from labeling.review.services import annotator_opt_outs_set, assignment_claim, shift_end, shift_start
+from labeling.review.services import annotator_settings_set, assignment_claim, shift_end, shift_start
 from labeling.review.submit import Labels, assignment_draft_save, assignment_skip, second_opinion_ask, transcript_submit
 from labeling.selectors import project_schema, projects_of
 
@@ -91,6 +95,9 @@ class AssignmentOutputSerializer(serializers.Serializer):
                                   help_text="{start_seconds, end_seconds} for a second opinion, else null.")
     saved = serializers.JSONField(allow_null=True, help_text="The editor's saved work on this assignment "
                                   "({text, intent, entities, flags}), or null: start from the draft.")
+    muted_category = serializers.BooleanField(
+        help_text="The clip was flagged with a category the annotator's team marks: with muted_start "
+                  "`marked` (the default) the page starts it quietly and fades it in.")
     project = inline_serializer("ProjectSchema", {
         "name": serializers.CharField(), "intents": serializers.ListField(child=serializers.CharField()),
         "entity_types": serializers.ListField(child=serializers.CharField()),
@@ -119,7 +126,7 @@ class AssignmentNextApi(APIView):
 
 def _assignment_body(assignment) -> dict:
     clip = Clip.objects.select_related("project").only(
-        "duration_seconds", "locale", "draft_transcript", "project__name", "project__intents",
+        "duration_seconds", "locale", "draft_transcript", "flag_category", "project__name", "project__intents",
         "project__entity_types", "project__flags").get(pk=assignment.clip_id)
     blind = assignment.purpose == Purpose.SECOND_OPINION
     opinion = assignment.second_opinion_answered if blind else None
@@ -134,6 +141,9 @@ def _assignment_body(assignment) -> dict:
         "purpose": SHOWN_PURPOSE.get(assignment.purpose, assignment.purpose),
         "range": {"start_seconds": opinion.start_seconds, "end_seconds": opinion.end_seconds} if opinion else None,
         "saved": assignment.draft,
+        # Only a flagged clip asks which categories the team marks: most claims cost no query more.
+        "muted_category": bool(clip.flag_category) and clip.flag_category in muted_start_categories_for(
+            annotator_id=assignment.annotator_id),
         "project": project_schema(project=clip.project),
     }
     return AssignmentOutputSerializer(body).data
@@ -172,8 +182,33 @@ class AssignmentAudioApi(APIView):
         return response
 
 
+class AssignmentStatusApi(APIView):
+    """May the clip still be heard? The page asks about once a second while the clip is open, and
+    on `audible: false` stops playback, forgets the sound and waveform and shows `message`. Only
+    the assignment's holder gets an answer (404 for anyone else); nothing is written."""
+
+    permission_classes = [IsAnnotator | IsSupervisor]
+
+    class OutputSerializer(serializers.Serializer):
+        audible = serializers.BooleanField()
+        reason = serializers.ChoiceField(choices=list(STATUS_MESSAGES), allow_null=True, help_text=(
+            "Why not: withdrawn (by its owner), deleted, lease_expired, taken_away (with a supervisor), "
+            "legal_hold, closed (submitted, skipped or the shift ended)."))
+        message = serializers.CharField(allow_null=True, help_text="The reason in the annotator's words.")
+        lease_expires_at = serializers.DateTimeField()
+
+    @extend_schema(responses={200: OutputSerializer, 403: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request, assignment_id):
+        answer = assignment_status(assignment_id=assignment_id, annotator=request.user, now=timezone.now())
+        if answer is None:
+            raise NotFound("not_found", "No such assignment.")
+        response = Response(self.OutputSerializer(answer).data)
+        response["Cache-Control"] = "no-store, private"
+        return response
+
+
 class AssignmentPeaksApi(APIView):
-    """The waveform envelope the editor draws, under the audio's own conditions; not a play."""
+    """The waveform envelope the editor draws, under the audio's own conditions; not counted as audio sent."""
 
     permission_classes = [IsAnnotator | IsSupervisor]
 
@@ -197,6 +232,27 @@ class AssignmentPeaksApi(APIView):
         response = Response({"duration_seconds": round(seconds, 3), "peaks": np.round(values, 4).tolist()})
         response["Cache-Control"] = "no-store, private"
         return response
+
+
+class AssignmentPlayStartApi(APIView):
+    """The page started playing the assignment's audio (from silence; not a jump or a change of
+    speed). Counted as the page's report, bounded: not before the audio was sent, at most 50 per
+    copy sent, at most one a second; the data subject's ledger shows the count beside the times the
+    audio was sent."""
+
+    permission_classes = [IsAnnotator | IsSupervisor]
+
+    @extend_schema(
+        request=None,
+        parameters=[OpenApiParameter("X-Audio-Token", str, OpenApiParameter.HEADER, required=True,
+                                     description="The audio_token the claim returned.")],
+        responses={204: None, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer,
+                   410: ErrorSerializer, 429: ErrorSerializer},
+    )
+    def post(self, request, assignment_id):
+        assignment_play_start(assignment_id=assignment_id, annotator=request.user,
+                              token=request.headers.get("X-Audio-Token", ""))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EntitySerializer(StrictInputSerializer):
@@ -357,32 +413,44 @@ class SecondOpinionMineApi(APIView):
 
 
 class AnnotatorSettingsApi(APIView):
-    """Which flagged categories you do not want to hear."""
+    """Which flagged categories you do not want to hear, and how your page plays sound: the volume
+    and when playback starts quietly and fades in. Kept on the server, so they follow you from
+    browser to browser. A PUT changes the settings it names; the others stay."""
 
     permission_classes = [IsAnnotator]
 
     class InputSerializer(StrictInputSerializer):
         opted_out_categories = serializers.ListField(child=serializers.ChoiceField(choices=FlagCategory.choices),
-                                                     max_length=len(FlagCategory.values), allow_empty=True)
+                                                     max_length=len(FlagCategory.values), allow_empty=True,
+                                                     required=False)
+        volume = serializers.FloatField(min_value=0, max_value=1, required=False,
+                                        help_text="0 (silent) to 1 (full).")
+        muted_start = serializers.ChoiceField(choices=MutedStart.choices, required=False, help_text=(
+            "Start playback at a tenth of the volume and fade in over 2 s: marked (clips in a category "
+            "your team marks; the default), all (every clip) or off."))
 
     class OutputSerializer(serializers.Serializer):
         opted_out_categories = serializers.ListField(child=serializers.CharField())
         categories = serializers.DictField(child=serializers.CharField(), help_text="Every category and its label.")
+        volume = serializers.FloatField()
+        muted_start = serializers.CharField()
 
-    def _body(self, chosen):
-        return self.OutputSerializer({"opted_out_categories": chosen, "categories": dict(FlagCategory.choices)}).data
+    def _body(self, request, chosen):
+        return self.OutputSerializer({"opted_out_categories": chosen, "categories": dict(FlagCategory.choices),
+                                      **preferences_of(annotator=request.user)}).data
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request):
-        return Response(self._body(opt_outs_of(annotator=request.user)))
+        return Response(self._body(request, opt_outs_of(annotator=request.user)))
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 400: ErrorSerializer})
     def put(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        chosen = annotator_opt_outs_set(annotator=request.user,
-                                        categories=serializer.validated_data["opted_out_categories"])
-        return Response(self._body(chosen))
+        data = serializer.validated_data
+        annotator_settings_set(annotator=request.user, categories=data.get("opted_out_categories"),
+                               volume=data.get("volume"), muted_start=data.get("muted_start"))
+        return Response(self._body(request, opt_outs_of(annotator=request.user)))
 
 
 # ---------------------------------------------------------------- supervisors' listening

@@ -1,4 +1,5 @@
-"""Reads of review: shifts, work rules, assignments, questions asked, opt-outs."""
+"""Reads of review: shifts, work rules, assignments and whether they may still be heard, questions asked,
+opt-outs and sound preferences."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Q
 
+from labeling import servability
 from labeling.models import (
+    AnnotatorPreference,
     Assignment,
     AssignmentState,
     CategoryOptOut,
+    ClipStatus,
     FlagCategory,
+    MutedStart,
     OpinionKind,
     SecondOpinion,
     SecondOpinionState,
@@ -124,3 +129,85 @@ def second_opinions_asked_by(*, annotator: AbstractBaseUser, limit: int = 20) ->
 def opt_outs_of(*, annotator: AbstractBaseUser) -> list[str]:
     chosen = set(CategoryOptOut.objects.filter(user=annotator).values_list("category", flat=True))
     return [category for category in FlagCategory.values if category in chosen]
+
+
+def preferences_of(*, annotator: AbstractBaseUser) -> dict:
+    """How the annotator page plays sound for this annotator: {volume, muted_start}."""
+    row = AnnotatorPreference.objects.filter(user=annotator).values("volume", "muted_start").first()
+    return row or {"volume": AnnotatorPreference._meta.get_field("volume").default,
+                   "muted_start": MutedStart.MARKED}
+
+
+def muted_start_categories_for(*, annotator_id: int) -> list[str]:
+    """The flag categories whose clips start quietly for this annotator: their team's choice, or the
+    installation's (WORK_MUTED_START_CATEGORIES) outside any team."""
+    member = TeamMember.objects.filter(user_id=annotator_id).values_list("team__muted_start_categories",
+                                                                         flat=True).first()
+    if member is None:
+        return list(settings.WORK_MUTED_START_CATEGORIES)
+    return list(member)
+
+
+# ---------------------------------------------------------------- may the open clip still be heard?
+
+# Why the page holding a clip open must let it go, in the annotator's words. None names its owner.
+STATUS_MESSAGES = {
+    "withdrawn": "Its owner withdrew this clip from review: it may no longer be heard.",
+    "deleted": "This clip was deleted: it may no longer be heard.",
+    "lease_expired": "The time for this clip ran out.",
+    "taken_away": "This clip was taken out of review and is with a supervisor.",
+    "legal_hold": "A legal hold took this clip out of review.",
+    "policy_changed": "The review policy changed and this clip's owner has not yet agreed to the new text: "
+                      "it may not be heard until they do.",
+    "closed": "This clip is no longer yours to work on: it was submitted or skipped, or your shift ended.",
+}
+# A clip taken out of review or deleted says why in its status_reason: its owner's withdrawal is
+# told as such, every other reason (the owner's deletion, a purge, retention) as a deletion.
+_WITHDRAWN_REASON = "consent_revoked"
+_CLOSED_STATES = (AssignmentState.SUBMITTED, AssignmentState.SKIPPED, AssignmentState.RELEASED)
+
+
+def assignment_status(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, now: datetime) -> dict | None:
+    """Whether the holder of an assignment may still hear its clip, and if not why (a key of
+    STATUS_MESSAGES): the page asks about once a second while the clip is open, so this reads the
+    assignment with its clip in one indexed query and the servability rule's holds and consent in
+    one more, only when the row alone does not already refuse; it writes nothing. None when the
+    assignment is not this person's."""
+    assignment = (Assignment.objects.filter(pk=assignment_id, annotator=annotator).select_related("clip")
+                  .only("state", "purpose", "lease_expires_at", "clip__status_reason",
+                        *(f"clip__{name}" for name in servability.SERVABILITY_FIELDS)).first())
+    if assignment is None:
+        return None
+    reason = _status_reason(assignment, now)
+    return {"audible": reason is None, "reason": reason, "message": STATUS_MESSAGES.get(reason),
+            "lease_expires_at": assignment.lease_expires_at}
+
+
+def _status_reason(assignment: Assignment, now: datetime) -> str | None:
+    state = assignment.state
+    if state in _CLOSED_STATES:
+        return "closed"
+    if state == AssignmentState.EXPIRED or (state == AssignmentState.OPEN and assignment.lease_expires_at <= now):
+        return "lease_expired"
+    if state == AssignmentState.ESCALATED:
+        return "taken_away"
+    if state == AssignmentState.POLICY_CHANGED:
+        return "policy_changed"
+    clip = assignment.clip
+    refused = servability.refusal(clip, assignment.purpose, now=now)
+    if refused is None:
+        # Open and servable: it may be heard. Revoked (the owner withdrew) though the clip itself
+        # would still be servable: never heard again all the same.
+        return None if state == AssignmentState.OPEN else "withdrawn"
+    if refused == "consent":
+        return "withdrawn"
+    if refused in ("deletion_requested", "audio_gone"):
+        return "deleted"
+    if refused == "legal_hold":
+        return "legal_hold"
+    if refused == "policy":
+        return "policy_changed"
+    # The clip left the state this work needs: the clip says why.
+    if clip.status in (ClipStatus.WITHDRAWN, ClipStatus.DELETED):
+        return "withdrawn" if clip.status_reason == _WITHDRAWN_REASON else "deleted"
+    return "taken_away" if clip.status == ClipStatus.ESCALATED else "closed"

@@ -1,8 +1,9 @@
 """Review: project membership, shifts, claims and lending (transcription, second opinions, gold clips),
-leases, supervisors' listening assignments, annotators' opt-outs."""
+leases, supervisors' listening assignments, annotators' opt-outs and sound preferences."""
 
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from labeling.models import (
     FLAG_SEVERITY,
     OPINION_WAITING,
     SUPERVISOR_PURPOSES,
+    AnnotatorPreference,
     Assignment,
     AssignmentState,
     CategoryOptOut,
@@ -30,6 +32,7 @@ from labeling.models import (
     FlagCategory,
     GoldClip,
     LegalHold,
+    MutedStart,
     OpinionKind,
     Project,
     ProjectMember,
@@ -338,6 +341,8 @@ def live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lo
         raise NotFound("not_found", "No such assignment.")
     if assignment.state == AssignmentState.REVOKED:
         raise Gone("withdrawn", "This clip was withdrawn by its owner.")
+    if assignment.state == AssignmentState.POLICY_CHANGED:
+        raise Gone("policy_unconfirmed", servability.REFUSALS["policy"])
     if assignment.state == AssignmentState.ESCALATED:
         raise Conflict("escalated", "This clip was flagged and is with a supervisor now.")
     if assignment.state != AssignmentState.OPEN:
@@ -389,3 +394,33 @@ def annotator_opt_outs_set(*, annotator: AbstractBaseUser, categories: list[str]
     return chosen
 
 
+
+
+def annotator_settings_set(*, annotator: AbstractBaseUser, categories: list[str] | None = None,
+                           volume: float | None = None, muted_start: str | None = None) -> None:
+    """Change the annotator's settings named (not None), all or none: the flagged categories they do
+    not want to hear, and how their page plays sound (volume 0 to 1, muted_start a MutedStart value)."""
+    changes = _preference_changes(volume=volume, muted_start=muted_start)
+    if categories is not None:
+        categories = [valid_flag_category(c) for c in categories]
+    with transaction.atomic():
+        if categories is not None:
+            annotator_opt_outs_set(annotator=annotator, categories=categories)
+        if changes:
+            AnnotatorPreference.objects.update_or_create(user=annotator, defaults=changes)
+
+
+def _preference_changes(*, volume: float | None, muted_start: str | None) -> dict:
+    changes = {}
+    if volume is not None:
+        if isinstance(volume, bool) or not isinstance(volume, (int, float)) or not math.isfinite(volume) \
+                or not 0 <= volume <= 1:
+            raise ApplicationError("invalid_volume", "The volume is a number from 0 (silent) to 1 (full).",
+                                   fields={"volume": ["From 0 to 1."]})
+        changes["volume"] = float(volume)
+    if muted_start is not None:
+        if muted_start not in MutedStart.values:
+            raise ApplicationError("invalid_muted_start", f"Choose one of: {', '.join(MutedStart.values)}.",
+                                   fields={"muted_start": ["Unknown choice."]})
+        changes["muted_start"] = muted_start
+    return changes

@@ -244,6 +244,6 @@ def test_the_ledger_says_who_heard_each_clip_for_how_long_and_why(subject, annot
     body = client_for(subject.user, verified=False).get("/api/v1/me/ledger").json()
     [hearing] = body["hearings"]
     assert hearing["clip"] == str(clip.id) and hearing["purpose"] == "transcription"
-    assert hearing["plays"] == 2 and hearing["heard_seconds"] == 4.0 and hearing["held_seconds"] is not None
+    assert hearing["audio_sent"] == 2 and hearing["audio_sent_seconds"] == 4.0 and hearing["held_seconds"] is not None
     assert hearing["reviewer"].startswith("Reviewer ") and "ann-1" not in json.dumps(body)
     assert hearing["legal_hold_ends_at"] is not None

@@ -1,13 +1,21 @@
 """Real-browser tests: Debian's Chromium driven by Playwright against a live server on the test
-database. A failing test leaves a screenshot of every open page in var/test/screenshots/."""
+database. A failing test leaves a screenshot of every open page in var/test/screenshots/.
+
+On PostgreSQL the settings are a production's (Secure cookies, HSTS over HTTPS) and nothing here
+turns them off: the live server is http://localhost, which Chromium treats as a secure origin, so it
+keeps and sends Secure cookies there as it would over HTTPS."""
 
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connections
+from django.test import testcases
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -26,6 +34,33 @@ def pytest_runtest_makereport(item, call):
             for n, context in enumerate(browser.contexts):
                 for m, page in enumerate(context.pages):
                     page.screenshot(path=str(SCREENSHOTS / f"{item.name}-{n}-{m}.png"), full_page=True)
+
+
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    """The live server on the embedded database: each browser connection keeps its own thread, but
+    requests are answered one at a time. There every request shares the test's one in-memory SQLite
+    connection, on which a write while another request is reading fails at once ("database table is
+    locked"); the annotator page asks about its clip every second, so its requests do overlap."""
+
+    def set_app(self, application):
+        lock = threading.Lock()
+
+        def one_at_a_time(environ, start_response):
+            with lock:  # the view, and so every query, runs inside
+                return application(environ, start_response)
+
+        super().set_app(one_at_a_time)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_on_the_embedded_database():
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        yield
+        return
+    usual = testcases.LiveServerThread.server_class
+    testcases.LiveServerThread.server_class = OneRequestAtATimeServer
+    yield
+    testcases.LiveServerThread.server_class = usual
 
 
 @pytest.fixture

@@ -87,7 +87,7 @@ def test_an_annotator_transcribes_tags_and_moves_on_on_keys_alone(browser, live_
     page.wait_for_selector("#work[data-ahead]", state="attached")
     ahead = Assignment.objects.get(annotator=annotator, standby=True)
     assert ahead.clip_id == second.id and str(ahead.id) == page.get_attribute("#work", "data-ahead")
-    fetched = ahead.plays
+    fetched = ahead.audio_sent
 
     page.focus("#transcript")
     page.keyboard.press("Control+Enter")
@@ -100,5 +100,35 @@ def test_an_annotator_transcribes_tags_and_moves_on_on_keys_alone(browser, live_
     assert transcript.flags == ["not_directed"]
     # The clip claimed ahead is the one on the page now, its audio not fetched a second time.
     ahead.refresh_from_db()
-    assert ahead.state == "open" and not ahead.standby and ahead.plays == fetched
+    assert ahead.state == "open" and not ahead.standby and ahead.audio_sent == fetched
     assert page.text_content("#position").startswith("0.0 of 2.0 s")
+
+
+def test_the_page_reports_each_start_of_the_sound_and_nothing_else(browser, live_server):
+    """The owner is told how many play starts the page reported: one each time the sound starts from
+    silence, none for a jump or a change of speed while it plays."""
+    queued_clip(make_subject(), samples=speechlike(4.0))
+    annotator = make_user("ann-starts", "annotator")
+    page = sign_in(browser, live_server, annotator)
+    reported = []
+    page.on("request", lambda request: reported.append(request.method) if "/play-starts" in request.url else None)
+    with page.expect_response("**/api/v1/assignments/prefetch"):  # nothing more to claim ahead: 204
+        page.click("#start-shift")
+    page.wait_for_selector("text=Clip ready")
+
+    with page.expect_response("**/play-starts") as first:
+        page.keyboard.press("Alt+KeyP")
+    assert first.value.status == 204
+    page.wait_for_selector("#play >> text=Pause")
+    page.wait_for_timeout(1100)  # a second start now would be counted, were one sent
+    page.keyboard.press("Alt+KeyR")  # two seconds back while playing
+    page.keyboard.press("Alt+Period")  # faster while playing
+    page.wait_for_selector("#position >> text=speed 1.25×")
+    page.keyboard.press("Alt+KeyP")
+    page.wait_for_selector("#play >> text=Play")
+    with page.expect_response("**/play-starts") as second:
+        page.keyboard.press("Alt+KeyP")
+    assert second.value.status == 204
+    assert reported == ["POST", "POST"]
+    assignment = Assignment.objects.get(annotator=annotator)
+    assert assignment.play_starts == 2 and assignment.audio_sent == 1

@@ -3,7 +3,7 @@
 import pytest
 
 from labeling.exports.services import export_build
-from labeling.models import ExportJob, GoldClip
+from labeling.models import Assignment, ExportJob, GoldClip
 from tests.e2e.conftest import sign_in
 from tests.factories import claim, client_for, make_subject, make_user, queued_clip
 
@@ -21,11 +21,15 @@ def test_a_supervisor_makes_a_gold_clip_and_exports_the_project(browser, live_se
     page.goto(f"{live_server.url}/supervise/quality/")
     page.click("text=Review a transcribed clip")
     page.wait_for_selector("#annotator-text >> text=lights of")
-    page.click("#play")
+    with page.expect_response("**/play-starts") as started:  # the owner is told the page's play starts
+        page.click("#play")
+    assert started.value.status == 204
     page.fill("#reference", "lights off")
     page.click("text=Make it a gold clip")
     page.wait_for_selector("text=Saved as a gold clip.")
-    assert GoldClip.objects.get().reference_text == "lights off"
+    gold = GoldClip.objects.get()
+    assert gold.reference_text == "lights off"
+    assert Assignment.objects.get(clip=gold.clip, purpose="quality_review").play_starts == 1
 
     page.goto(f"{live_server.url}/supervise/exports/")
     page.click("button:text('Export')")

@@ -91,10 +91,12 @@ class Stack:
         self.media = folder / "media"
         self.media.mkdir(exist_ok=True)
         self.redis = redis
-        # Storage is the stack's own folder unless `settings` name object storage (STORAGE_URL).
+        # Served over plain HTTP on 127.0.0.1 on purpose: without saying so, a PostgreSQL deployment
+        # marks its cookies Secure and a client (requests) keeps them from plain HTTP. Storage is the
+        # stack's own folder unless `settings` name object storage (STORAGE_URL).
         self.env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis.url,
                     "MEDIA_ROOT": str(self.media), "STORAGE_URL": "", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
-                    "METRICS_DIR": str(folder / "metrics"), **settings}
+                    "METRICS_DIR": str(folder / "metrics"), "INSECURE_PLAIN_HTTP": "true", **settings}
         self.web: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
         self.port = free_port()

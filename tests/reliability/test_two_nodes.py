@@ -54,7 +54,7 @@ def nodes(transactional_db, tmp_path, redis_server, s3, request):
         "SECRET_KEY": settings.SECRET_KEY,
         "MASTER_KEY": base64.b64encode(settings.MASTER_KEY).decode(),
         "LEDGER_KEY": base64.b64encode(settings.LEDGER_KEY).decode(),
-        "SECURE_COOKIES": "false",  # plain HTTP on 127.0.0.1
+        "INSECURE_PLAIN_HTTP": "true",  # plain HTTP on 127.0.0.1
     }
     made = []
     for name in ("a", "b"):

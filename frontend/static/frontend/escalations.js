@@ -2,6 +2,7 @@
 // outcomes, legal holds, and second opinions to decide.
 
 import { $, call as request, cell } from "./lib/api.js";
+import { reportPlayStart } from "./lib/playstarts.js";
 
 const call = async (...args) => (await request(...args)).data;
 const say = (text) => { $("status").textContent = text; };
@@ -63,6 +64,7 @@ async function play(path) {
     source.buffer = await audioContext.decodeAudioData(audio);
     source.connect(audioContext.destination);
     source.start();
+    reportPlayStart(listening.assignment, listening.audio_token);
   } catch (error) { say(error.message); }
 }
 

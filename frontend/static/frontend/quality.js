@@ -1,11 +1,13 @@
 // Gold clips: a supervisor is lent a transcribed clip, hears it and writes the reference.
 
 import { $, call } from "./lib/api.js";
+import { reportPlayStart } from "./lib/playstarts.js";
 import { Player } from "./lib/waveform.js";
 
 const say = (text) => { $("status").textContent = text; };
 const player = new Player(() => { $("play").textContent = player.playing ? "Pause" : "Play"; });
 let review = null;
+player.onStart = () => review && reportPlayStart(review.assignment, review.audio_token);
 
 async function next(event) {
   if (event) event.preventDefault();

@@ -14,6 +14,7 @@ from django.utils import timezone
 from consent.models import LedgerEntry
 from consent.selectors import reviewer_pseudonym
 from labeling import vault
+from labeling.custody.retention import retention_run
 from labeling.custody.services import clips_delete
 from labeling.exports.services import export_build, exports_expire_old
 from labeling.models import Clip, ExportJob, LegalHold, Project
@@ -227,3 +228,15 @@ def test_an_altered_or_cut_export_is_refused_not_served(world, supervisor, store
         store.write(stored, altered)
         with pytest.raises(vault.VaultError):
             b"".join(client.get(f"/api/v1/exports/{export_id}/download").streaming_content)
+
+
+def test_retention_of_a_clips_audio_destroys_the_exports_holding_it(world, supervisor, settings,
+                                                                      django_capture_on_commit_callbacks):
+    client, export_id = build(supervisor)
+    due = timezone.now() - timedelta(days=settings.RETENTION_AUDIO_DAYS, minutes=1)
+    Clip.objects.filter(pk=world["plain"].pk).update(updated_at=due)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retention_run()["audio"] == 1
+    job = ExportJob.objects.get(pk=export_id)
+    assert job.state == "expired" and job.wrapped_key is None and "retention" in job.error
+    assert client.get(f"/api/v1/exports/{export_id}/download").status_code == 409

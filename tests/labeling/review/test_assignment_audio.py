@@ -36,10 +36,10 @@ def test_audio_needs_the_token_the_claim_returned(annotator, subject, token):
     assignment = claim(client)
     response = fetch_audio(client, assignment, token=token)
     assert response.status_code == 403 and response.json()["error"]["code"] == "bad_audio_token"
-    assert Assignment.objects.get(pk=assignment["id"]).plays == 0
+    assert Assignment.objects.get(pk=assignment["id"]).audio_sent == 0
 
 
-def test_an_assignment_is_played_at_most_the_allowed_times(settings, annotator, subject):
+def test_an_assignments_audio_is_sent_at_most_the_allowed_times(settings, annotator, subject):
     settings.AUDIO_MAX_PLAYS = 3
     queued_clip(subject)
     client = client_for(annotator)
@@ -48,7 +48,7 @@ def test_an_assignment_is_played_at_most_the_allowed_times(settings, annotator, 
     refused = fetch_audio(client, assignment)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "plays_used_up"
     assert "3 times" in refused.json()["error"]["message"]
-    assert Assignment.objects.get(pk=assignment["id"]).plays == 3
+    assert Assignment.objects.get(pk=assignment["id"]).audio_sent == 3
     # The clip can still be transcribed from what was heard.
     assert client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "ok"},
                        format="json").status_code == 200
@@ -157,7 +157,7 @@ def test_the_editor_gets_the_waveform_envelope_without_using_a_play(annotator, o
     assert body["duration_seconds"] == 2.0 and len(body["peaks"]) == 100
     assert all(low == pytest.approx(-0.2, abs=0.01) and high == pytest.approx(0.2, abs=0.01)
                for low, high in body["peaks"])
-    assert Assignment.objects.get(pk=assignment["id"]).plays == 0
+    assert Assignment.objects.get(pk=assignment["id"]).audio_sent == 0
     assert client.get(url, HTTP_X_AUDIO_TOKEN="forged").status_code == 403
     assert client.get(url, {"bins": "lots"}, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 400
     assert client.get(url, {"bins": 0}, HTTP_X_AUDIO_TOKEN=assignment["audio_token"]).status_code == 400

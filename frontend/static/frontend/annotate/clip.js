@@ -1,11 +1,20 @@
 // A clip's life on the page: claim it (or take the one claimed ahead), fetch its sound and envelope
-// side by side, work on it, then submit, skip or flag it; meanwhile claim the next one ahead.
+// side by side, work on it while the server keeps confirming it may be heard, then submit, skip or
+// flag it, or let it go when it may not; meanwhile claim the next one ahead.
 
 import { $, call } from "../lib/api.js";
-import { closePanel, labels, saver, setSchema, showEntities } from "./editor.js";
+import { closePanel, labels, saver, setSchema, showEntities, startsQuietly } from "./editor.js";
 import { refreshProgress, showDone } from "./shift.js";
 import { drawSound, player, waveform } from "./sound.js";
 import { say, state } from "./state.js";
+import { confirmed, unwatch, watchClip } from "./watch.js";
+
+// A clip is played only while the server confirms it may be heard (watch.js).
+player.mayPlay = () => {
+  if (confirmed()) return true;
+  say("Checking that this clip may still be heard…");
+  return false;
+};
 
 const CONTROLS = ["play", "rewind", "slower", "faster", "replay", "transcript", "intent", "submit", "skip", "flag",
   "ask"];
@@ -17,9 +26,10 @@ function setWorking(enabled) {
 
 export function clearClip() {
   clearTimeout(state.aheadTimer);
+  unwatch();
   saver.cancel();
-  player.clear();
   waveform.clear();
+  player.clear();  // redraws: the waveform is wiped too
   state.current = null;
   setWorking(false);
   $("transcript").value = "";
@@ -27,6 +37,15 @@ export function clearClip() {
   state.entities = [];
   showEntities();
   $("entity-panel").hidden = true;
+}
+
+// The clip may not be heard any more: stop it, forget its sound, waveform and text, and say why.
+// The annotator moves on when ready.
+function letGo(message) {
+  clearClip();
+  say(`${message} Go on to the next clip when you are ready.`);
+  $("next-clip").hidden = false;
+  $("next-clip").focus();
 }
 
 // Put the clip down and stop asking for another (the shift ends).
@@ -55,6 +74,7 @@ function waitAndRetry(error) {
 export async function loadNext(claimed = null) {
   clearTimeout(state.retryTimer);
   clearClip();
+  $("next-clip").hidden = true;
   say("Loading the next clip…");
   try {
     let assignment = claimed;
@@ -80,8 +100,10 @@ export async function loadNext(claimed = null) {
     state.ahead = null;
     delete $("work").dataset.ahead;
     if (!sound) sound = await fetchSound(current);
-    player.use(sound.buffer);
+    await state.settingsLoaded;  // the volume and muted start apply from the first sound
+    player.use(sound.buffer, { quietStart: startsQuietly(current) });
     waveform.show(sound.envelope.peaks, sound.envelope.duration_seconds);
+    watchClip(current.id, sound.checkedAt, letGo);
     if (opinion) waveform.selection = { start: opinion.start_seconds, end: opinion.end_seconds };
     const saved = current.saved;
     $("transcript").value = saved ? saved.text : current.draft || "";
@@ -94,8 +116,8 @@ export async function loadNext(claimed = null) {
     $("transcript").focus();
     claimAhead(current.id);
   } catch (error) {
-    if (error.code === "withdrawn") {
-      say("This clip was withdrawn by its owner. Loading the next one…");
+    if (error.code === "withdrawn" || error.code === "policy_unconfirmed") {
+      say(`${error.message} Loading the next one…`);
       state.retryTimer = setTimeout(loadNext, 1500);
     } else if (error.status === 429 && error.retryAfter) {
       waitAndRetry(error);
@@ -106,14 +128,16 @@ export async function loadNext(claimed = null) {
   }
 }
 
-// The audio (decoded) and the waveform of an assignment, fetched side by side.
+// The audio (decoded) and the waveform of an assignment, fetched side by side; checkedAt: when the
+// server last said it may be heard (serving it says so).
 async function fetchSound(assignment) {
+  const checkedAt = Date.now();
   const token = { "X-Audio-Token": assignment.audio_token };
   const [audio, envelope] = await Promise.all([
     call("GET", `assignments/${assignment.id}/audio`, undefined, token),
     call("GET", `assignments/${assignment.id}/peaks?bins=${waveform.bins}`, undefined, token),
   ]);
-  return { assignment, buffer: await player.decode(audio.data), envelope: envelope.data };
+  return { assignment, buffer: await player.decode(audio.data), envelope: envelope.data, checkedAt };
 }
 
 // While the annotator works on a clip, claim the next one and get its sound ready, so that moving
@@ -146,17 +170,20 @@ export async function submit() {
   saver.cancel();
   setWorking(false);
   player.stop();
+  unwatch();  // handed in: a "no longer yours" from here on is the submit's own doing
   try {
     const result = await call("POST", `assignments/${id}/submit`, { ...work, next: true });
     showDone(result.data.clips_done);
     await loadNext(result.data.next);
   } catch (error) {
     say(error.message);
-    if (["withdrawn", "lease_expired", "assignment_closed", "escalated"].includes(error.code)) {
+    if (["withdrawn", "policy_unconfirmed", "lease_expired", "assignment_closed", "escalated"].includes(error.code)) {
+      clearClip();
       state.retryTimer = setTimeout(loadNext, 1500);
     } else {
       saver.start(id);
       setWorking(true);
+      watchClip(id, 0, letGo);
       $("transcript").focus();
     }
   }
@@ -165,6 +192,8 @@ export async function submit() {
 export async function skip() {
   if (!state.current) return;
   setWorking(false);
+  player.stop();
+  unwatch();
   try { await call("POST", `assignments/${state.current.id}/skip`); } catch (error) { say(error.message); }
   await loadNext();
 }
@@ -174,9 +203,12 @@ export async function sendFlag(event) {
   event.preventDefault();
   if (!state.current) return;
   const category = $("flag-panel").querySelector("input[name=category]:checked").value;
+  const id = state.current.id;
   setWorking(false);
+  player.stop();
+  unwatch();
   try {
-    const result = await call("POST", `assignments/${state.current.id}/escalate`,
+    const result = await call("POST", `assignments/${id}/escalate`,
       { category, note: $("flag-note").value, text: $("transcript").value });
     $("flag-note").value = "";
     clearClip();
@@ -186,5 +218,6 @@ export async function sendFlag(event) {
   } catch (error) {
     say(error.message);
     setWorking(true);
+    watchClip(id, 0, letGo);
   }
 }

@@ -1,8 +1,10 @@
 // The editor's labels: the transcript, entity tags over it, the intent, the clip's flags, saved
-// drafts; the flag and second-opinion panels; the annotator's second opinions and content opt-outs.
+// drafts; the flag and second-opinion panels; the annotator's second opinions and settings (content
+// opt-outs, volume, muted start).
 
 import { $, call } from "../lib/api.js";
 import { DraftSaver, FLAG_NAMES, shiftSpans } from "../lib/labels.js";
+import { player } from "./sound.js";
 import { say, state } from "./state.js";
 
 // Alt+key for each clip flag, by the key's code (the layout's Alt characters do not matter).
@@ -174,10 +176,17 @@ export async function refreshOpinions() {
   } catch (error) { /* the list is a convenience; the page works without it */ }
 }
 
-export async function loadOptOuts() {
+// The annotator's settings, kept on the server: opt-outs, volume, muted start.
+export async function loadSettings() {
   try {
-    const chosen = (await call("GET", "annotator/settings")).data.opted_out_categories;
-    for (const box of document.querySelectorAll("input[name=opt-out]")) box.checked = chosen.includes(box.value);
+    const settings = (await call("GET", "annotator/settings")).data;
+    for (const box of document.querySelectorAll("input[name=opt-out]")) {
+      box.checked = settings.opted_out_categories.includes(box.value);
+    }
+    $("volume").value = Math.round(settings.volume * 100);
+    player.setVolume(settings.volume);
+    $("muted-start").value = settings.muted_start;
+    state.mutedStart = settings.muted_start;
   } catch (error) { $("opt-outs-status").textContent = error.message; }
 }
 
@@ -188,4 +197,41 @@ export async function saveOptOuts(event) {
     await call("PUT", "annotator/settings", { opted_out_categories: chosen });
     $("opt-outs-status").textContent = "Saved.";
   } catch (error) { $("opt-outs-status").textContent = error.message; }
+}
+
+// Whether this clip starts quietly and fades in: the annotator's choice, and whether its category
+// is one the team marks.
+export function startsQuietly(assignment) {
+  return state.mutedStart === "all" || (state.mutedStart === "marked" && Boolean(assignment && assignment.muted_category));
+}
+
+// The volume follows the slider at once, and is kept once the annotator stops moving it (arrow
+// keys move it in steps): saved one after another, in order, so the last one stays.
+export function volumeMoved() { player.setVolume($("volume").value / 100); }
+
+let volumeTimer = null;
+let volumeSaving = Promise.resolve();
+
+export function saveVolume() {
+  volumeMoved();
+  $("sound-status").textContent = "";
+  clearTimeout(volumeTimer);
+  volumeTimer = setTimeout(() => {
+    const volume = player.volume;
+    volumeSaving = volumeSaving.then(async () => {
+      try {
+        await call("PUT", "annotator/settings", { volume });
+        if (player.volume === volume) $("sound-status").textContent = "Volume saved.";
+      } catch (error) { $("sound-status").textContent = error.message; }
+    });
+  }, 400);
+}
+
+export async function saveMutedStart() {
+  state.mutedStart = $("muted-start").value;
+  player.setQuietStart(startsQuietly(state.current));
+  try {
+    await call("PUT", "annotator/settings", { muted_start: state.mutedStart });
+    $("sound-status").textContent = "Saved.";
+  } catch (error) { $("sound-status").textContent = error.message; }
 }

@@ -2,7 +2,7 @@
 // code, so the layout's Alt characters do not matter); digits in the open panel; Ctrl+Enter submits.
 
 import { $ } from "../lib/api.js";
-import { skip, submit } from "./clip.js";
+import { loadNext, skip, submit } from "./clip.js";
 import { FLAG_KEYS, chooseEntity, closePanel, openEntityPanel, openPanel, toggleFlag } from "./editor.js";
 import { markSelection, player, replaySelection } from "./sound.js";
 import { state } from "./state.js";
@@ -40,7 +40,8 @@ export function onKey(event) {
     boxes[parseInt(event.key, 10) - 1].focus();
   } else if (event.ctrlKey && event.key === "Enter" && !flagging) {
     event.preventDefault();
-    submit();
+    if (state.current) submit();
+    else if (!$("next-clip").hidden) loadNext();  // the clip was taken away: go on
   } else if (event.altKey && !event.ctrlKey && state.current && ALT_KEYS[event.code]) {
     event.preventDefault();
     ALT_KEYS[event.code]();

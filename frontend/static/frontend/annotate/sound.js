@@ -2,9 +2,12 @@
 // with the playing position, speed and selection.
 
 import { $ } from "../lib/api.js";
+import { reportPlayStart } from "../lib/playstarts.js";
 import { Player, Waveform } from "../lib/waveform.js";
+import { state } from "./state.js";
 
 export const player = new Player(drawSound);
+player.onStart = () => state.current && reportPlayStart(state.current.id, state.current.audio_token);
 export const waveform = new Waveform($("waveform"), (picked) => {
   if (picked === null) { drawSound(); return; }  // still dragging
   if (picked.end === null) player.play(picked.start);
@@ -13,6 +16,12 @@ export const waveform = new Waveform($("waveform"), (picked) => {
 
 export function drawSound() {
   waveform.draw(player.position);
+  // The page's sound as it stands, on the work area: whether a clip's sound is in hand, whether it
+  // plays, and at what share of full scale (the volume times a fade-in under way).
+  const work = $("work").dataset;
+  work.sound = player.buffer ? "loaded" : "none";
+  work.playing = String(player.playing);
+  work.gain = player.gain.toFixed(3);
   const parts = [];
   if (player.duration) parts.push(`${player.position.toFixed(1)} of ${player.duration.toFixed(1)} s`);
   parts.push(`speed ${player.rate.toFixed(2)}×`);

@@ -12,6 +12,8 @@ export const state = {
   lastText: "", // the box's text when the entities were last moved with it
   progress: null, // the shift's progress as the server last said it
   progressFetched: 0, // when that was (ms)
+  mutedStart: "marked", // when playback starts quietly: "marked" (clips in a category the team marks), "all", "off"
+  settingsLoaded: null, // the annotator's settings being fetched (a promise)
 };
 
 export function say(text) { $("clip-status").textContent = text; }

@@ -13,14 +13,16 @@ export function cell(row, content) {
 const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
 
 // Resolves to {status, data} (data: parsed JSON, raw bytes, or null for 204); rejects with an Error
-// carrying the API's message, code, status and Retry-After seconds.
-export async function call(method, path, body, extraHeaders = {}) {
+// carrying the API's message, code, status and Retry-After seconds. `timeoutMs`: give up after so
+// long (the error then has no status, as when the network fails).
+export async function call(method, path, body, extraHeaders = {}, { timeoutMs } = {}) {
   const response = await fetch(`/api/v1/${path}`, {
     method,
     credentials: "same-origin",
     cache: "no-store",
     headers: { "X-CSRFToken": csrf(), "Content-Type": "application/json", ...extraHeaders },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined,
   });
   if (response.status === 204) return { status: 204, data: null };
   const isJson = (response.headers.get("Content-Type") || "").includes("json");

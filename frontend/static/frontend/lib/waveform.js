@@ -1,20 +1,37 @@
 // The editor's sound: a Web Audio player over the decoded clip (no audio element, no URL) and the
 // waveform drawn from the envelope the server computes, with a playhead and a selected range.
 
+// Muted start: playback begins at this share of the volume and rises to it over FADE_SECONDS
+// (evenly in loudness), continuing where it stopped if paused before it got there.
+export const QUIET_LEVEL = 0.1;
+export const FADE_SECONDS = 2;
+
 export class Player {
   constructor(onChange) {
     this.context = null;
+    this.output = null; // the volume: every source plays through it
     this.buffer = null;
     this.source = null;
+    this.fade = null; // the running source's fade-in, while one is under way
     this.rate = 1;
+    this.volume = 1;
+    this.fadeLevel = 1; // where the next start begins, as a share of the volume (QUIET_LEVEL: muted start)
+    this.started = false; // whether the clip in hand has been played
     this.offset = 0; // position in seconds while stopped, or where the running source started
     this.startedAt = 0; // context time at which the running source started
     this.stopAt = null; // end of the range being played, if any
+    this.mayPlay = () => true; // asked before each start: false keeps the clip silent
     this.onChange = onChange;
+    this.onStart = null; // called when the sound starts from silence (not on a jump or a change of speed)
   }
 
   ensureContext() {
-    this.context = this.context || new AudioContext();
+    if (!this.context) {
+      this.context = new AudioContext();
+      this.output = this.context.createGain();
+      this.output.gain.value = this.volume;
+      this.output.connect(this.context.destination);
+    }
     return this.context;
   }
 
@@ -25,22 +42,44 @@ export class Player {
   // Decode without playing or replacing the clip in hand (for the clip claimed ahead).
   decode(bytes) { return this.ensureContext().decodeAudioData(bytes); }
 
-  use(buffer) {
+  // `quietStart`: begin this clip's playback quietly and fade in.
+  use(buffer, { quietStart = false } = {}) {
     this.stop();
     this.buffer = buffer;
     this.offset = 0;
+    this.started = false;
+    this.fadeLevel = quietStart ? QUIET_LEVEL : 1;
     this.onChange();
   }
 
+  // Change muted start for the clip in hand, if it has not been played yet.
+  setQuietStart(quietStart) {
+    if (!this.started) this.fadeLevel = quietStart ? QUIET_LEVEL : 1;
+  }
+
+  // Forget the clip: stop, and let go of the decoded sound.
   clear() {
     this.stop();
     this.buffer = null;
     this.offset = 0;
+    this.started = false;
     this.onChange();
   }
 
   get duration() { return this.buffer ? this.buffer.duration : 0; }
   get playing() { return this.source !== null; }
+
+  // What is heard now, as a share of full scale: the volume times the fade-in under way.
+  get gain() {
+    const fading = this.fade ? this.fade.gain.value : 1;
+    return (this.output ? this.output.gain.value : this.volume) * fading;
+  }
+
+  setVolume(volume) {
+    this.volume = Math.max(0, Math.min(1, volume));
+    if (this.output) this.output.gain.setValueAtTime(this.volume, this.context.currentTime);
+    this.onChange();
+  }
 
   get position() {
     if (!this.source) return this.offset;
@@ -50,19 +89,21 @@ export class Player {
 
   play(from = this.position, to = null) {
     if (!this.buffer) return;
+    if (!this.mayPlay()) { this.stop(); return; }
+    const starting = !this.playing;
     this.halt();
     const start = Math.max(0, Math.min(from, this.duration - 0.01));
     this.source = this.context.createBufferSource();
     this.source.buffer = this.buffer;
     this.source.playbackRate.value = this.rate;
-    this.source.connect(this.context.destination);
+    this.source.connect(this.fadeIn() || this.output);
+    this.started = true;
     const source = this.source;
     source.onended = () => {
       if (this.source !== source) return;
       this.offset = to ?? this.duration;
       if (this.offset >= this.duration - 0.01) this.offset = 0;
-      this.source = null;
-      this.stopAt = null;
+      this.release();
       this.onChange();
     };
     this.offset = start;
@@ -71,6 +112,36 @@ export class Player {
     if (to === null) source.start(0, start);
     else source.start(0, start, Math.max(0.01, to - start));
     this.onChange();
+    if (starting && this.onStart) this.onStart();
+  }
+
+  // A gain that rises from fadeLevel to 1 over what is left of FADE_SECONDS, or null when no
+  // fade-in is under way.
+  fadeIn() {
+    if (this.fadeLevel >= 1) return null;
+    const now = this.context.currentTime;
+    const left = FADE_SECONDS * Math.log(1 / this.fadeLevel) / Math.log(1 / QUIET_LEVEL);
+    this.fade = this.context.createGain();
+    this.fade.gain.value = this.fadeLevel;  // read back at once, before the first sound is rendered
+    this.fade.gain.setValueAtTime(this.fadeLevel, now);
+    this.fade.gain.exponentialRampToValueAtTime(1, now + left);
+    this.fade.connect(this.output);
+    return this.fade;
+  }
+
+  // The running source is done with: keep how far the fade-in got, let go of the nodes.
+  release() {
+    if (this.fade) {
+      const level = this.fade.gain.value;
+      this.fadeLevel = level >= 0.999 ? 1 : Math.max(QUIET_LEVEL, level);
+      this.fade.disconnect();
+      this.fade = null;
+    }
+    if (this.source) {
+      this.source.disconnect();
+      this.source = null;
+    }
+    this.stopAt = null;
   }
 
   // Stop the running source without moving the position back.
@@ -79,8 +150,7 @@ export class Player {
     this.offset = this.position;
     this.source.onended = null;
     this.source.stop();
-    this.source = null;
-    this.stopAt = null;
+    this.release();
   }
 
   stop() {
@@ -94,11 +164,12 @@ export class Player {
   }
 
   seek(seconds) {
-    const wasPlaying = this.playing;
-    this.halt();
-    this.offset = Math.max(0, Math.min(seconds, this.duration));
-    if (wasPlaying) this.play();
-    else this.onChange();
+    const to = Math.max(0, Math.min(seconds, this.duration));
+    if (this.playing) this.play(to); // a jump while playing: the sound goes on, no new start
+    else {
+      this.offset = to;
+      this.onChange();
+    }
   }
 
   setRate(rate) {

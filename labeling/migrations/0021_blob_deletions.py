@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labeling', '0016_export_key'),
+        ('labeling', '0020_retention_indexes'),
     ]
 
     operations = [
