@@ -47,7 +47,7 @@ def test_liveness_and_readiness_answer_with_every_dependency_checked():
     assert response.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok", "storage": "ok"}}
 
 
-def test_readiness_fails_and_names_storage_that_cannot_be_written(settings, tmp_path):
+def test_readiness_fails_and_names_storage_that_cannot_be_written(settings, tmp_path, local_storage_only):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the storage folder should be")
     settings.MEDIA_ROOT = str(blocker / "media")

@@ -13,7 +13,6 @@ import boto3
 import pytest
 import requests
 import soundfile as sf
-from django.conf import settings
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -22,7 +21,8 @@ from labeling.intake.services import ingest_key_create
 from labeling.models import Clip, ClipStatus
 from tests.backing import S3_CREDENTIALS, S3_REGION, free_port, s3_server
 from tests.factories import AUDIO, make_subject, make_user, stored_files
-from tests.reliability.conftest import Stack, post_clip, status_of, test_database_url, wait_until
+from tests.reliability import conftest as stacks
+from tests.reliability.conftest import Stack, post_clip, status_of, wait_until
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -46,9 +46,10 @@ def bucket_objects(endpoint: str) -> list[str]:
 
 
 @pytest.fixture
-def nodes(transactional_db, tmp_path, redis_server, s3, request):
+def nodes(transactional_db, tmp_path, redis_server, s3, request, settings):
     """Node A and node B. What they must share comes from the environment: the database, the
     broker, object storage and its credentials, and the secret, master and ledger keys."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]  # as the nodes check them
     shared = {
         "STORAGE_URL": f"s3://{BUCKET}/voices?endpoint={s3}&region={S3_REGION}", **S3_CREDENTIALS,
         "SECRET_KEY": settings.SECRET_KEY,
@@ -60,7 +61,7 @@ def nodes(transactional_db, tmp_path, redis_server, s3, request):
     for name in ("a", "b"):
         folder = tmp_path / name
         folder.mkdir()
-        made.append(Stack(folder, test_database_url(), redis_server, VAR_DIR=str(folder / "var"), **shared))
+        made.append(Stack(folder, stacks.test_database_url(), redis_server, VAR_DIR=str(folder / "var"), **shared))
     yield made
     for node in made:
         node.stop()
