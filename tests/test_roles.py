@@ -74,6 +74,7 @@ MATRIX = [
     ("GET", "/supervise/", {"supervisor": 200, "anonymous": 302, "device": 302}),
     ("GET", "/supervise/quality/", {"supervisor": 200, "anonymous": 302, "device": 302}),
     ("GET", "/supervise/exports/", {"supervisor": 200, "anonymous": 302, "device": 302}),
+    ("GET", "/supervise/ingest-keys/", {"supervisor": 200, "anonymous": 302, "device": 302}),
     ("GET", "/me/", {"subject": 200, "anonymous": 302, "device": 302}),
 ]
 
