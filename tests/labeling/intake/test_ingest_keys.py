@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -253,3 +253,10 @@ def test_demo_setup_makes_its_key_through_the_service_and_lets_its_supervisor_ma
     assert [e.detail["event"] for e in key_entries()] == ["created", "revoked", "created"]
     supervisor = User.objects.get(username="supervisor")
     assert client_for(supervisor).get("/api/v1/ingest-keys").status_code == 200
+
+
+def test_the_database_refuses_a_second_replacement_of_one_key():
+    old, _ = ingest_key_create(name="Acme")
+    IngestKey.objects.create(name="Acme", prefix="aaaaaaaaaaaa", key_hash="0" * 64, replaces=old)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        IngestKey.objects.create(name="Acme", prefix="bbbbbbbbbbbb", key_hash="1" * 64, replaces=old)
