@@ -175,7 +175,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Consent-gated, de-identified human review of voice clips.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "ENUM_NAME_OVERRIDES": {"FlagCategoryEnum": "labeling.models.FlagCategory"},
+    "ENUM_NAME_OVERRIDES": {"FlagCategoryEnum": "labeling.models.FlagCategory",
+                            "IngestKeyStateEnum": "labeling.models.IngestKeyState"},
 }
 
 def _key(name: str, filename: str) -> bytes:

@@ -124,6 +124,7 @@ class LedgerEntry(models.Model):
         DELETION = "deletion"
         EXPORT = "export"
         LEAK_TRACE = "leak_trace"
+        INGEST_KEY = "ingest_key"  # a device platform's key issued, rotated or revoked; never its secret
 
     id = models.BigAutoField(primary_key=True)  # the order entries were appended in, across chains
     chain = models.PositiveSmallIntegerField()

@@ -17,6 +17,7 @@ urlpatterns = [
     path("supervise/escalations/", views.escalations, name="escalations"),
     path("supervise/quality/", views.quality, name="quality"),
     path("supervise/exports/", views.exports, name="exports"),
+    path("supervise/ingest-keys/", views.ingest_keys, name="ingest-keys"),
     path("me/", views.my_consent, name="my-consent"),
     path("me/recordings/", views.my_clips, name="my-clips"),
     path("me/recordings/receipts/<uuid:receipt_id>/", views.my_receipt, name="my-receipt"),

@@ -31,10 +31,11 @@ from consent.selectors import consent_current, consent_history, ledger_for_accou
 from consent.services import owner_sign_up
 from core.errors import ApplicationError
 from frontend import charts
-from labeling.auth import ANNOTATOR, SUPERVISOR, has_role
+from labeling.auth import ANNOTATOR, SUPERVISOR, has_role, may_manage_ingest_keys
 from labeling.custody.selectors import clips_of_account, hearings_of_account
 from labeling.custody.services import clips_delete
 from labeling.escalation.selectors import escalations_unresolved, exposure_by_annotator, wellbeing_checks_requested
+from labeling.intake.services import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS
 from labeling.models import ClipStatus, EscalationOutcome, ExportFormat, FlagCategory, MutedStart
 from labeling.quality.selectors import accuracy_by_annotator, agreement_of, second_opinions_for_adjudication
 from labeling.selectors import clip_status_counts, clips_held, clips_labeled_per_hour, projects_supervised
@@ -90,6 +91,7 @@ def supervise(request):
         "wellbeing": wellbeing_checks_requested(now=now),
         "adjudications": len(second_opinions_for_adjudication()),
         "quality": _quality_by_project(request.user, now),
+        "manages_ingest_keys": may_manage_ingest_keys(request.user),
     })
 
 
@@ -130,6 +132,16 @@ def exports(request):
     return render(request, "frontend/exports.html", {"projects": projects_supervised(supervisor=request.user),
                                                      "formats": ExportFormat.choices,
                                                      "keep_days": settings.EXPORT_KEEP_DAYS})
+
+
+@login_required
+@ensure_csrf_cookie
+def ingest_keys(request):
+    """Supervisors allowed to manage ingest keys issue, rotate and revoke the device platforms' keys."""
+    if not may_manage_ingest_keys(request.user):
+        raise PermissionDenied
+    return render(request, "frontend/ingest_keys.html", {"default_overlap": DEFAULT_OVERLAP_HOURS,
+                                                         "max_overlap": MAX_OVERLAP_HOURS})
 
 
 @login_required

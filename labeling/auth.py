@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
+from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
 from labeling.models import IngestKey
@@ -10,6 +12,7 @@ from labeling.selectors import ingest_key_for
 
 ANNOTATOR = "annotator"
 SUPERVISOR = "supervisor"
+MANAGE_INGEST_KEYS = "labeling.manage_ingest_keys"
 
 
 def has_role(user: AbstractBaseUser, role: str) -> bool:
@@ -42,13 +45,25 @@ class IngestKeyAuthentication(authentication.BaseAuthentication):
         keyword, _, raw = header.partition(" ")
         if keyword != self.keyword or not raw.strip():
             raise exceptions.AuthenticationFailed("Send the device key as 'Authorization: Api-Key <key>'.")
-        key = ingest_key_for(raw=raw.strip())
+        now = timezone.now()
+        key = ingest_key_for(raw=raw.strip(), now=now)
         if key is None:
             raise exceptions.AuthenticationFailed("The device key is not valid.")
+        _mark_used(key, now)
         return DevicePrincipal(key), key
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+def _mark_used(key: IngestKey, now) -> None:
+    """Record that the key was used, to the minute: the row just read says whether its time is
+    older than that, so most requests write nothing; the conditional update keeps concurrent
+    requests from writing it twice. Here rather than in intake's services, which stand above auth."""
+    if key.last_used_at is not None and key.last_used_at > now - IngestKey.LAST_USED_RESOLUTION:
+        return
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - IngestKey.LAST_USED_RESOLUTION)
+    IngestKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
 
 
 class IsDevice(permissions.BasePermission):
@@ -70,3 +85,15 @@ class IsSupervisor(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return has_role(request.user, SUPERVISOR)
+
+
+def may_manage_ingest_keys(user: AbstractBaseUser) -> bool:
+    """A supervisor given the permission labeling.manage_ingest_keys, directly or through a group."""
+    return has_role(user, SUPERVISOR) and user.has_perm(MANAGE_INGEST_KEYS)
+
+
+class CanManageIngestKeys(permissions.BasePermission):
+    message = "Only supervisors allowed to manage ingest keys may do this."
+
+    def has_permission(self, request, view):
+        return may_manage_ingest_keys(request.user)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,17 +14,47 @@ from django.utils import timezone
 from consent.models import Account
 
 
-class IngestKey(models.Model):
-    """An API key of a device platform; only its SHA-256 is kept."""
+class IngestKeyState(models.TextChoices):
+    ACTIVE = "active"
+    EXPIRING = "expiring"  # replaced; works until its overlap window ends
+    EXPIRED = "expired"
+    REVOKED = "revoked"
 
-    name = models.CharField(max_length=100)
+
+class IngestKey(models.Model):
+    """An API key of a device platform; only its SHA-256 is kept. A key works while it is neither
+    revoked nor past `expires_at`, which only a rotation sets: the key that replaces it (`replaces`
+    on the new key, at most one) works at once, and the old one until its overlap window ends."""
+
+    name = models.CharField(max_length=100, help_text="The device platform the key is for.")
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")  # null: made by a command (the system)
+    last_used_at = models.DateTimeField(null=True, blank=True)  # to the minute (LAST_USED_RESOLUTION)
+    expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="replaced_by")
+
+    LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+    class Meta:
+        permissions = [("manage_ingest_keys", "Can issue, rotate and revoke the device platforms' ingest keys")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"
+
+    def is_active(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def state(self, now: datetime) -> IngestKeyState:
+        if self.revoked_at is not None:
+            return IngestKeyState.REVOKED
+        if self.expires_at is not None:
+            return IngestKeyState.EXPIRING if self.expires_at > now else IngestKeyState.EXPIRED
+        return IngestKeyState.ACTIVE
 
 
 class TranscriptFlag(models.TextChoices):

@@ -22,16 +22,25 @@ from labeling.models import (
 )
 
 
-def ingest_key_for(*, raw: str) -> IngestKey | None:
-    """The active key matching a presented secret, compared in constant time."""
+def ingest_key_for(*, raw: str, now: datetime) -> IngestKey | None:
+    """The key matching a presented secret, compared in constant time, if it works at `now`:
+    neither revoked nor past the end of its rotation's overlap window."""
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != "vr":
         return None
-    key = IngestKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
+    key = IngestKey.objects.filter(prefix=parts[1]).first()
     if key is None:
         return None
     digest = hashlib.sha256(raw.encode()).hexdigest()
-    return key if hmac.compare_digest(digest, key.key_hash) else None
+    if not hmac.compare_digest(digest, key.key_hash):
+        return None
+    return key if key.is_active(now) else None
+
+
+def ingest_keys_all() -> list[IngestKey]:
+    """Every ingest key, newest first, with who made it and which key it replaced or was replaced by."""
+    keys = IngestKey.objects.select_related("created_by", "replaces", "replaced_by")
+    return list(keys.order_by("-created_at", "-id"))
 
 
 def clips_held(*, limit: int = 200) -> list[Clip]:

@@ -12,6 +12,9 @@ from labeling.review import apis as review
 urlpatterns = [
     path("clips", intake.ClipIngestApi.as_view(), name="clip-ingest"),
     path("clips/held", intake.ClipHeldListApi.as_view(), name="clip-held-list"),
+    path("ingest-keys", intake.IngestKeyListApi.as_view(), name="ingest-key-list"),
+    path("ingest-keys/<int:key_id>/rotate", intake.IngestKeyRotateApi.as_view(), name="ingest-key-rotate"),
+    path("ingest-keys/<int:key_id>/revoke", intake.IngestKeyRevokeApi.as_view(), name="ingest-key-revoke"),
     path("shifts", review.ShiftStartApi.as_view(), name="shift-start"),
     path("shifts/current", review.ShiftCurrentApi.as_view(), name="shift-current"),
     path("shifts/current/end", review.ShiftEndApi.as_view(), name="shift-end"),

@@ -4,6 +4,7 @@ them, and the steps of review (label, ask, flag, resolve, make gold)."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import uuid
 from datetime import timedelta
@@ -79,6 +80,23 @@ def make_user(username: str, role: str | None = None) -> User:
         user.groups.add(Group.objects.get(name=role))
         project_member_add(user=user, role=role)
     return user
+
+
+def key_client(secret: str) -> APIClient:
+    """A client sending a device platform's ingest key."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+    return client
+
+
+_LINKED_ACCOUNTS = itertools.count()
+
+
+def link_code_with(secret: str):
+    """The lightest call a device platform makes with its key: a sign-up code, for a new account
+    each time so that the per-account throttle never answers instead of the key check."""
+    return key_client(secret).post("/api/v1/accounts/link-codes", {"account": f"acct-link-{next(_LINKED_ACCOUNTS)}"},
+                                   format="json")
 
 
 def make_subject(external_id: str = "acct-7731", first_name: str = "Marguerite", consent: bool = True) -> Account:

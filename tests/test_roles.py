@@ -5,11 +5,12 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from labeling.exports.services import export_build
-from labeling.models import Assignment, ExportJob, Project, SecondOpinion
+from labeling.models import Assignment, ExportJob, IngestKey, Project, SecondOpinion
 from tests.factories import claim, client_for, make_user, metadata, queued_clip, upload
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,11 @@ MATRIX = [
     ("POST", "/api/v1/escalations/{esc}/resolve", {"supervisor": 200}),
     ("POST", "/api/v1/escalations/{esc}/hold", {"supervisor": 201}),
     ("POST", "/api/v1/leaks/trace", {"supervisor": 200}),
+    # The supervisor below holds labeling.manage_ingest_keys; one without it: see the test at the end.
+    ("GET", "/api/v1/ingest-keys", {"supervisor": 200}),
+    ("POST", "/api/v1/ingest-keys", {"supervisor": 201}),
+    ("POST", "/api/v1/ingest-keys/{key}/rotate", {"supervisor": 201}),
+    ("POST", "/api/v1/ingest-keys/{key}/revoke", {"supervisor": 200}),
     ("GET", "/api/v1/projects", {"assignee": 200, "other_annotator": 200, "supervisor": 200}),
     ("GET", "/api/v1/projects/default/quality", {"supervisor": 200}),
     ("POST", "/api/v1/projects/default/quality-reviews", {"supervisor": 204}),  # nothing labeled yet
@@ -70,6 +76,7 @@ MATRIX = [
     ("GET", "/supervise/", {"supervisor": 200, "anonymous": 302, "device": 302}),
     ("GET", "/supervise/quality/", {"supervisor": 200, "anonymous": 302, "device": 302}),
     ("GET", "/supervise/exports/", {"supervisor": 200, "anonymous": 302, "device": 302}),
+    ("GET", "/supervise/ingest-keys/", {"supervisor": 200, "anonymous": 302, "device": 302}),
     ("GET", "/me/", {"subject": 200, "anonymous": 302, "device": 302}),
 ]
 
@@ -78,11 +85,12 @@ MATRIX = [
 def world(subject, device_key):
     """A clip claimed by the assignee; another clip flagged by a third annotator, its escalation
     claimed by the supervisor; a second opinion on the assignee's clip awaiting adjudication;
-    every role's client."""
+    every role's client. The supervisor may manage ingest keys (labeling.manage_ingest_keys)."""
     queued_clip(subject, queued_at=timezone.now() - timedelta(minutes=1))
     queued_clip(subject)
     assignee, other, supervisor = (make_user("ann-a", "annotator"), make_user("ann-b", "annotator"),
                                    make_user("sup", "supervisor"))
+    supervisor.user_permissions.add(Permission.objects.get(codename="manage_ingest_keys"))
     clients = {role: client_for(user) for role, user in (("assignee", assignee), ("other_annotator", other),
                                                          ("supervisor", supervisor), ("subject", subject.user))}
     clients["assignee"].post("/api/v1/shifts")
@@ -99,7 +107,7 @@ def world(subject, device_key):
                                       formats=["jsonl"])
     assert export_build(export_id=export.id) == "done"  # an empty export: nothing is labeled yet
     claimed = claimed | {"esc": escalation, "so": str(opinion.id), "clip": str(opinion.clip_id),
-                         "export": str(export.id)}
+                         "export": str(export.id), "key": IngestKey.objects.get().pk}
     clients["anonymous"] = APIClient()
     clients["device"] = APIClient()
     clients["device"].credentials(HTTP_AUTHORIZATION=f"Api-Key {device_key}")
@@ -108,7 +116,7 @@ def world(subject, device_key):
 
 def call(client, method, path, claimed, speech_wav):
     path = path.format(id=claimed["id"], esc=claimed["esc"], so=claimed["so"], clip=claimed["clip"],
-                       export=claimed["export"])
+                       export=claimed["export"], key=claimed["key"])
     headers = {"HTTP_X_AUDIO_TOKEN": claimed["audio_token"]}  # a stolen token changes nothing
     if path == "/api/v1/clips":
         return upload(client, speech_wav, metadata())
@@ -124,7 +132,8 @@ def call(client, method, path, claimed, speech_wav):
             "/settings": {"opted_out_categories": ["distressing"]}, "/adjudicate": {"text": "one"},
             "/resolve": {"outcome": "no_action", "reason": "Nothing of concern."},
             "/gold": {"reference_text": "hello"},
-            "/hold": {"reason": "Requested by counsel.", "days": 7}, "/link-codes": {"account": "acct-new"}}
+            "/hold": {"reason": "Requested by counsel.", "days": 7}, "/link-codes": {"account": "acct-new"},
+            "/ingest-keys": {"name": "Acme speakers"}, "/rotate": {"overlap_hours": 1}}
     data = next((value for suffix, value in body.items() if path.endswith(suffix)), None)
     return getattr(client, method.lower())(path, data, format="json", **headers)
 
@@ -145,3 +154,11 @@ def test_another_annotator_never_reads_the_assignees_transcript(world, speech_wa
     for response in (other.post("/api/v1/assignments/next"), other.get("/api/v1/shifts/current"),
                      other.post(f"/api/v1/assignments/{claimed['id']}/submit", {"text": "x"}, format="json")):
         assert b"secret words" not in response.content
+
+
+@pytest.mark.parametrize("method,path", [(m, p) for m, p, _ in MATRIX if "ingest-keys" in p])
+def test_a_supervisor_without_the_key_permission_gets_403_on_every_key_endpoint(world, speech_wav, method, path):
+    _, claimed = world
+    plain = client_for(make_user("sup-plain", "supervisor"))
+    assert call(plain, method, path, claimed, speech_wav).status_code == 403
+    assert IngestKey.objects.get().is_active(timezone.now())

@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from consent.models import LedgerEntry
 from consent.selectors import account_by_external_id, consent_is_active
+from consent.services import ledger_append
 from core.enqueue import enqueue_after_commit
-from core.errors import ApplicationError, Conflict, TooLarge, Unavailable
+from core.errors import ApplicationError, Conflict, NotFound, TooLarge, Unavailable
 from labeling import vault
 from labeling.custody.services import withdraw_clips
 from labeling.models import (
@@ -36,12 +39,85 @@ from redaction.voice import draw_disguise
 logger = logging.getLogger(__name__)
 
 
-def ingest_key_create(*, name: str) -> tuple[IngestKey, str]:
-    """A new device API key; the returned secret is shown once and never stored."""
-    prefix = secrets.token_hex(4)
+DEFAULT_OVERLAP_HOURS = 24
+MAX_OVERLAP_HOURS = 168  # a week: long enough to roll a fleet over, short enough that a leaked key dies
+
+
+def _ingest_key_new(*, name: str, actor: AbstractBaseUser | None, replaces: IngestKey | None = None) -> tuple[
+        IngestKey, str]:
+    prefix = secrets.token_hex(6)
     raw = f"vr_{prefix}_{secrets.token_urlsafe(32)}"
-    key = IngestKey.objects.create(name=name, prefix=prefix, key_hash=hashlib.sha256(raw.encode()).hexdigest())
+    key = IngestKey.objects.create(name=name, prefix=prefix, key_hash=hashlib.sha256(raw.encode()).hexdigest(),
+                                   created_by=actor, replaces=replaces)
     return key, raw
+
+
+def _ingest_key_entry(*, event: str, key: IngestKey, actor: AbstractBaseUser | None, **detail) -> None:
+    """The ledger entry of one change to a key: its id and prefix, never its secret."""
+    ledger_append(action=LedgerEntry.Action.INGEST_KEY, actor_id=actor.pk if actor else None,
+                  detail={"event": event, "key": key.pk, "prefix": key.prefix, **detail})
+
+
+def ingest_key_create(*, name: str, actor: AbstractBaseUser | None = None) -> tuple[IngestKey, str]:
+    """A new key for a device platform; the returned secret is shown once and never stored.
+    `actor`: the supervisor who asked; None for a command run by the system."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ApplicationError("invalid_name", "Name the device platform the key is for, in 1 to 100 characters.",
+                               fields={"name": ["Give 1 to 100 characters."]})
+    with transaction.atomic():
+        key, raw = _ingest_key_new(name=name, actor=actor)
+        _ingest_key_entry(event="created", key=key, actor=actor)
+    return key, raw
+
+
+def _ingest_key_locked(key_id: int) -> IngestKey:
+    key = None
+    if 0 < key_id < 2**63:  # beyond a database integer no key can exist
+        key = IngestKey.objects.select_for_update().filter(pk=key_id).first()
+    if key is None:
+        raise NotFound("ingest_key_not_found", "There is no ingest key with this id.")
+    return key
+
+
+def ingest_key_rotate(*, key_id: int, actor: AbstractBaseUser | None = None,
+                      overlap_hours: int = DEFAULT_OVERLAP_HOURS) -> tuple[IngestKey, str]:
+    """A new key for the same platform; the old one keeps working `overlap_hours` more, then stops,
+    so devices can be moved over without a gap. The new secret is returned once. A key is replaced
+    at most once (the database's unique `replaces` says so too): rotate its replacement instead."""
+    if isinstance(overlap_hours, bool) or not isinstance(overlap_hours, int) or not (
+            0 <= overlap_hours <= MAX_OVERLAP_HOURS):
+        raise ApplicationError("invalid_overlap", f"The overlap is 0 to {MAX_OVERLAP_HOURS} hours.",
+                               fields={"overlap_hours": [f"Give a whole number from 0 to {MAX_OVERLAP_HOURS}."]})
+    now = timezone.now()
+    with transaction.atomic():
+        old = _ingest_key_locked(key_id)
+        if IngestKey.objects.filter(replaces=old).exists():
+            raise Conflict("ingest_key_replaced", "This key was already replaced; rotate the key that replaced it.")
+        if not old.is_active(now):
+            raise Conflict("ingest_key_inactive", "A revoked or expired key cannot be rotated; create a new one.")
+        try:
+            with transaction.atomic():
+                new, raw = _ingest_key_new(name=old.name, actor=actor, replaces=old)
+        except IntegrityError:  # the same key rotated at the same moment elsewhere (SQLite locks no row)
+            raise Conflict("ingest_key_replaced",
+                           "This key was already replaced; rotate the key that replaced it.") from None
+        old.expires_at = now + timedelta(hours=overlap_hours)
+        old.save(update_fields=["expires_at"])
+        _ingest_key_entry(event="rotated", key=old, actor=actor, new_key=new.pk, new_prefix=new.prefix,
+                          overlap_hours=overlap_hours, old_key_expires_at=old.expires_at.isoformat())
+    return new, raw
+
+
+def ingest_key_revoke(*, key_id: int, actor: AbstractBaseUser | None = None) -> IngestKey:
+    """The key stops working at once. Revoking a revoked key changes nothing and records nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        key = _ingest_key_locked(key_id)
+        if IngestKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now):
+            key.revoked_at = now
+            _ingest_key_entry(event="revoked", key=key, actor=actor)
+    return key
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from labeling.models import Escalation, Shift
@@ -104,3 +105,15 @@ def test_the_gold_page_is_for_supervisors(annotator, supervisor):
     assert page.status_code == 200 and "quality.js" in page.content.decode()
     assert '<option value="default">Default project</option>' in page.content.decode()
     assert client_for(annotator).get("/supervise/quality/").status_code == 403
+
+
+def test_the_device_keys_page_is_for_supervisors_allowed_to_manage_keys(annotator, supervisor):
+    assert client_for(supervisor).get("/supervise/ingest-keys/").status_code == 403
+    assert "Device keys" not in client_for(supervisor).get("/supervise/").content.decode()
+    assert client_for(annotator).get("/supervise/ingest-keys/").status_code == 403
+    supervisor.user_permissions.add(Permission.objects.get(codename="manage_ingest_keys"))
+    supervisor = type(supervisor).objects.get(pk=supervisor.pk)  # permissions are cached per instance
+    page = client_for(supervisor).get("/supervise/ingest-keys/")
+    assert page.status_code == 200 and "ingest_keys.js" in page.content.decode()
+    assert 'max="168"' in page.content.decode() and 'value="24"' in page.content.decode()
+    assert 'href="/supervise/ingest-keys/"' in client_for(supervisor).get("/supervise/").content.decode()

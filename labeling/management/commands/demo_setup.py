@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from consent.models import Account
 from consent.services import account_create, consent_append
 from labeling.auth import ANNOTATOR, SUPERVISOR
-from labeling.intake.services import ClipMetadata, clip_ingest, ingest_key_create
+from labeling.intake.services import ClipMetadata, clip_ingest, ingest_key_create, ingest_key_revoke
 from labeling.models import IngestKey
 from labeling.review.services import project_member_add
 
@@ -43,7 +43,12 @@ class Command(BaseCommand):
                 external_id=DEMO_ACCOUNT, first_name="Dana", user=owner
             )
             consent_append(account=account, granted=True, channel="demo")
-            IngestKey.objects.filter(name="demo device", revoked_at__isnull=True).update(revoked_at=timezone.now())
+            supervisor = User.objects.get(username="supervisor")
+            supervisor.user_permissions.add(Permission.objects.get(codename="manage_ingest_keys",
+                                                                   content_type__app_label="labeling"))
+            for key_id in IngestKey.objects.filter(name="demo device", revoked_at__isnull=True).values_list("pk",
+                                                                                                          flat=True):
+                ingest_key_revoke(key_id=key_id)
             _, device_key = ingest_key_create(name="demo device")
 
         sent = 0
@@ -69,7 +74,7 @@ class Command(BaseCommand):
         self.stdout.write(f"""
 Demo ready at {url}/  (new passwords on every run)
   annotator   username: annotator   password: {logins['annotator']}   -> transcribe clips
-  supervisor  username: supervisor  password: {logins['supervisor']}   -> queue overview
+  supervisor  username: supervisor  password: {logins['supervisor']}   -> queue overview, device keys
   data owner  username: owner       password: {logins['owner']}   -> consent to human review
   Staff (annotator, supervisor) confirm every login with a 6-digit code. At the first login the page
   shows a QR code and its key: add it to an authenticator app (FreeOTP, Aegis, Google Authenticator),
