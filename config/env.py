@@ -65,6 +65,10 @@ def database_from_url(url: str) -> dict:
         # Server-side binding lets psycopg prepare statements it sees repeatedly, so the hot
         # claim and submit queries are planned once per connection instead of on every call.
         options["server_side_binding"] = options.get("server_side_binding", "true").lower() in {"1", "true", "yes"}
+        # No JIT compilation: the claim statement's estimated cost crosses PostgreSQL's JIT thresholds,
+        # and compiling it (with inlining and optimization) on every claim costs seconds under load
+        # where running it costs a millisecond. A URL that sets `options` itself keeps its own.
+        options.setdefault("options", "-c jit=off")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,

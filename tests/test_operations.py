@@ -9,8 +9,10 @@ import re
 import zipfile
 
 import pytest
+from django.db import connection
 from django.test import Client
 
+from config.env import database_from_url
 from config.observability import JsonFormatter
 from labeling.intake.services import clip_hold, clip_process
 from labeling.models import Clip, ClipStatus
@@ -167,3 +169,16 @@ def test_logs_of_a_whole_run_hold_no_personal_data(device_client, subject, annot
     assert meta["device_serial"] in export_json and subject.external_id in export_json
     for secret in secrets_of_the_run:
         assert secret.lower() not in logs.lower(), secret
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db
+def test_postgresql_connections_never_jit_compile_the_claim(on_postgres):
+    """The claim statement's estimated cost crosses PostgreSQL's JIT thresholds; compiled on every
+    claim it made the editor's calls take seconds. The application's connections run without JIT."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+    assert database_from_url("postgres://db.internal/voices")["OPTIONS"]["options"] == "-c jit=off"
+    own = database_from_url("postgres://db.internal/voices?options=-c%20statement_timeout%3D5000")
+    assert own["OPTIONS"]["options"] == "-c statement_timeout=5000"
