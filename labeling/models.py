@@ -166,6 +166,9 @@ class Clip(models.Model):
     wrapped_key = models.BinaryField(null=True, blank=True)
     raw_path = models.CharField(max_length=200, blank=True)
     deid_path = models.CharField(max_length=200, blank=True)
+    # The de-identified audio's drawing envelope (labeling.vault.seal_envelope), encrypted under the
+    # clip's key: peaks are served from it without reading the audio. Goes with the audio.
+    envelope = models.BinaryField(null=True, blank=True)
     input_seconds = models.FloatField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
     trimmed_seconds = models.FloatField(null=True, blank=True)

@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from labeling.models import BlobDeletion
+from redaction import waveform
 
 NONCE_BYTES = 12
 # Write errors that mean storage as a whole is full, unreachable or refuses writes, not that one
@@ -39,6 +40,7 @@ class VaultError(Exception):
 # What a wrapped key is bound to, so a clip's key cannot be passed off as an export's or the reverse.
 CLIP_KEY = b"key:"
 EXPORT_KEY = b"export-key:"
+ENVELOPE = b"envelope:"
 
 
 def new_data_key(owner_id: uuid.UUID, *, bound_to: bytes = CLIP_KEY) -> tuple[bytes, bytes]:
@@ -176,6 +178,21 @@ def store_audio(clip_id: uuid.UUID, key: bytes, kind: str, audio: bytes) -> str:
 
 def load_audio(clip_id: uuid.UUID, key: bytes, kind: str, path: str) -> bytes:
     return _open(key, read_blob(path), f"{kind}:".encode() + clip_id.bytes)
+
+
+def seal_envelope(clip_id: uuid.UUID, key: bytes, wav: bytes) -> bytes:
+    """The drawing envelope (redaction.waveform) of a clip's de-identified audio as stored (16-bit
+    WAV), computed once and kept encrypted under its key beside the row, so that serving peaks reads
+    no audio. Stored as 16-bit levels: exact, the audio being 16-bit."""
+    samples, _ = sf.read(io.BytesIO(wav), dtype="float32")
+    levels = np.clip(np.round(waveform.drawing_envelope(samples) * 32768), -32768, 32767).astype("<i2")
+    return _seal(key, levels.tobytes(), ENVELOPE + clip_id.bytes)
+
+
+def open_envelope(clip_id: uuid.UUID, key: bytes, sealed: bytes | memoryview) -> np.ndarray:
+    """A sealed drawing envelope as (n, 2) float32; raises VaultError if it was altered or moved."""
+    levels = np.frombuffer(_open(key, bytes(sealed), ENVELOPE + clip_id.bytes), dtype="<i2")
+    return levels.reshape(-1, 2).astype(np.float32) / np.float32(32768)
 
 
 def storage_problem() -> str:

@@ -11,17 +11,35 @@ MAX_BINS = 4000
 MIN_SAMPLES_PER_BIN = 80
 
 
-def peaks(samples: np.ndarray, bins: int) -> np.ndarray:
-    """(bins, 2) float32 of (min, max) per bin, over equal stretches of the signal; fewer bins than
-    asked when the signal is too short for each to span MIN_SAMPLES_PER_BIN samples (at least one).
-    An empty signal gives no bins."""
-    if not 1 <= bins <= MAX_BINS:
-        raise ValueError(f"bins must be 1 to {MAX_BINS}")
+def drawing_envelope(samples: np.ndarray) -> np.ndarray:
+    """The finest envelope drawing may have: (n, 2) float32 of (min, max) over n equal stretches of
+    the signal, each at least MIN_SAMPLES_PER_BIN samples (one when the signal is shorter; none for
+    an empty signal). Computed once per clip; peaks are read from it."""
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
     if samples.size == 0:
         return np.zeros((0, 2), dtype=np.float32)
-    bins = max(1, min(bins, samples.size // MIN_SAMPLES_PER_BIN))
-    edges = np.linspace(0, samples.size, bins + 1).astype(np.int64)
-    lows = np.minimum.reduceat(samples, edges[:-1])
-    highs = np.maximum.reduceat(samples, edges[:-1])
-    return np.stack([lows, highs], axis=1)
+    return _extremes(samples, max(1, samples.size // MIN_SAMPLES_PER_BIN))
+
+
+def coarser(envelope: np.ndarray, bins: int) -> np.ndarray:
+    """`bins` (1 to MAX_BINS; fewer when the envelope has fewer) of a drawing envelope, each the
+    lowest and highest of an equal run of its bins."""
+    if not 1 <= bins <= MAX_BINS:
+        raise ValueError(f"bins must be 1 to {MAX_BINS}")
+    envelope = np.asarray(envelope, dtype=np.float32).reshape(-1, 2)
+    if len(envelope) == 0:
+        return envelope
+    bins = min(bins, len(envelope))
+    edges = np.linspace(0, len(envelope), bins + 1).astype(np.int64)[:-1]
+    return np.stack([np.minimum.reduceat(envelope[:, 0], edges), np.maximum.reduceat(envelope[:, 1], edges)], axis=1)
+
+
+def peaks(samples: np.ndarray, bins: int) -> np.ndarray:
+    """(bins, 2) float32 of (min, max) per bin, from the drawing envelope (each bin spans at least
+    MIN_SAMPLES_PER_BIN samples, so fewer bins than asked for a short signal; none for an empty one)."""
+    return coarser(drawing_envelope(samples), bins)
+
+
+def _extremes(samples: np.ndarray, bins: int) -> np.ndarray:
+    edges = np.linspace(0, samples.size, bins + 1).astype(np.int64)[:-1]
+    return np.stack([np.minimum.reduceat(samples, edges), np.maximum.reduceat(samples, edges)], axis=1)

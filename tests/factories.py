@@ -167,22 +167,25 @@ def upload(client: APIClient, audio: bytes | None, meta: dict | str | None, file
 
 
 def queued_clip(account: Account, *, seconds: float = 1.0, queued_at=None, samples: np.ndarray | None = None,
-                project: Project | None = None) -> Clip:
+                project: Project | None = None, envelope: bool = True) -> Clip:
     """A clip as the pipeline leaves it: encrypted de-identified audio (a tone, or `samples` at
-    16 kHz), status queued. Tests of claiming and serving use it to skip the pipeline's audio work.
+    16 kHz) and its envelope (none with envelope=False, as clips de-identified before envelopes were
+    stored), status queued. Tests of claiming and serving use it to skip the pipeline's audio work.
     """
     clip_id = uuid.uuid4()
     key, wrapped = vault.new_data_key(clip_id)
     if samples is None:
         samples = (0.2 * np.sin(2 * np.pi * 220 * np.arange(int(16000 * seconds)) / 16000)).astype(np.float32)
     seconds = len(samples) / 16000
-    path = vault.store_audio(clip_id, key, "deid", encode(samples, 16000, "WAV", subtype="PCM_16"))
+    wav = encode(samples, 16000, "WAV", subtype="PCM_16")
+    path = vault.store_audio(clip_id, key, "deid", wav)
     now = timezone.now()
     return Clip.objects.create(
         id=clip_id, account=account, project=project or Project.objects.get(slug=settings.DEFAULT_PROJECT),
         device_serial="SN-Q9X4-77821", recorded_at=now - timedelta(hours=1),
         wake_word_score=0.9, locale="en-US", status=ClipStatus.QUEUED, wrapped_key=wrapped, deid_path=path,
-        duration_seconds=seconds, queued_at=queued_at or now,
+        envelope=vault.seal_envelope(clip_id, key, wav) if envelope else None, duration_seconds=seconds,
+        queued_at=queued_at or now,
     )
 
 

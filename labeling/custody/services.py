@@ -84,6 +84,7 @@ def withdraw_clips(clips, *, reason: str) -> list[uuid.UUID]:
             wrapped_key=None,
             raw_path="",
             deid_path="",
+            envelope=None,
             queued_at=None,
             updated_at=now,
         )
@@ -210,7 +211,7 @@ def clips_shred(clip_ids: list[uuid.UUID], *, reason: str, now: datetime) -> Non
     paths = [p for raw, deid in Clip.objects.filter(pk__in=clip_ids).values_list("raw_path", "deid_path")
              for p in (raw, deid) if p]
     Clip.objects.filter(pk__in=clip_ids).update(
-        status=ClipStatus.DELETED, status_reason=reason, wrapped_key=None, raw_path="", deid_path="",
+        status=ClipStatus.DELETED, status_reason=reason, wrapped_key=None, raw_path="", deid_path="", envelope=None,
         draft_transcript="", masked_spans=[], queued_at=None, updated_at=now, device_serial="", recorded_at=None,
         wake_word_score=None, locale="", audio_format="", input_seconds=None, duration_seconds=None,
         trimmed_seconds=None, last_error="", flag_category="", deletion_requested_at=None)

@@ -314,7 +314,9 @@ def clip_process(*, clip_id: uuid.UUID, task_id: str = "") -> str:
         return ClipStatus.DISCARDED if done else "skipped"
 
     try:
-        deid_path = vault.store_audio(clip.id, key, "deid", encode_wav(result.audio))
+        wav = encode_wav(result.audio)
+        deid_path = vault.store_audio(clip.id, key, "deid", wav)
+        envelope = vault.seal_envelope(clip.id, key, wav)
     except OSError as exc:
         vault.delete_blobs_now(vault.blob_path(clip.id, "deid"))  # what a failed write may have left
         if exc.errno in vault.STORAGE_UNAVAILABLE_ERRNOS:
@@ -327,6 +329,7 @@ def clip_process(*, clip_id: uuid.UUID, task_id: str = "") -> str:
             status=ClipStatus.QUEUED,
             status_reason="",
             deid_path=deid_path,
+            envelope=envelope,
             raw_path="",
             input_seconds=result.input_seconds,
             duration_seconds=len(result.audio) / 16_000,

@@ -46,7 +46,8 @@ def assignment_audio(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
         pk=assignment_id, annotator=annotator, state=AssignmentState.OPEN, lease_expires_at__gt=now,
         audio_sent__lt=settings.AUDIO_MAX_PLAYS,
     ).update(audio_sent=F("audio_sent") + 1)
-    assignment = live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False, working=False)
+    assignment = live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False, working=False,
+                                 clip_fields=SERVED_CLIP_FIELDS)
     if not sent:
         raise Refused(  # the code predates the honest name: it stays, for callers that know it
             "plays_used_up", f"This clip's audio was sent {settings.AUDIO_MAX_PLAYS} times, the most allowed: "
@@ -68,18 +69,30 @@ def assignment_peaks(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, t
     """The waveform envelope of the assignment's de-identified audio for the editor to draw, under
     the same conditions as the audio itself (token, assignee, lease, servability now), at drawing
     resolution only (redaction.waveform.MIN_SAMPLES_PER_BIN: it cannot be rebuilt into words, so it
-    is not counted as audio sent); each read is a ledger entry with the assignment. Returns (peaks, seconds)."""
+    is not counted as audio sent); each read is a ledger entry with the assignment. Read from the
+    envelope stored at de-identification; a clip de-identified before envelopes were stored has its
+    audio read instead. Returns (peaks, seconds)."""
     _check_audio_token(assignment_id, token)
     if not 1 <= bins <= waveform.MAX_BINS:
         raise ApplicationError("invalid_bins", f"Ask for 1 to {waveform.MAX_BINS} bins.",
                                fields={"bins": ["Out of range."]})
-    assignment = live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False, working=False)
-    clip, samples = _servable_audio(assignment)
-    envelope = waveform.peaks(samples, bins)
+    assignment = live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False, working=False,
+                                 clip_fields=(*SERVED_CLIP_FIELDS, "envelope"))
+    clip = _servable_clip(assignment)
+    try:
+        if clip.envelope is not None:
+            fine = vault.open_envelope(clip.id, vault.unwrap_data_key(clip.id, clip.wrapped_key), clip.envelope)
+            seconds = clip.duration_seconds or 0.0
+        else:
+            samples = vault.deid_samples(clip)
+            fine, seconds = waveform.drawing_envelope(samples), len(samples) / 16_000
+    except (vault.VaultError, FileNotFoundError):
+        raise Gone("withdrawn", "This clip's audio no longer exists.") from None
+    envelope = waveform.coarser(fine, bins)
     ledger_append(action=LedgerEntry.Action.ENVELOPE_READ, actor_id=annotator.pk, account_id=clip.account_id,
                   clip_id=clip.id, assignment_id=assignment.id,
                   detail={"purpose": assignment.purpose, "bins": len(envelope)})
-    return envelope, len(samples) / 16_000
+    return envelope, seconds
 
 
 # A play start is the page's word that it started the sound from silence (a jump or a change of
@@ -122,11 +135,21 @@ def _check_audio_token(assignment_id: uuid.UUID, token: str) -> None:
         raise Refused("bad_audio_token", "This audio is served only to the page that claimed the clip.")
 
 
+# What serving a clip's sound reads of it, with its assignment (live_assignment's clip_fields).
+SERVED_CLIP_FIELDS = (*SERVABILITY_FIELDS, "deid_path", "duration_seconds")
+
+
+def _servable_clip(assignment: Assignment) -> Clip:
+    """The clip of a live assignment read with SERVED_CLIP_FIELDS, if the servability rule lets this
+    kind of assignment hear it right now; otherwise the 410 that says why."""
+    refuse_unless_servable(assignment.clip, assignment.purpose, timezone.now())
+    return assignment.clip
+
+
 def _servable_audio(assignment: Assignment) -> tuple[Clip, np.ndarray]:
     """The clip of a live assignment and its de-identified samples, if the servability rule lets this
     kind of assignment hear it right now; otherwise the 410 that says why."""
-    clip = Clip.objects.only(*SERVABILITY_FIELDS, "deid_path", "duration_seconds").get(pk=assignment.clip_id)
-    refuse_unless_servable(clip, assignment.purpose, timezone.now())
+    clip = _servable_clip(assignment)
     try:
         return clip, vault.deid_samples(clip)
     except (vault.VaultError, FileNotFoundError):

@@ -46,6 +46,7 @@ def test_revocation_empties_the_queue_and_revokes_open_work(settings, subject, a
         consent_set(account=subject, granted=False, channel="portal")
     assert set(Clip.objects.filter(account=subject).values_list("status", flat=True)) == {ClipStatus.WITHDRAWN}
     assert Clip.objects.filter(account=subject, wrapped_key__isnull=False).count() == 0
+    assert Clip.objects.filter(account=subject, envelope__isnull=False).count() == 0
     assert Assignment.objects.get(pk=held.pk).state == AssignmentState.REVOKED
     assert Clip.objects.get(pk=theirs.pk).status == ClipStatus.QUEUED
     assert [p.parent.name for p in store.files()] == [str(theirs.id)]

@@ -51,3 +51,22 @@ def test_an_envelope_at_the_cap_cannot_be_rebuilt_into_words():
     capped = peaks(speech, 4000)
     assert len(speech) / len(capped) >= 80
     assert transcribe(_rebuilt(capped, len(speech))) == []
+
+
+def test_peaks_are_read_from_the_drawing_envelope_never_finer_than_it():
+    from redaction.waveform import MIN_SAMPLES_PER_BIN, coarser, drawing_envelope
+
+    rng = np.random.default_rng(3)
+    signal = rng.uniform(-1, 1, 40 * 16_000 + 37).astype(np.float32)  # past MAX_BINS bins of the finest size
+    fine = drawing_envelope(signal)
+    assert len(fine) == len(signal) // MIN_SAMPLES_PER_BIN
+    assert fine[:, 0].min() == signal.min() and fine[:, 1].max() == signal.max()
+    for bins in (1, 7, 800, 4000):
+        coarse = coarser(fine, bins)
+        assert coarse.shape == (bins, 2)
+        assert coarse[:, 0].min() == signal.min() and coarse[:, 1].max() == signal.max()
+        assert np.all(coarse[:, 0] <= coarse[:, 1])
+    assert np.array_equal(peaks(signal, 800), coarser(fine, 800))
+    assert coarser(fine[:3], 800).shape == (3, 2)  # never more bins than the envelope holds
+    with pytest.raises(ValueError):
+        coarser(fine, 4001)

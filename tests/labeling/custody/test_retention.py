@@ -55,7 +55,7 @@ def test_audio_goes_30_days_after_labeling_then_transcripts_and_the_clip_after_1
     with django_capture_on_commit_callbacks(execute=True):
         assert retention_run()["audio"] == 1
     month_old.refresh_from_db()
-    assert month_old.wrapped_key is None and month_old.status == ClipStatus.LABELED
+    assert month_old.wrapped_key is None and month_old.envelope is None and month_old.status == ClipStatus.LABELED
     assert Transcript.objects.filter(clip=month_old).exists()
     assert [p.parent.name for p in store.files()] == [str(fresh.id)]
 

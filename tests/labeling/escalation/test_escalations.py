@@ -169,7 +169,7 @@ def test_a_purge_shreds_the_clip_and_keeps_a_tombstone(annotator, supervisor, su
     assert response.status_code == 200
     clip.refresh_from_db()
     assert clip.status == ClipStatus.DELETED and clip.status_reason == "purged_after_escalation"
-    assert clip.wrapped_key is None and clip.deid_path == "" and clip.draft_transcript == ""
+    assert clip.wrapped_key is None and clip.deid_path == "" and clip.draft_transcript == "" and clip.envelope is None
     assert store.files() == []
     assert Escalation.objects.get(pk=escalation_id).annotator_text == ""
     assert not Transcript.objects.filter(clip=clip).exists()

@@ -14,6 +14,7 @@ from labeling import vault
 from labeling.intake.services import ClipMetadata, clip_ingest, clip_process, clips_reconcile
 from labeling.models import Clip, ClipStatus
 from portal.services import consent_set
+from redaction.waveform import drawing_envelope
 from tests.factories import AUDIO, DEMO_AUDIO, encode, metadata, upload
 
 
@@ -45,6 +46,9 @@ def test_speech_is_trimmed_disguised_queued_and_raw_destroyed(subject, speech_wa
     assert clip.trimmed_seconds > 2.5
     assert len(audio) / rate == pytest.approx(clip.duration_seconds)
     assert len(audio) < len(original) - 2.5 * rate
+    # The drawing envelope is computed once here, from the audio as stored, and kept sealed under its key.
+    stored = vault.open_envelope(clip.id, vault.unwrap_data_key(clip.id, clip.wrapped_key), clip.envelope)
+    assert np.array_equal(stored, drawing_envelope(audio))
 
 
 def median_pitch(samples: np.ndarray) -> float:

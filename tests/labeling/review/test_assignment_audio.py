@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from consent.models import LedgerEntry
 from labeling.models import Assignment, AssignmentState, Clip, ClipStatus
 from portal.services import consent_set
-from tests.factories import claim, client_for, fetch_audio, make_user, queued_clip
+from tests.factories import claim, client_for, encode, fetch_audio, make_user, queued_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +183,40 @@ def test_the_envelope_is_capped_at_drawing_resolution_and_every_read_is_in_the_l
     assert reads.first().detail == {"purpose": "transcription", "bins": 300}
     lines = client_for(subject.user, verified=False).get("/api/v1/me/ledger").json()["entries"]
     assert sum(line["what"] == "envelope_read" for line in lines) == 2
+
+
+def test_peaks_come_from_the_envelope_sealed_at_deidentification(annotator, subject):
+    """What is drawn is the clip's stored envelope, not its audio read again: a clip stored before
+    envelopes were gets the same peaks from its audio; an envelope altered, or moved from another
+    clip, is refused like audio whose key is gone."""
+    import numpy as np
+
+    from labeling import vault
+
+    samples = (0.5 * np.sin(2 * np.pi * 3 * np.arange(32_000) / 16_000)).astype(np.float32)
+    with_envelope = queued_clip(subject, samples=samples, queued_at=timezone.now() - timedelta(minutes=2))
+    without = queued_clip(subject, samples=samples, envelope=False, queued_at=timezone.now() - timedelta(minutes=1))
+    client = client_for(annotator)
+    held = claim(client)
+    ahead = client.post("/api/v1/assignments/prefetch").json()
+    assert Assignment.objects.get(pk=held["id"]).clip_id == with_envelope.id
+    assert Assignment.objects.get(pk=ahead["id"]).clip_id == without.id
+
+    def peaks(assignment):
+        return client.get(f"/api/v1/assignments/{assignment['id']}/peaks", {"bins": 40},
+                          HTTP_X_AUDIO_TOKEN=assignment["audio_token"])
+
+    stored, read_again = peaks(held).json(), peaks(ahead).json()
+    assert stored == read_again and stored["duration_seconds"] == 2.0 and len(stored["peaks"]) == 40
+    assert stored["peaks"][1][1] > 0.4 and stored["peaks"][5][0] < -0.4
+    # Another signal sealed under the same clip's key is what the editor then draws.
+    key = vault.unwrap_data_key(with_envelope.id, with_envelope.wrapped_key)
+    flat = encode(np.full(32_000, 0.25, dtype=np.float32), 16000, "WAV", subtype="PCM_16")
+    Clip.objects.filter(pk=with_envelope.pk).update(envelope=vault.seal_envelope(with_envelope.id, key, flat))
+    assert {tuple(p) for p in peaks(held).json()["peaks"]} == {(0.25, 0.25)}
+    sealed = bytes(Clip.objects.get(pk=with_envelope.pk).envelope)
+    Clip.objects.filter(pk=with_envelope.pk).update(envelope=sealed[:-1] + bytes([sealed[-1] ^ 1]))
+    assert peaks(held).status_code == 410
+    Clip.objects.filter(pk=without.pk).update(envelope=sealed)  # another clip's envelope
+    assert peaks(ahead).status_code == 410
+    assert Assignment.objects.filter(pk__in=[held["id"], ahead["id"]], audio_sent=0).count() == 2
