@@ -12,17 +12,18 @@ from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import DEVICE_ID_SESSION_KEY, user_has_device
 from django_otp import login as otp_login
-from django_otp import user_has_device
+from django_otp.middleware import OTPMiddleware
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from consent.models import LedgerEntry
@@ -75,13 +76,42 @@ def _locked_message(until: datetime, now: datetime) -> str:
 
 
 class LockoutModelBackend(ModelBackend):
-    """The password check, refused outright while the account is locked out."""
+    """The password check, refused outright while the account is locked out; and who a signed-in
+    request is, read with their roles and confirmed authenticators in one statement."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         user = user_named(username)
         if user is not None and login_locked_until(user=user, now=timezone.now()) is not None:
             raise PermissionDenied  # authenticate() stops here and reports a failed login
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+    def get_user(self, user_id):
+        user = user_with_roles(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+def user_with_roles(user_id) -> AbstractBaseUser | None:
+    """The user with `user_id`, carrying the names of their groups (labeling.auth.has_role reads
+    them) and the ids of their confirmed authenticators (SecondFactorMiddleware reads them): every
+    request asks who it comes from, so this is one statement rather than three. None if no such user."""
+    user_model = get_user_model()
+    try:
+        pk = user_model._meta.pk.to_python(user_id)
+    except ValidationError:
+        return None
+    sql = (f"SELECT u.*, g.name AS role_name, d.id AS authenticator_id FROM {user_model._meta.db_table} u "
+           f"LEFT JOIN {user_model.groups.through._meta.db_table} ug ON ug.user_id = u.id "
+           f"LEFT JOIN {Group._meta.db_table} g ON g.id = ug.group_id "
+           f"LEFT JOIN {TOTPDevice._meta.db_table} d ON d.user_id = u.id AND d.confirmed "
+           f"WHERE u.id = %s")
+    rows = list(user_model.objects.raw(sql, [pk]))
+    if not rows:
+        return None
+    user = rows[0]
+    user._role_cache = {row.role_name for row in rows if row.role_name is not None}
+    user._confirmed_authenticators = {row.authenticator_id for row in rows if row.authenticator_id is not None}
+    del user.role_name, user.authenticator_id
+    return user
 
 
 class LockoutAuthenticationForm(AuthenticationForm):
@@ -143,6 +173,26 @@ def second_factor_verify(*, request, token: str) -> TOTPDevice:
 
 
 # ---------------------------------------------------------------- middleware
+
+
+class SecondFactorMiddleware(OTPMiddleware):
+    """django_otp's middleware (request.user.otp_device, is_verified()), which takes the session's
+    authenticator from the confirmed ones user_with_roles loaded with the user instead of reading it
+    again. A device id the user has no confirmed authenticator of verifies nothing and leaves the
+    session, as django_otp does."""
+
+    def _verify_user_sync(self, request, user):
+        confirmed = getattr(user, "_confirmed_authenticators", None)
+        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY) if user.is_authenticated else None
+        label, _, device_id = (persistent_id or "").partition("/")
+        if confirmed is None or label != TOTPDevice.model_label() or not device_id.isdigit():
+            return super()._verify_user_sync(request, user)
+        self._init_user_fields(user)
+        device = None
+        if int(device_id) in confirmed:  # its other fields are read from the database if ever used
+            device = TOTPDevice.from_db(None, ["id", "user_id", "confirmed"], [int(device_id), user.pk, True])
+        user.otp_device = self._finalize_device(request, user, device)
+        return user
 
 
 class StaffSecurityMiddleware:

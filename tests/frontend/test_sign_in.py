@@ -152,3 +152,42 @@ def test_the_case_of_a_name_tells_nothing_either(annotator):
         answers[name] = _form_errors(password_login(name, "wrong password")[1])
     assert answers["ann-1"] == answers["ann-9"]
     assert "try again" not in answers["ann-9"][0]
+
+
+def test_who_a_request_comes_from_is_read_in_one_statement_and_changes_count_at_once(annotator, other_annotator):
+    """The user, their roles and their confirmed authenticators come in one statement per request;
+    a role taken away, an authenticator removed or another person's authenticator named in the
+    session count from the next request on."""
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    client = client_for(annotator)
+    assert client.post("/api/v1/shifts").status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/shifts/current").status_code == 200
+    touching = [q["sql"] for q in queries.captured_queries
+                if any(table in q["sql"] for table in ("auth_group", "otp_totp"))]
+    assert len(touching) == 1 and "auth_user u" in touching[0], touching
+
+    theirs = TOTPDevice.objects.create(user=other_annotator, name="theirs", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = theirs.persistent_id  # another person's authenticator
+    session.save()
+    response = client.get("/api/v1/shifts/current")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "mfa_required"
+    assert DEVICE_ID_SESSION_KEY not in client.session  # forgotten, as django_otp does
+
+    client = client_for(annotator)
+    TOTPDevice.objects.filter(user=annotator).update(confirmed=False)
+    assert client.get("/api/v1/shifts/current").json()["error"]["code"] == "mfa_required"
+    TOTPDevice.objects.filter(user=annotator).update(confirmed=True)
+    assert client.get("/api/v1/shifts/current").status_code == 403  # the session forgot it: sign in again
+    client = client_for(annotator)
+    assert client.get("/api/v1/shifts/current").status_code == 200
+    annotator.groups.remove(Group.objects.get(name="annotator"))
+    assert client.get("/api/v1/shifts/current").status_code == 403
+    annotator.is_active = False
+    annotator.save()
+    assert client.get("/api/v1/shifts/current").status_code in (401, 403)
