@@ -102,16 +102,26 @@ def _band(x: np.ndarray) -> np.ndarray:
 
 
 def envelope(x: np.ndarray) -> np.ndarray:
-    """Short-time RMS (ENVELOPE_SECONDS window) at every 5 ms, interpolated to each sample."""
+    """Short-time RMS (ENVELOPE_SECONDS window) at every 5 ms, interpolated linearly to each sample
+    between the centres of its 5 ms frames (held flat before the first centre and after the last)."""
     hop = RATE // 200
     count = -(-len(x) // hop)
     padded = np.zeros(count * hop, dtype=np.float32)
     padded[: len(x)] = x
     energy = np.mean(padded.reshape(count, hop) ** 2, axis=1)
     width = max(1, int(ENVELOPE_SECONDS * RATE) // hop)
-    smooth = np.convolve(energy, np.ones(width, dtype=np.float32) / width, mode="same")
-    centers = np.arange(count) * hop + hop / 2
-    return np.sqrt(np.interp(np.arange(len(x)), centers, smooth)).astype(np.float32)
+    smooth = np.convolve(energy, np.ones(width, dtype=np.float32) / width, mode="same").astype(np.float32)
+    # Sample r of frame m lies between the centres of frames m-1 and m (first half) or m and m+1
+    # (second half): the frames' values side by side, edges repeated, weighted by where it lies.
+    smooth = smooth[:count]
+    edged = np.concatenate([smooth[:1], smooth, smooth[-1:]])
+    before, own, after = edged[:count, None], edged[1:count + 1, None], edged[2:count + 2, None]
+    half = hop // 2
+    weight = np.arange(hop, dtype=np.float32) / hop  # a sample's distance from its frame's start
+    rows = np.empty((count, hop), dtype=np.float32)
+    rows[:, :half] = before + (own - before) * (weight[:half] + 0.5)
+    rows[:, half:] = own + (after - own) * (weight[half:] - 0.5)
+    return np.sqrt(np.maximum(rows.reshape(-1)[: len(x)], 0))
 
 
 def mark_for(x: np.ndarray, key: bytes, payload: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from labeling.models import SHOWN_PURPOSE, Clip, FlagCategory, MutedStart, Purpo
 from labeling.review.audio import assignment_audio, assignment_audio_token, assignment_peaks, assignment_play_start
 from labeling.review.selectors import (
     STATUS_MESSAGES,
-    assignment_for_annotator,
+    assignment_is_theirs,
     assignment_status,
     muted_start_categories_for,
     opt_outs_of,
@@ -278,7 +278,7 @@ def _labels(data: dict) -> Labels:
 def own_assignment(request, assignment_id) -> None:
     """Another annotator's assignment does not exist for this one: 404 before anything is said about
     the request's input, so that ids cannot be probed with bad bodies."""
-    if assignment_for_annotator(assignment_id=assignment_id, annotator=request.user, lock=False) is None:
+    if not assignment_is_theirs(assignment_id=assignment_id, annotator=request.user):
         raise NotFound("not_found", "No such assignment.")
 
 

@@ -21,6 +21,9 @@ from labeling.models import (
     FlagCategory,
     MutedStart,
     OpinionKind,
+    Project,
+    ProjectMember,
+    ProjectRole,
     SecondOpinion,
     SecondOpinionState,
     Shift,
@@ -59,22 +62,27 @@ RULE_FIELDS = ("max_shift_minutes", "max_clips_per_shift", "break_after_minutes"
 
 
 def shift_for_claim(*, annotator: AbstractBaseUser) -> tuple[Shift | None, WorkRules]:
-    """The annotator's open shift, row-locked (the caller is in a transaction), their team's rules
-    and whether second opinions are waiting, in one statement. This is on every claim, so it is
-    written out rather than built by the ORM each time (that cost more than running it)."""
+    """The annotator's open shift, row-locked (the caller is in a transaction), their team's rules,
+    whether second opinions are waiting and the largest gold share of their projects, in one
+    statement. This is on every claim, so it is written out rather than built by the ORM each time
+    (that cost more than running it)."""
     lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
     rules = ", ".join(f"t.{name} AS team_{name}" for name in RULE_FIELDS)
     sql = (f"SELECT s.*, EXISTS (SELECT 1 FROM {SecondOpinion._meta.db_table} o WHERE o.state = %s) "
-           f"AS opinions_waiting, {rules} FROM {Shift._meta.db_table} s "
+           f"AS opinions_waiting, (SELECT MAX(p.gold_share) FROM {Project._meta.db_table} p "
+           f"JOIN {ProjectMember._meta.db_table} pm ON pm.project_id = p.id "
+           f"WHERE pm.user_id = s.annotator_id AND pm.role = %s) AS gold_share_max, "
+           f"{rules} FROM {Shift._meta.db_table} s "
            f"LEFT JOIN {TeamMember._meta.db_table} m ON m.user_id = s.annotator_id "
            f"LEFT JOIN {Team._meta.db_table} t ON t.id = m.team_id "
            f"WHERE s.annotator_id = %s AND s.ended_at IS NULL{lock}")
-    shift = next(iter(Shift.objects.raw(sql, [SecondOpinionState.PENDING, annotator.pk])), None)
+    shift = next(iter(Shift.objects.raw(sql, [SecondOpinionState.PENDING, ProjectRole.ANNOTATOR, annotator.pk])), None)
     if shift is None:
         return None, work_rules_of(None)
     team_values = {name: getattr(shift, f"team_{name}") for name in RULE_FIELDS}
     has_team = team_values[RULE_FIELDS[0]] is not None
     shift.opinions_waiting = bool(shift.opinions_waiting)  # any second opinion waiting for an answer
+    shift.gold_share_max = shift.gold_share_max or 0.0  # the largest gold share of their projects
     return shift, work_rules_of(Team(**team_values) if has_team else None)
 
 
@@ -112,12 +120,22 @@ def shift_done_count(*, shift: Shift | int) -> int:
     return Assignment.objects.filter(shift=shift, state=AssignmentState.SUBMITTED).count()
 
 
-def assignment_for_annotator(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool) -> Assignment | None:
-    """Only the assignee ever finds an assignment; for anyone else it does not exist."""
+def assignment_for_annotator(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool,
+                             clip_fields: tuple[str, ...] = ()) -> Assignment | None:
+    """Only the assignee ever finds an assignment; for anyone else it does not exist. With
+    `clip_fields` (and no lock), its clip comes in the same statement with those fields."""
     queryset = Assignment.objects.filter(pk=assignment_id, annotator=annotator)
     if lock:
         queryset = queryset.select_for_update()
+    elif clip_fields:
+        queryset = queryset.select_related("clip").only(
+            *(f.name for f in Assignment._meta.concrete_fields), *(f"clip__{name}" for name in clip_fields))
     return queryset.first()
+
+
+def assignment_is_theirs(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -> bool:
+    """Whether the assignment exists and is this person's, whatever its state: one indexed look-up."""
+    return Assignment.objects.filter(pk=assignment_id, annotator=annotator).exists()
 
 
 def second_opinions_asked_by(*, annotator: AbstractBaseUser, limit: int = 20) -> list[SecondOpinion]:

@@ -319,6 +319,8 @@ def _lend_gold(*, annotator: AbstractBaseUser, shift: Shift, now: datetime, stre
     """In each project's gold_share of claims, lend a gold clip of the project this annotator never
     had. It is shown like any other clip (SHOWN_PURPOSE). Caller holds the shift's lock."""
     draw = secrets.randbelow(1_000_000) / 1_000_000
+    if draw >= shift.gold_share_max:  # no project of theirs lends gold this time: no query
+        return None
     projects = Project.objects.filter(pk__in=project_ids_of(user=annotator, role=ProjectRole.ANNOTATOR),
                                       gold_share__gt=draw).values("id")
     golds = (GoldClip.objects.filter(project__in=projects, clip__status=ClipStatus.LABELED, clip__flag_category="",
@@ -333,10 +335,12 @@ def _lend_gold(*, annotator: AbstractBaseUser, shift: Shift, now: datetime, stre
 
 
 def live_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool,
-                    working: bool = True) -> Assignment:
+                    working: bool = True, clip_fields: tuple[str, ...] = ()) -> Assignment:
     """The annotator's open assignment with a living lease, or the error that explains why not.
-    `working`: the one they work on; a clip in standby may only be fetched ahead (audio, peaks)."""
-    assignment = assignment_for_annotator(assignment_id=assignment_id, annotator=annotator, lock=lock)
+    `working`: the one they work on; a clip in standby may only be fetched ahead (audio, peaks).
+    `clip_fields`: read its clip with these fields in the same statement (without a lock)."""
+    assignment = assignment_for_annotator(assignment_id=assignment_id, annotator=annotator, lock=lock,
+                                          clip_fields=clip_fields)
     if assignment is None:
         raise NotFound("not_found", "No such assignment.")
     if assignment.state == AssignmentState.REVOKED:
