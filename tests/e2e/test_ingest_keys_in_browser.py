@@ -20,6 +20,8 @@ def test_a_supervisor_makes_rotates_and_revokes_a_device_key(browser, live_serve
     page = sign_in(browser, live_server, supervisor)
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("text=Device keys")
+    page.wait_for_url("**/supervise/ingest-keys/")
+    page.wait_for_load_state("networkidle")  # the list is in: a form filled earlier could be redrawn
     page.fill("#name", "Acme speakers")
     page.click("text=Make a key")
     page.wait_for_selector("#secret-box:not([hidden])")
