@@ -36,7 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from assign import ROOT, bench_database_url, percentile, reset_queue, seed, setup_django  # noqa: E402
 
 MEDIA = ROOT / "var" / "bench" / "media"
-KINDS = ("next", "prefetch", "audio", "peaks", "draft", "submit")
+KINDS = ("next", "prefetch", "audio", "peaks", "draft", "submit", "status")
+POLL_SECONDS = 1.0  # the editor page asks whether its open clip may still be heard (annotate/watch.js)
+POLL_AHEAD_EVERY = 5  # and about the clip claimed ahead every 5th time
 
 
 def give_audio(count: int, seconds: float) -> None:
@@ -59,8 +61,8 @@ def give_audio(count: int, seconds: float) -> None:
         key, wrapped = vault.new_data_key(clip_id)
         rows.append(Clip(id=clip_id, wrapped_key=wrapped, deid_path=vault.store_audio(clip_id, key, "deid",
                                                                                        wav.getvalue()),
-                         duration_seconds=seconds))
-    Clip.objects.bulk_update(rows, ["wrapped_key", "deid_path", "duration_seconds"], batch_size=1000)
+                         envelope=vault.seal_envelope(clip_id, key, wav.getvalue()), duration_seconds=seconds))
+    Clip.objects.bulk_update(rows, ["wrapped_key", "deid_path", "envelope", "duration_seconds"], batch_size=1000)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE labeling_clip")
 
@@ -101,7 +103,9 @@ def annotator_sessions(count: int) -> list[tuple[str, str]]:
     return sessions
 
 
-def client_process(base: str, sessions: list, seconds: float, think: float, ready, go, out) -> None:
+def client_process(base: str, sessions: list, seconds: float, think: float, ready, go, out, poll: bool = False) -> None:
+    """Annotator threads in one process; with `poll`, each also asks about its open clip's status
+    once a second, as the editor page does, from a connection of its own."""
     import requests
 
     timings = {kind: [] for kind in KINDS}
@@ -120,13 +124,26 @@ def client_process(base: str, sessions: list, seconds: float, think: float, read
             timed("audio", "GET", f"assignments/{assignment['id']}/audio", headers=token)
             timed("peaks", "GET", f"assignments/{assignment['id']}/peaks?bins=800", headers=token)
 
-        def timed(kind, method, path, **kwargs):
+        def timed(kind, method, path, client=http, **kwargs):
             started = time.perf_counter()
-            response = http.request(method, f"{base}/api/v1/{path}", timeout=30, **kwargs)
+            response = client.request(method, f"{base}/api/v1/{path}", timeout=30, **kwargs)
             mine[kind].append(time.perf_counter() - started)
             if response.status_code >= 400:
                 errors.append(f"{kind} {response.status_code} {response.text[:120]}")
             return response
+
+        page = {"open": None, "ahead": None}  # what the page watches
+        finished = threading.Event()
+
+        def watch() -> None:
+            asker = requests.Session()
+            asker.cookies.update(http.cookies)
+            ticks = 0
+            while not finished.wait(POLL_SECONDS):
+                ticks += 1
+                for watched in (page["open"], page["ahead"] if ticks % POLL_AHEAD_EVERY == 0 else None):
+                    if watched:
+                        timed("status", "GET", f"assignments/{watched}/status", client=asker)
 
         http.post(f"{base}/api/v1/shifts", timeout=30)
         signed_in.release()
@@ -136,7 +153,11 @@ def client_process(base: str, sessions: list, seconds: float, think: float, read
         time.sleep(pace.uniform(0, 2 * think))  # people do not start in step
         current = timed("next", "POST", "assignments/next").json()
         ready = None  # the clip whose sound the page already has
+        watcher = threading.Thread(target=watch, daemon=True)
+        if poll:
+            watcher.start()
         while time.monotonic() < end and current:
+            page["open"], page["ahead"] = current["id"], None
             if not ready or ready != current["id"]:
                 fetch_sound(current)
             time.sleep(pace.uniform(0.5, 1.5) * think)
@@ -144,12 +165,15 @@ def client_process(base: str, sessions: list, seconds: float, think: float, read
             ready = None
             if ahead.status_code == 200:
                 fetch_sound(ahead.json())
-                ready = ahead.json()["id"]
+                ready = page["ahead"] = ahead.json()["id"]
             timed("draft", "PUT", f"assignments/{current['id']}/draft", json={"text": "turn on the"})
             time.sleep(pace.uniform(0.5, 1.5) * think)
             body = timed("submit", "POST", f"assignments/{current['id']}/submit",
                          json={"text": "turn on the porch light", "next": True}).json()
             current = body.get("next")
+        finished.set()
+        if poll:
+            watcher.join()
         with lock:
             for kind in KINDS:
                 timings[kind].extend(mine[kind])

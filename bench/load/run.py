@@ -120,14 +120,16 @@ def queue_depth() -> dict[str, int]:
     return clip_status_counts()
 
 
-def run_load(base: str, sessions: list, processes: int, seconds: float, think: float, sampler_groups: dict) -> dict:
+def run_load(base: str, sessions: list, processes: int, seconds: float, think: float, sampler_groups: dict,
+             poll: bool) -> dict:
     from django.db import connection
 
     connection.close()
     ctx = mp.get_context("spawn")
     out, ready, go = ctx.Queue(), ctx.Semaphore(0), ctx.Event()
     groups = [sessions[p::processes] for p in range(processes)]
-    procs = [ctx.Process(target=client_process, args=(base, g, seconds, think, ready, go, out)) for g in groups if g]
+    procs = [ctx.Process(target=client_process, args=(base, g, seconds, think, ready, go, out, poll))
+             for g in groups if g]
     for proc in procs:
         proc.start()
     for _ in procs:
@@ -155,6 +157,10 @@ def run_load(base: str, sessions: list, processes: int, seconds: float, think: f
                 "count": len(timings[kind]),
                 **{f"p{int(q * 100)}_ms": percentile(timings[kind], q) * 1000 for q in (0.50, 0.95, 0.99)}}
     every = [v for kind in KINDS for v in timings[kind]]
+    editor_calls = calls - len(timings["status"])
+    web = result["resources"]["web (gunicorn)"]["cpu_mean_pct"] / 100 * elapsed
+    result["web_cpu_ms_per_call"] = 1000 * web / calls
+    result["web_cpu_ms_per_editor_call"] = 1000 * web / editor_calls if not timings["status"] else None
     result["endpoints"]["every call"] = {
         "count": len(every), **{f"p{int(q * 100)}_ms": percentile(every, q) * 1000 for q in (0.50, 0.95, 0.99)}}
     return result
@@ -167,6 +173,7 @@ ENDPOINT_NAMES = {
     "peaks": "GET /assignments/<id>/peaks",
     "draft": "PUT /assignments/<id>/draft",
     "submit": "POST /assignments/<id>/submit (+ next)",
+    "status": "GET /assignments/<id>/status (page's poll)",
     "every call": "every call",
 }
 
@@ -174,7 +181,8 @@ ENDPOINT_NAMES = {
 def print_tables(args, result: dict) -> None:
     print(f"\n{args.annotators} annotators, think {args.think:g} s, {result['seconds']:.0f} s, "
           f"{args.clips:,} queued clips: {result['clips_per_s']:.2f} clips/s, {result['calls_per_s']:.1f} calls/s, "
-          f"errors {result['errors']} of {result['calls']} calls")
+          f"errors {result['errors']} of {result['calls']} calls; web CPU {result['web_cpu_ms_per_call']:.1f} ms "
+          f"per call" + (" (no status polls: editor calls only)" if result["web_cpu_ms_per_editor_call"] else ""))
     print("\n| endpoint | calls | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|")
     for kind, row in result["endpoints"].items():
         print(f"| {ENDPOINT_NAMES[kind]} | {row['count']:,} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
@@ -194,18 +202,23 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--json", type=Path, help="also write the result here")
     parser.add_argument("--reuse", action="store_true", help="keep the clips of an earlier run (reset the queue)")
+    parser.add_argument("--no-poll", action="store_true",
+                        help="pages do not ask about their clip's status each second (only the editor's calls)")
     args = parser.parse_args()
 
     bench_stack_env(database="voicereview_bench_load",
                     redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"), media=MEDIA)
+    from django.core.management import call_command
+
     from labeling.models import Clip
 
     started = time.perf_counter()
     if args.reuse and Clip.objects.count() == args.clips:
+        call_command("migrate", verbosity=0)
         reset_queue()
     else:
         seed(args.clips, args.accounts)
-        give_audio(args.audio_clips, args.audio_seconds)
+    give_audio(args.audio_clips, args.audio_seconds)  # as the code under test stores it
     sessions = annotator_sessions(args.annotators)
     print(f"{args.clips:,} queued clips ({args.audio_clips:,} with audio) ready in "
           f"{time.perf_counter() - started:.0f} s: {queue_depth()}", flush=True)
@@ -223,7 +236,7 @@ def main() -> None:
               "PostgreSQL": lambda: _named("postgres"), "Redis": lambda: _named("redis-server")}
     try:
         result = run_load(f"http://127.0.0.1:{args.port}", sessions, args.processes, args.minutes * 60, args.think,
-                          groups)
+                          groups, poll=not args.no_poll)
     finally:
         for process in (server, worker, beat):
             os.killpg(process.pid, signal.SIGTERM)
