@@ -110,10 +110,9 @@ def envelope(x: np.ndarray) -> np.ndarray:
     padded[: len(x)] = x
     energy = np.mean(padded.reshape(count, hop) ** 2, axis=1)
     width = max(1, int(ENVELOPE_SECONDS * RATE) // hop)
-    smooth = np.convolve(energy, np.ones(width, dtype=np.float32) / width, mode="same").astype(np.float32)
+    smooth = np.convolve(energy, np.ones(width, dtype=np.float32) / width, mode="same")[:count].astype(np.float32)
     # Sample r of frame m lies between the centres of frames m-1 and m (first half) or m and m+1
     # (second half): the frames' values side by side, edges repeated, weighted by where it lies.
-    smooth = smooth[:count]
     edged = np.concatenate([smooth[:1], smooth, smooth[-1:]])
     before, own, after = edged[:count, None], edged[1:count + 1, None], edged[2:count + 2, None]
     half = hop // 2

@@ -18,7 +18,7 @@ def drawing_envelope(samples: np.ndarray) -> np.ndarray:
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
     if samples.size == 0:
         return np.zeros((0, 2), dtype=np.float32)
-    return _extremes(samples, max(1, samples.size // MIN_SAMPLES_PER_BIN))
+    return _extremes(samples, samples, max(1, samples.size // MIN_SAMPLES_PER_BIN))
 
 
 def coarser(envelope: np.ndarray, bins: int) -> np.ndarray:
@@ -29,9 +29,7 @@ def coarser(envelope: np.ndarray, bins: int) -> np.ndarray:
     envelope = np.asarray(envelope, dtype=np.float32).reshape(-1, 2)
     if len(envelope) == 0:
         return envelope
-    bins = min(bins, len(envelope))
-    edges = np.linspace(0, len(envelope), bins + 1).astype(np.int64)[:-1]
-    return np.stack([np.minimum.reduceat(envelope[:, 0], edges), np.maximum.reduceat(envelope[:, 1], edges)], axis=1)
+    return _extremes(envelope[:, 0], envelope[:, 1], min(bins, len(envelope)))
 
 
 def peaks(samples: np.ndarray, bins: int) -> np.ndarray:
@@ -40,6 +38,7 @@ def peaks(samples: np.ndarray, bins: int) -> np.ndarray:
     return coarser(drawing_envelope(samples), bins)
 
 
-def _extremes(samples: np.ndarray, bins: int) -> np.ndarray:
-    edges = np.linspace(0, samples.size, bins + 1).astype(np.int64)[:-1]
-    return np.stack([np.minimum.reduceat(samples, edges), np.maximum.reduceat(samples, edges)], axis=1)
+def _extremes(lows: np.ndarray, highs: np.ndarray, bins: int) -> np.ndarray:
+    """(bins, 2): the lowest of `lows` and the highest of `highs` over `bins` equal runs of them."""
+    edges = np.linspace(0, len(lows), bins + 1).astype(np.int64)[:-1]
+    return np.stack([np.minimum.reduceat(lows, edges), np.maximum.reduceat(highs, edges)], axis=1)

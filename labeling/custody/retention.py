@@ -107,8 +107,8 @@ def _audio(*, batch: int, now: datetime) -> int:
         if rows:
             ids = [row[0] for row in rows]
             paths = [p for *_, deid, raw in rows for p in (deid, raw) if p]
-            Clip.objects.filter(pk__in=ids).update(wrapped_key=None, deid_path="", raw_path="", envelope=None,
-                                                      updated_at=now)
+            Clip.objects.filter(pk__in=ids).update(
+                wrapped_key=None, deid_path="", raw_path="", envelope=None, updated_at=now)
             vault.delete_blobs_on_commit(*paths)
             opinions_cancel(clip_id__in=ids, now=now)  # nobody can hear them any more
             # An export still on the server holds a copy of the audio: it goes with it.
