@@ -73,10 +73,10 @@ def refusal(clip: Clip, purpose: str, *, now: datetime, status: str | None = Non
     are read in one statement, and only when the row itself does not already refuse."""
     known = {"status": status or clip.status, "has_audio": clip.wrapped_key is not None,
              "deletion_requested": clip.deletion_requested_at is not None}
-    reason = _decide(purpose, **known, held=False, consent=CONSENT_COUNTS)
+    reason = decide(purpose, **known, held=False, consent=CONSENT_COUNTS)
     if reason is not None:
         return reason
-    return _decide(purpose, **known, **_held_and_consent(clip, now))
+    return decide(purpose, **known, **_held_and_consent(clip, now))
 
 
 def servable(clip: Clip, purpose: str, *, now: datetime) -> bool:
@@ -98,7 +98,7 @@ def refusals(clips: QuerySet, purpose: str, *, now: datetime) -> dict:
     rows = _annotated(clips, now).values_list("id", "status", "wrapped_key", "deletion_requested_at", "held", "consent")
     found = {}
     for clip_id, status, wrapped_key, deletion_requested_at, held, consent in rows.iterator():
-        reason = _decide(purpose, status=status, has_audio=wrapped_key is not None,
+        reason = decide(purpose, status=status, has_audio=wrapped_key is not None,
                          deletion_requested=deletion_requested_at is not None, held=held, consent=consent)
         if reason is not None:
             found[clip_id] = reason
@@ -126,9 +126,11 @@ def _annotated(clips: QuerySet, now: datetime) -> QuerySet:
                           consent=RawSQL(_consent_standing_sql(f"{table}.account_id"), []))
 
 
-def _decide(purpose: str, *, status: str, has_audio: bool, deletion_requested: bool, held: bool,
-            consent: int | None) -> str | None:
-    """`consent`: what _consent_standing_sql answers for the owner (None: no record)."""
+def decide(purpose: str, *, status: str, has_audio: bool, deletion_requested: bool, held: bool,
+           consent: int | None) -> str | None:
+    """The rule over what it reads: None when the clip may reach a person for `purpose`, otherwise
+    the reason (a key of REFUSALS). `held` and `consent`: what rule_columns_sql answers (consent
+    None: the owner has no record)."""
     if status not in SERVABLE_STATES[purpose]:
         return "state"
     if not has_audio:
@@ -144,8 +146,15 @@ def _decide(purpose: str, *, status: str, has_audio: bool, deletion_requested: b
     return None
 
 
+def rule_columns_sql(alias: str) -> str:
+    """What the rule reads beyond the clip row `alias` itself, as two columns of a statement that
+    reads that row: held (a legal hold is in force) and consent (how its owner's consent stands);
+    one parameter, now, for the holds. For a path that asks about one clip often: one statement."""
+    return f"{_hold_in_force_sql(f'{alias}.id')} AS held, {_consent_standing_sql(f'{alias}.account_id')} AS consent"
+
+
 def lendable_sql(alias: str) -> str:
-    """_decide for the claim statement, over the clip row `alias`, for purpose LEND (a queued clip
+    """decide for the claim statement, over the clip row `alias`, for purpose LEND (a queued clip
     about to be lent; the statement marks it assigned): one parameter, now, for the holds."""
     return f"""{alias}.status = '{ClipStatus.QUEUED}'
               AND {alias}.wrapped_key IS NOT NULL

@@ -17,6 +17,7 @@ from labeling.models import (
     Assignment,
     AssignmentState,
     CategoryOptOut,
+    Clip,
     ClipStatus,
     FlagCategory,
     MutedStart,
@@ -187,21 +188,30 @@ _CLOSED_STATES = (AssignmentState.SUBMITTED, AssignmentState.SKIPPED, Assignment
 
 def assignment_status(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, now: datetime) -> dict | None:
     """Whether the holder of an assignment may still hear its clip, and if not why (a key of
-    STATUS_MESSAGES): the page asks about once a second while the clip is open, so this reads the
-    assignment with its clip in one indexed query and the servability rule's holds and consent in
-    one more, only when the row alone does not already refuse; it writes nothing. None when the
-    assignment is not this person's."""
-    assignment = (Assignment.objects.filter(pk=assignment_id, annotator=annotator).select_related("clip")
-                  .only("state", "purpose", "lease_expires_at", "clip__status_reason",
-                        *(f"clip__{name}" for name in servability.SERVABILITY_FIELDS)).first())
-    if assignment is None:
+    STATUS_MESSAGES): the page asks about once a second while the clip is open, so this is one
+    indexed statement (the assignment, its clip, and the servability rule's holds and consent) and
+    writes nothing. None when the assignment is not this person's."""
+    rows = list(Assignment.objects.raw(_STATUS_SQL, [
+        Assignment._meta.get_field("lease_expires_at").get_db_prep_value(now, connection),
+        Assignment._meta.pk.get_db_prep_value(assignment_id, connection), annotator.pk]))
+    if not rows:
         return None
+    assignment = rows[0]
     reason = _status_reason(assignment, now)
     return {"audible": reason is None, "reason": reason, "message": STATUS_MESSAGES.get(reason),
             "lease_expires_at": assignment.lease_expires_at}
 
 
+_STATUS_SQL = (
+    "SELECT a.id, a.state, a.purpose, a.lease_expires_at, c.status AS clip_status, "
+    "c.status_reason AS clip_status_reason, c.wrapped_key IS NOT NULL AS has_audio, "
+    f"c.deletion_requested_at IS NOT NULL AS deletion_requested, {servability.rule_columns_sql('c')} "
+    f"FROM {Assignment._meta.db_table} a JOIN {Clip._meta.db_table} c ON c.id = a.clip_id "
+    "WHERE a.id = %s AND a.annotator_id = %s")
+
+
 def _status_reason(assignment: Assignment, now: datetime) -> str | None:
+    """`assignment` as _STATUS_SQL reads it: its clip's columns and the rule's beside its own."""
     state = assignment.state
     if state in _CLOSED_STATES:
         return "closed"
@@ -211,8 +221,10 @@ def _status_reason(assignment: Assignment, now: datetime) -> str | None:
         return "taken_away"
     if state == AssignmentState.POLICY_CHANGED:
         return "policy_changed"
-    clip = assignment.clip
-    refused = servability.refusal(clip, assignment.purpose, now=now)
+    refused = servability.decide(assignment.purpose, status=assignment.clip_status,
+                                 has_audio=bool(assignment.has_audio),
+                                 deletion_requested=bool(assignment.deletion_requested),
+                                 held=bool(assignment.held), consent=assignment.consent)
     if refused is None:
         # Open and servable: it may be heard. Revoked (the owner withdrew) though the clip itself
         # would still be servable: never heard again all the same.
@@ -226,6 +238,6 @@ def _status_reason(assignment: Assignment, now: datetime) -> str | None:
     if refused == "policy":
         return "policy_changed"
     # The clip left the state this work needs: the clip says why.
-    if clip.status in (ClipStatus.WITHDRAWN, ClipStatus.DELETED):
-        return "withdrawn" if clip.status_reason == _WITHDRAWN_REASON else "deleted"
-    return "taken_away" if clip.status == ClipStatus.ESCALATED else "closed"
+    if assignment.clip_status in (ClipStatus.WITHDRAWN, ClipStatus.DELETED):
+        return "withdrawn" if assignment.clip_status_reason == _WITHDRAWN_REASON else "deleted"
+    return "taken_away" if assignment.clip_status == ClipStatus.ESCALATED else "closed"
