@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.middleware import get_user as get_request_user
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
@@ -179,7 +180,18 @@ class SecondFactorMiddleware(OTPMiddleware):
     """django_otp's middleware (request.user.otp_device, is_verified()), which takes the session's
     authenticator from the confirmed ones user_with_roles loaded with the user instead of reading it
     again. A device id the user has no confirmed authenticator of verifies nothing and leaves the
-    session, as django_otp does."""
+    session, as django_otp does.
+
+    request.user is the user itself, not a lazy stand-in: StaffSecurityMiddleware, next, reads it on
+    every request anyway, and each read through two stand-ins (Django's and django_otp's) cost time
+    on every attribute a request touches."""
+
+    def __call__(self, request):
+        if self._is_async:
+            return self.__acall__(request)
+        if getattr(request, "user", None) is not None:
+            request.user = self._verify_user_sync(request, get_request_user(request))
+        return self.get_response(request)
 
     def _verify_user_sync(self, request, user):
         confirmed = getattr(user, "_confirmed_authenticators", None)

@@ -12,16 +12,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ApplicationError, ErrorSerializer, NotFound, StrictInputSerializer
+from core.output import represented
 from labeling.auth import IsAnnotator, IsSupervisor
-from labeling.models import SHOWN_PURPOSE, Clip, FlagCategory, MutedStart, Purpose
+from labeling.models import SHOWN_PURPOSE, FlagCategory, MutedStart, Project, Purpose
 from labeling.review.audio import assignment_audio, assignment_audio_token, assignment_peaks, assignment_play_start
 from labeling.review.selectors import (
     STATUS_MESSAGES,
-    assignment_is_theirs,
     assignment_status,
+    claimed_clip,
     muted_start_categories_for,
     opt_outs_of,
     preferences_of,
+    project_of_own_assignment,
     second_opinions_asked_by,
     shift_current,
     shift_done_count,
@@ -125,28 +127,26 @@ class AssignmentNextApi(APIView):
 
 
 def _assignment_body(assignment) -> dict:
-    clip = Clip.objects.select_related("project").only(
-        "duration_seconds", "locale", "draft_transcript", "flag_category", "project__name", "project__intents",
-        "project__entity_types", "project__flags").get(pk=assignment.clip_id)
+    clip = claimed_clip(clip_id=assignment.clip_id, shift_id=assignment.shift_id)
     blind = assignment.purpose == Purpose.SECOND_OPINION
     opinion = assignment.second_opinion_answered if blind else None
     body = {
         "id": assignment.id,
-        "duration_seconds": round(clip.duration_seconds or 0.0, 1),
-        "language": clip.locale.split("-")[0],
-        "draft": "" if blind else clip.draft_transcript,  # the second reader starts from nothing
+        "duration_seconds": round(clip["duration_seconds"] or 0.0, 1),
+        "language": clip["locale"].split("-")[0],
+        "draft": "" if blind else clip["draft_transcript"],  # the second reader starts from nothing
         "lease_expires_at": assignment.lease_expires_at,
-        "clips_done": shift_done_count(shift=assignment.shift_id),
+        "clips_done": clip["clips_done"],
         "audio_token": assignment_audio_token(assignment_id=assignment.id),
         "purpose": SHOWN_PURPOSE.get(assignment.purpose, assignment.purpose),
         "range": {"start_seconds": opinion.start_seconds, "end_seconds": opinion.end_seconds} if opinion else None,
         "saved": assignment.draft,
         # Only a flagged clip asks which categories the team marks: most claims cost no query more.
-        "muted_category": bool(clip.flag_category) and clip.flag_category in muted_start_categories_for(
+        "muted_category": bool(clip["flag_category"]) and clip["flag_category"] in muted_start_categories_for(
             annotator_id=assignment.annotator_id),
-        "project": project_schema(project=clip.project),
+        "project": project_schema(project=clip["project"]),
     }
-    return AssignmentOutputSerializer(body).data
+    return represented(AssignmentOutputSerializer, body)
 
 
 class AssignmentPrefetchApi(APIView):
@@ -202,7 +202,7 @@ class AssignmentStatusApi(APIView):
         answer = assignment_status(assignment_id=assignment_id, annotator=request.user, now=timezone.now())
         if answer is None:
             raise NotFound("not_found", "No such assignment.")
-        response = Response(self.OutputSerializer(answer).data)
+        response = Response(represented(self.OutputSerializer, answer))
         response["Cache-Control"] = "no-store, private"
         return response
 
@@ -275,11 +275,14 @@ def _labels(data: dict) -> Labels:
                   entities=tuple(dict(e) for e in data["entities"]), flags=tuple(data["flags"]))
 
 
-def own_assignment(request, assignment_id) -> None:
+def own_assignment(request, assignment_id) -> Project:
     """Another annotator's assignment does not exist for this one: 404 before anything is said about
-    the request's input, so that ids cannot be probed with bad bodies."""
-    if not assignment_is_theirs(assignment_id=assignment_id, annotator=request.user):
+    the request's input, so that ids cannot be probed with bad bodies. The assignment's project,
+    whose label schema the input is checked against."""
+    project = project_of_own_assignment(assignment_id=assignment_id, annotator=request.user)
+    if project is None:
         raise NotFound("not_found", "No such assignment.")
+    return project
 
 
 def _valid(serializer_class, request) -> dict:
@@ -308,9 +311,9 @@ class AssignmentSubmitApi(APIView):
                                                        404: ErrorSerializer, 409: ErrorSerializer,
                                                        410: ErrorSerializer})
     def post(self, request, assignment_id):
-        own_assignment(request, assignment_id)
+        project = own_assignment(request, assignment_id)
         data = _valid(self.InputSerializer, request)
-        transcript_submit(assignment_id=assignment_id, annotator=request.user, labels=_labels(data))
+        transcript_submit(assignment_id=assignment_id, annotator=request.user, labels=_labels(data), project=project)
         claimed = None
         if data["next"]:
             try:
@@ -339,10 +342,10 @@ class AssignmentDraftApi(APIView):
                                                              404: ErrorSerializer, 409: ErrorSerializer,
                                                              410: ErrorSerializer})
     def put(self, request, assignment_id):
-        own_assignment(request, assignment_id)
+        project = own_assignment(request, assignment_id)
         saved_at = assignment_draft_save(assignment_id=assignment_id, annotator=request.user,
-                                         labels=_labels(_valid(LabelsInputSerializer, request)))
-        return Response(self.OutputSerializer({"saved_at": saved_at}).data)
+                                         labels=_labels(_valid(LabelsInputSerializer, request)), project=project)
+        return Response(represented(self.OutputSerializer, {"saved_at": saved_at}))
 
 
 class AssignmentSkipApi(APIView):

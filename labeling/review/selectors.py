@@ -121,6 +121,24 @@ def shift_done_count(*, shift: Shift | int) -> int:
     return Assignment.objects.filter(shift=shift, state=AssignmentState.SUBMITTED).count()
 
 
+def claimed_clip(*, clip_id: uuid.UUID, shift_id: int) -> dict:
+    """What a claim answers with about its clip: its length, language, draft and flag, its project's
+    label schema, and the count of clips submitted in the shift, in one statement (every claim and
+    every submit that hands over the next clip asks)."""
+    project = list(Project.objects.raw(_CLAIMED_CLIP_SQL, [
+        shift_id, AssignmentState.SUBMITTED, Clip._meta.pk.get_db_prep_value(clip_id, connection)]))[0]
+    return {"duration_seconds": project.clip_duration, "locale": project.clip_locale,
+            "draft_transcript": project.clip_draft, "flag_category": project.clip_flag,
+            "clips_done": project.clips_done, "project": project}
+
+
+_CLAIMED_CLIP_SQL = (
+    "SELECT p.id, p.name, p.intents, p.entity_types, p.flags, c.duration_seconds AS clip_duration, "
+    "c.locale AS clip_locale, c.draft_transcript AS clip_draft, c.flag_category AS clip_flag, "
+    f"(SELECT COUNT(*) FROM {Assignment._meta.db_table} a WHERE a.shift_id = %s AND a.state = %s) AS clips_done "
+    f"FROM {Clip._meta.db_table} c JOIN {Project._meta.db_table} p ON p.id = c.project_id WHERE c.id = %s")
+
+
 def assignment_for_annotator(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool,
                              clip_fields: tuple[str, ...] = ()) -> Assignment | None:
     """Only the assignee ever finds an assignment; for anyone else it does not exist. With
@@ -134,9 +152,12 @@ def assignment_for_annotator(*, assignment_id: uuid.UUID, annotator: AbstractBas
     return queryset.first()
 
 
-def assignment_is_theirs(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -> bool:
-    """Whether the assignment exists and is this person's, whatever its state: one indexed look-up."""
-    return Assignment.objects.filter(pk=assignment_id, annotator=annotator).exists()
+def project_of_own_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -> Project | None:
+    """The project of an assignment's clip when the assignment is this person's, whatever its state;
+    None when it is not: one indexed look-up both checks who holds it and gives the label schema
+    their input is checked against."""
+    return Project.objects.filter(clips__assignments__id=assignment_id,
+                                  clips__assignments__annotator=annotator).first()
 
 
 def second_opinions_asked_by(*, annotator: AbstractBaseUser, limit: int = 20) -> list[SecondOpinion]:

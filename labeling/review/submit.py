@@ -108,9 +108,11 @@ def _project_of_assignment(assignment_id: uuid.UUID) -> Project | None:
     return Project.objects.filter(clips__assignments__id=assignment_id).first()
 
 
-def assignment_draft_save(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, labels: Labels) -> datetime:
-    """Keep the editor's work on an open assignment so that a reload or a crash loses nothing."""
-    project = _project_of_assignment(assignment_id)
+def assignment_draft_save(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, labels: Labels,
+                          project: Project | None = None) -> datetime:
+    """Keep the editor's work on an open assignment so that a reload or a crash loses nothing.
+    `project`: the assignment's, when the caller has read it already."""
+    project = project or _project_of_assignment(assignment_id)
     if project is not None:
         labels = _labels_checked(labels, project, final=False)
     now = timezone.now()
@@ -124,8 +126,10 @@ def assignment_draft_save(*, assignment_id: uuid.UUID, annotator: AbstractBaseUs
     return now
 
 
-def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, labels: Labels) -> Transcript:
-    project = _project_of_assignment(assignment_id)
+def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, labels: Labels,
+                      project: Project | None = None) -> Transcript:
+    """`project`: the assignment's, when the caller has read it already."""
+    project = project or _project_of_assignment(assignment_id)
     if project is None:
         live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)
         raise NotFound("not_found", "No such assignment.")
