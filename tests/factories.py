@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
@@ -254,3 +255,12 @@ def every_value_in_the_database():
                     if isinstance(value, memoryview):
                         value = value.tobytes()
                     yield table, value if isinstance(value, bytes) else json.dumps(value, default=str)
+
+
+def in_threads(work, count: int) -> None:
+    """Run work(0) … work(count - 1) at once, each in a thread of its own, and wait for all."""
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -1,11 +1,12 @@
 """The Redis cache (sessions live in it) keeps one client per connection pool and answers from
 several threads at once."""
 
-import threading
 
 import pytest
 from django.conf import settings
 from django.core.cache import caches
+
+from tests.factories import in_threads
 
 pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="the embedded default has no Redis")
 
@@ -28,9 +29,5 @@ def test_threads_read_and_write_without_mixing_answers():
             if cache.get(f"cache-test:{n}") != (n, i):
                 wrong.append((n, i))
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(work, 8)
     assert wrong == []

@@ -1,12 +1,12 @@
 """An answer shaped by a kept output serializer is the answer a new serializer gives, answer after
 answer and from several threads at once."""
 
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from core.output import represented
 from labeling.review.apis import AssignmentOutputSerializer
+from tests.factories import in_threads
 
 
 def body(n: int) -> dict:
@@ -31,9 +31,5 @@ def test_answers_shaped_in_several_threads_do_not_mix():
             if represented(AssignmentOutputSerializer, body(n)) != AssignmentOutputSerializer(body(n)).data:
                 wrong.append(n)
 
-    threads = [threading.Thread(target=shape, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(shape, 8)
     assert wrong == []
