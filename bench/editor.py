@@ -190,10 +190,14 @@ def client_process(base: str, sessions: list, seconds: float, think: float, read
     out.put((timings, errors[:5], len(errors)))
 
 
-def start_server(port: int, workers: int, threads: int, env: dict) -> subprocess.Popen:
+def start_server(port: int, workers: int, threads: int, env: dict, worker_class: str | None = None) -> subprocess.Popen:
+    """gunicorn: its sync worker with one thread (no keep-alive), its threaded worker with more or
+    when `worker_class` says gthread (keep-alive, a thread of its own watching the connections)."""
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True)
+         "--threads", str(threads), "--log-level", "warning",
+         *(["--worker-class", worker_class] if worker_class else [])],
+        cwd=ROOT, env=env, start_new_session=True)
     for _ in range(300):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -236,15 +240,18 @@ def one_run(base: str, sessions: list, processes: int, seconds: float, think: fl
 
 
 def stack_arguments(parser: argparse.ArgumentParser, *, clips: int, accounts: int, audio_clips: int, threads: int,
-                    port: int) -> None:
+                    port: int, workers: int = 4) -> None:
     """The options of a benchmark that serves seeded clips through gunicorn to annotator threads."""
     parser.add_argument("--clips", type=int, default=clips)
     parser.add_argument("--accounts", type=int, default=accounts)
     parser.add_argument("--audio-clips", type=int, default=audio_clips, help="clips, first in the queue, given audio")
     parser.add_argument("--audio-seconds", type=float, default=3.0)
     parser.add_argument("--processes", type=int, default=2, help="client processes the annotators' threads share")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=threads, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=workers, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=threads,
+                        help="threads per gunicorn worker (1: gunicorn's sync worker, unless --worker-class)")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"],
+                        help="gunicorn's worker class, if not its own choice")
     parser.add_argument("--port", type=int, default=port)
 
 
@@ -267,7 +274,7 @@ def main() -> None:
     sessions = annotator_sessions(args.clients)
     print(f"seeded {args.clips} queued clips ({args.audio_clips} with audio) in "
           f"{time.perf_counter() - started:.1f} s", flush=True)
-    server = start_server(args.port, args.workers, args.threads, dict(os.environ))
+    server = start_server(args.port, args.workers, args.threads, dict(os.environ), args.worker_class)
     try:
         runs = []
         for number in range(1, args.runs + 1):

@@ -180,6 +180,7 @@ ENDPOINT_NAMES = {
 
 def print_tables(args, result: dict) -> None:
     print(f"\n{args.annotators} annotators, think {args.think:g} s, {result['seconds']:.0f} s, "
+          f"gunicorn {args.workers} x {args.threads} thread(s) ({args.worker_class or 'default'} worker), "
           f"{args.clips:,} queued clips: {result['clips_per_s']:.2f} clips/s, {result['calls_per_s']:.1f} calls/s, "
           f"errors {result['errors']} of {result['calls']} calls; web CPU {result['web_cpu_ms_per_call']:.1f} ms "
           f"per call" + (" (no status polls: editor calls only)" if result["web_cpu_ms_per_editor_call"] else ""))
@@ -196,7 +197,7 @@ def print_tables(args, result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    stack_arguments(parser, clips=1_000_000, accounts=50_000, audio_clips=20_000, threads=2, port=8766)
+    stack_arguments(parser, clips=1_000_000, accounts=50_000, audio_clips=20_000, threads=1, workers=6, port=8766)
     parser.add_argument("--annotators", type=int, default=200)
     parser.add_argument("--think", type=float, default=10.0, help="mean seconds before each write")
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -225,7 +226,7 @@ def main() -> None:
 
     env = dict(os.environ)
     beat_dir = tempfile.mkdtemp(prefix="bench-beat-")
-    server = start_server(args.port, args.workers, args.threads, env)
+    server = start_server(args.port, args.workers, args.threads, env, args.worker_class)
     celery = str(Path(sys.executable).parent / "celery")
     worker = subprocess.Popen([celery, "-A", "workers", "worker", "--concurrency", "1", "--loglevel", "WARNING"],
                               cwd=ROOT, env=env, start_new_session=True)
