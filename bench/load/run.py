@@ -198,6 +198,7 @@ def print_tables(args, result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     stack_arguments(parser, clips=1_000_000, accounts=50_000, audio_clips=20_000, threads=1, workers=6, port=8766)
+    parser.set_defaults(worker_class="gthread")  # one thread a process, connections kept alive
     parser.add_argument("--annotators", type=int, default=200)
     parser.add_argument("--think", type=float, default=10.0, help="mean seconds before each write")
     parser.add_argument("--minutes", type=float, default=10.0)
