@@ -39,6 +39,7 @@ from labeling.models import (
     TranscriptFlag,
 )
 from labeling.review.claim_sql import close_submitted
+from labeling.review.selectors import project_of_own_assignment
 from labeling.review.services import close_and_requeue, live_assignment, promote_standby
 from redaction.wer import word_error_rate
 
@@ -104,15 +105,11 @@ def _labels_checked(labels: Labels, project: Project, *, final: bool) -> Labels:
     return Labels(text=text, intent=labels.intent, entities=tuple(entities), flags=tuple(flags))
 
 
-def _project_of_assignment(assignment_id: uuid.UUID) -> Project | None:
-    return Project.objects.filter(clips__assignments__id=assignment_id).first()
-
-
 def assignment_draft_save(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, labels: Labels,
                           project: Project | None = None) -> datetime:
     """Keep the editor's work on an open assignment so that a reload or a crash loses nothing.
     `project`: the assignment's, when the caller has read it already."""
-    project = project or _project_of_assignment(assignment_id)
+    project = project or project_of_own_assignment(assignment_id=assignment_id, annotator=annotator)
     if project is not None:
         labels = _labels_checked(labels, project, final=False)
     now = timezone.now()
@@ -129,7 +126,7 @@ def assignment_draft_save(*, assignment_id: uuid.UUID, annotator: AbstractBaseUs
 def transcript_submit(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, labels: Labels,
                       project: Project | None = None) -> Transcript:
     """`project`: the assignment's, when the caller has read it already."""
-    project = project or _project_of_assignment(assignment_id)
+    project = project or project_of_own_assignment(assignment_id=assignment_id, annotator=annotator)
     if project is None:
         live_assignment(assignment_id=assignment_id, annotator=annotator, lock=False)
         raise NotFound("not_found", "No such assignment.")
