@@ -7,6 +7,7 @@ import binascii
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -18,13 +19,21 @@ VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 
 def _embedded_secret(filename: str, make) -> str:
-    """Read a secret kept under var/, creating it (mode 0600) on first use."""
+    """Read a secret kept under var/, creating it (mode 0600) on first use. Processes starting
+    together agree on one: the secret is written whole to a draft, then linked into place, which
+    fails for all but the first; the others read the first one's."""
     path = VAR_DIR / filename
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(make())
+        fd, draft = tempfile.mkstemp(dir=VAR_DIR, prefix=f".{filename}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(make())
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first
+        finally:
+            os.unlink(draft)
     return path.read_text().strip()
 
 
