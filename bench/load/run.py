@@ -14,11 +14,20 @@ Reported: calls per second and clips per second; p50, p95 and p99 per endpoint, 
 client around each HTTP call; errors (any answer of 400 or more, or no answer); CPU (100% = one
 core) and memory (proportional set size) of the web, worker, PostgreSQL, Redis and client processes, sampled
 every two seconds. The database is the benchmark's own (voicereview_bench_load), Redis database 13.
+
+With `--s3` the audio lives in an S3-compatible server process started on 127.0.0.1 (moto's
+standalone server, spoken to over HTTP), not the local folder. With `--nodes 2` (and `--s3`) the
+stack runs as two nodes would: each a gunicorn of half the `--workers` and a Celery worker, with a
+VAR_DIR of its own and no folder shared, on the same PostgreSQL, Redis and S3 server; beat runs
+once, on the first; each client process speaks to one node, so the annotators are split evenly.
+
+    make bench-load BENCH_ARGS="--clips 1000000 --annotators 200 --minutes 10 --reuse --s3 --nodes 2"
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import multiprocessing as mp
 import os
@@ -34,6 +43,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from assign import ROOT, bench_stack_env, percentile, reset_queue, seed  # noqa: E402
 from editor import KINDS, annotator_sessions, client_process, give_audio, stack_arguments, start_server  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from tests.backing import S3_CREDENTIALS, S3_REGION, s3_server  # noqa: E402
 
 MEDIA = ROOT / "var" / "bench" / "load-media"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -53,6 +65,11 @@ def _children(pid: int) -> list[int]:
 
 def _named(name: str) -> list[int]:
     out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _named_command(fragment: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", fragment], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
 
 
@@ -120,16 +137,17 @@ def queue_depth() -> dict[str, int]:
     return clip_status_counts()
 
 
-def run_load(base: str, sessions: list, processes: int, seconds: float, think: float, sampler_groups: dict,
-             poll: bool) -> dict:
+def run_load(bases: list[str], sessions: list, processes: int, seconds: float, think: float,
+             sampler_groups: dict, poll: bool) -> dict:
+    """Client process p speaks to node p mod len(bases)."""
     from django.db import connection
 
     connection.close()
     ctx = mp.get_context("spawn")
     out, ready, go = ctx.Queue(), ctx.Semaphore(0), ctx.Event()
     groups = [sessions[p::processes] for p in range(processes)]
-    procs = [ctx.Process(target=client_process, args=(base, g, seconds, think, ready, go, out, poll))
-             for g in groups if g]
+    procs = [ctx.Process(target=client_process, args=(bases[p % len(bases)], g, seconds, think, ready, go, out, poll))
+             for p, g in enumerate(groups) if g]
     for proc in procs:
         proc.start()
     for _ in procs:
@@ -179,8 +197,11 @@ ENDPOINT_NAMES = {
 
 
 def print_tables(args, result: dict) -> None:
+    shape = (f"{args.nodes} nodes, each gunicorn {args.workers // args.nodes}" if args.nodes > 1
+             else f"gunicorn {args.workers}")
     print(f"\n{args.annotators} annotators, think {args.think:g} s, {result['seconds']:.0f} s, "
-          f"gunicorn {args.workers} x {args.threads} thread(s) ({args.worker_class or 'default'} worker), "
+          f"{shape} x {args.threads} thread(s) ({args.worker_class or 'default'} worker), "
+          f"audio in {'an S3 server (moto)' if args.s3 else 'the local folder'}, "
           f"{args.clips:,} queued clips: {result['clips_per_s']:.2f} clips/s, {result['calls_per_s']:.1f} calls/s, "
           f"errors {result['errors']} of {result['calls']} calls; web CPU {result['web_cpu_ms_per_call']:.1f} ms "
           f"per call" + (" (no status polls: editor calls only)" if result["web_cpu_ms_per_editor_call"] else ""))
@@ -206,8 +227,45 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the clips of an earlier run (reset the queue)")
     parser.add_argument("--no-poll", action="store_true",
                         help="pages do not ask about their clip's status each second (only the editor's calls)")
+    parser.add_argument("--s3", action="store_true",
+                        help="audio in an S3-compatible server process on 127.0.0.1 (moto), not the local folder")
+    parser.add_argument("--nodes", type=int, default=1,
+                        help="nodes, each a gunicorn of --workers/NODES processes and a Celery worker (needs --s3)")
     args = parser.parse_args()
+    if args.nodes < 1 or args.workers % args.nodes:
+        parser.error(f"--workers ({args.workers}) must split evenly among --nodes ({args.nodes})")
+    if args.nodes > 1 and not args.s3:
+        parser.error("nodes share no folder: --nodes above 1 needs --s3")
+    args.processes = max(args.processes, args.nodes)  # every node has clients
 
+    s3 = None
+    if args.s3:
+        s3, endpoint = s3_server(bucket="voicereview-bench")
+        os.environ.update(S3_CREDENTIALS, STORAGE_URL=f"s3://voicereview-bench/voices?endpoint={endpoint}"
+                                                      f"&region={S3_REGION}")
+    try:
+        run_stack(args)
+    finally:
+        if s3:
+            s3.terminate()
+            s3.wait(timeout=30)
+
+
+def node_environment(index: int, nodes: int) -> dict:
+    """One node's environment: the shared services and keys from this process's; with several
+    nodes, a VAR_DIR (and local folder) of the node's own."""
+    from django.conf import settings
+
+    env = dict(os.environ)
+    if nodes > 1:
+        var = Path(tempfile.mkdtemp(prefix=f"bench-node-{index}-"))
+        env.update(VAR_DIR=str(var), MEDIA_ROOT=str(var / "media"),
+                   MASTER_KEY=base64.b64encode(settings.MASTER_KEY).decode(),
+                   LEDGER_KEY=base64.b64encode(settings.LEDGER_KEY).decode())
+    return env
+
+
+def run_stack(args) -> None:
     bench_stack_env(database="voicereview_bench_load",
                     redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"), media=MEDIA)
     from django.core.management import call_command
@@ -215,8 +273,8 @@ def main() -> None:
     from labeling.models import Clip
 
     started = time.perf_counter()
+    call_command("migrate", verbosity=0)  # a new database has no tables to count yet
     if args.reuse and Clip.objects.count() == args.clips:
-        call_command("migrate", verbosity=0)
         reset_queue()
     else:
         seed(args.clips, args.accounts)
@@ -225,24 +283,31 @@ def main() -> None:
     print(f"{args.clips:,} queued clips ({args.audio_clips:,} with audio) ready in "
           f"{time.perf_counter() - started:.0f} s: {queue_depth()}", flush=True)
 
-    env = dict(os.environ)
-    beat_dir = tempfile.mkdtemp(prefix="bench-beat-")
-    server = start_server(args.port, args.workers, args.threads, env, args.worker_class)
     celery = str(Path(sys.executable).parent / "celery")
-    worker = subprocess.Popen([celery, "-A", "workers", "worker", "--concurrency", "1", "--loglevel", "WARNING"],
-                              cwd=ROOT, env=env, start_new_session=True)
+    servers, workers = [], []
+    for index in range(args.nodes):
+        env = node_environment(index, args.nodes)
+        servers.append(start_server(args.port + index, args.workers // args.nodes, args.threads, env,
+                                    args.worker_class))
+        workers.append(subprocess.Popen([celery, "-A", "workers", "worker", "--concurrency", "1", "--loglevel",
+                                         "WARNING", "--hostname", f"node{index}@%h"],
+                                        cwd=ROOT, env=env, start_new_session=True))
+    beat_dir = tempfile.mkdtemp(prefix="bench-beat-")
     beat = subprocess.Popen([celery, "-A", "workers", "beat", "--loglevel", "WARNING", "--schedule",
-                             f"{beat_dir}/schedule"], cwd=ROOT, env=env, start_new_session=True)
-    groups = {"web (gunicorn)": lambda: _children(server.pid),
-              "Celery worker + beat": lambda: _children(worker.pid) + _children(beat.pid),
+                             f"{beat_dir}/schedule"], cwd=ROOT, env=node_environment(0, args.nodes),
+                            start_new_session=True)
+    groups = {"web (gunicorn)": lambda: [pid for server in servers for pid in _children(server.pid)],
+              "Celery worker + beat": lambda: [pid for p in (*workers, beat) for pid in _children(p.pid)],
               "PostgreSQL": lambda: _named("postgres"), "Redis": lambda: _named("redis-server")}
+    if args.s3:
+        groups["S3 server (moto)"] = lambda: _named_command("moto.server")
     try:
-        result = run_load(f"http://127.0.0.1:{args.port}", sessions, args.processes, args.minutes * 60, args.think,
-                          groups, poll=not args.no_poll)
+        result = run_load([f"http://127.0.0.1:{args.port + index}" for index in range(args.nodes)], sessions,
+                          args.processes, args.minutes * 60, args.think, groups, poll=not args.no_poll)
     finally:
-        for process in (server, worker, beat):
+        for process in (*servers, *workers, beat):
             os.killpg(process.pid, signal.SIGTERM)
-        for process in (server, worker, beat):
+        for process in (*servers, *workers, beat):
             process.wait(timeout=60)
     result["queue_after"] = queue_depth()
     print_tables(args, result)
