@@ -73,16 +73,17 @@ def _named_command(fragment: str) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _cpu_ticks_and_memory(pid: int) -> tuple[int, int]:
+def _cpu_ticks_and_memory(pid: int) -> tuple[int, int] | None:
     """CPU ticks used so far and proportional memory (PSS: shared pages split among their users,
-    so PostgreSQL's shared buffers count once for the server, not once per backend)."""
+    so PostgreSQL's shared buffers count once for the server, not once per backend); None once
+    the process has gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         pss_kb = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
                       if line.startswith("Pss:"))
         return int(fields[11]) + int(fields[12]), pss_kb * 1024
     except (OSError, IndexError, ValueError, StopIteration):
-        return 0, 0
+        return None
 
 
 class ResourceSampler(threading.Thread):
@@ -102,7 +103,10 @@ class ResourceSampler(threading.Thread):
             ticks = rss = 0
             per_pid = {}
             for pid in pids():
-                t, r = _cpu_ticks_and_memory(pid)
+                read = _cpu_ticks_and_memory(pid)
+                if read is None:  # a process that ended counts no more (not as minus all it used)
+                    continue
+                t, r = read
                 per_pid[pid] = t
                 ticks += t
                 rss += r
