@@ -152,4 +152,4 @@ def storage_from_url(url: str) -> dict:
     if secret:
         options["secret_key"] = secret
         options["access_key"] = os.environ.get("AWS_ACCESS_KEY_ID", "")
-    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+    return {"BACKEND": "config.storage.ObjectStorage", "OPTIONS": options}

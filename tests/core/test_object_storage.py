@@ -3,6 +3,7 @@ server mode), reached over HTTP as AWS S3, MinIO or Ceph would be. What the buck
 with a client of its own, never through the application; an outage is the server process gone."""
 
 import io
+import re
 import socket
 import threading
 import time
@@ -22,6 +23,7 @@ from tests.factories import AUDIO, claim, client_for, fetch_audio, make_subject,
 pytestmark = pytest.mark.django_db
 
 BUCKET = "voicereview-own"
+REQUEST_LINE = re.compile(rb"(GET|HEAD|PUT|POST|DELETE) /")
 
 
 class Gate:
@@ -31,6 +33,7 @@ class Gate:
     def __init__(self, target_port: int):
         self.port, self.target = free_port(), target_port
         self.listener = None
+        self.requests: list[str] = []  # the request line of each request that passed (method and path)
         self.open()
 
     def open(self):
@@ -47,15 +50,17 @@ class Gate:
             except OSError:
                 return
             outbound = socket.create_connection(("127.0.0.1", self.target))
-            for a, b in ((inbound, outbound), (outbound, inbound)):
-                threading.Thread(target=self._pipe, args=(a, b, listener), daemon=True).start()
+            for a, b, seen in ((inbound, outbound, self.requests), (outbound, inbound, None)):
+                threading.Thread(target=self._pipe, args=(a, b, listener, seen), daemon=True).start()
 
     @staticmethod
-    def _pipe(source, sink, listener):
+    def _pipe(source, sink, listener, seen):
         try:
             while data := source.recv(65536):
                 if listener.fileno() == -1:  # the gate closed: cut connections still open
                     break
+                if seen is not None and REQUEST_LINE.match(data):
+                    seen.append(data.split(b"\r\n", 1)[0].decode())
                 sink.sendall(data)
         except OSError:
             pass
@@ -181,3 +186,23 @@ def test_a_deletion_while_storage_is_down_answers_and_the_objects_go_when_it_is_
     s3.gate.open()
     assert vault.blobs_delete_pending() == 1
     assert s3.objects() == {} and not BlobDeletion.objects.exists()
+
+
+def test_hearing_a_clip_reads_its_object_in_one_request(s3, tmp_path):
+    """One GET per object read: not a HEAD, then a HEAD and a GET through a transfer manager."""
+    stored = {"small": b"sealed audio " * 100, "large": bytes(range(256)) * 40_000}  # 10 MB: past the spool
+    for name, content in stored.items():
+        vault.put_blob(f"probe/{name}.bin", content)
+    for name, content in stored.items():
+        s3.gate.requests.clear()
+        assert vault.read_blob(f"probe/{name}.bin") == content
+        assert s3.gate.requests == [f"GET /{BUCKET}/node/probe/{name}.bin HTTP/1.1"]
+    handle = vault.open_blob("probe/large.bin")  # as an export is streamed: in parts
+    with handle:
+        parts = iter(lambda: handle.read(65_536), b"")
+        assert b"".join(parts) == stored["large"]
+
+    s3.gate.requests.clear()
+    with pytest.raises(FileNotFoundError):
+        vault.read_blob("probe/never-stored.bin")
+    assert len(s3.gate.requests) == 1
