@@ -4,7 +4,8 @@ Its own reader asks for the object's metadata (HEAD) when the object is opened, 
 through boto3's transfer manager, which asks for the metadata again and starts a pool of threads:
 three round trips and a thread pool for every clip heard. Here opening an object for reading is one
 GET, its body copied into memory (to disk past `spool_bytes`) before the open returns, so that
-everything the storage can fail with happens while the caller maps its errors, as before.
+everything the storage can fail with happens inside the open, where vault maps its errors (the
+old reader downloaded at the first read, which for a streamed export came after the open).
 """
 
 from __future__ import annotations

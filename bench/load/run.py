@@ -68,11 +68,6 @@ def _named(name: str) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _named_command(fragment: str) -> list[int]:
-    out = subprocess.run(["pgrep", "-f", fragment], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
 def _cpu_ticks_and_memory(pid: int) -> tuple[int, int] | None:
     """CPU ticks used so far and proportional memory (PSS: shared pages split among their users,
     so PostgreSQL's shared buffers count once for the server, not once per backend); None once
@@ -248,7 +243,7 @@ def main() -> None:
         os.environ.update(S3_CREDENTIALS, STORAGE_URL=f"s3://voicereview-bench/voices?endpoint={endpoint}"
                                                       f"&region={S3_REGION}")
     try:
-        run_stack(args)
+        run_stack(args, s3)
     finally:
         if s3:
             s3.terminate()
@@ -269,7 +264,7 @@ def node_environment(index: int, nodes: int) -> dict:
     return env
 
 
-def run_stack(args) -> None:
+def run_stack(args, s3: subprocess.Popen | None) -> None:
     bench_stack_env(database="voicereview_bench_load",
                     redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"), media=MEDIA)
     from django.core.management import call_command
@@ -288,9 +283,8 @@ def run_stack(args) -> None:
           f"{time.perf_counter() - started:.0f} s: {queue_depth()}", flush=True)
 
     celery = str(Path(sys.executable).parent / "celery")
-    servers, workers = [], []
-    for index in range(args.nodes):
-        env = node_environment(index, args.nodes)
+    servers, workers, envs = [], [], [node_environment(index, args.nodes) for index in range(args.nodes)]
+    for index, env in enumerate(envs):
         servers.append(start_server(args.port + index, args.workers // args.nodes, args.threads, env,
                                     args.worker_class))
         workers.append(subprocess.Popen([celery, "-A", "workers", "worker", "--concurrency", "1", "--loglevel",
@@ -298,13 +292,13 @@ def run_stack(args) -> None:
                                         cwd=ROOT, env=env, start_new_session=True))
     beat_dir = tempfile.mkdtemp(prefix="bench-beat-")
     beat = subprocess.Popen([celery, "-A", "workers", "beat", "--loglevel", "WARNING", "--schedule",
-                             f"{beat_dir}/schedule"], cwd=ROOT, env=node_environment(0, args.nodes),
+                             f"{beat_dir}/schedule"], cwd=ROOT, env=envs[0],
                             start_new_session=True)
     groups = {"web (gunicorn)": lambda: [pid for server in servers for pid in _children(server.pid)],
               "Celery worker + beat": lambda: [pid for p in (*workers, beat) for pid in _children(p.pid)],
               "PostgreSQL": lambda: _named("postgres"), "Redis": lambda: _named("redis-server")}
-    if args.s3:
-        groups["S3 server (moto)"] = lambda: _named_command("moto.server")
+    if s3:
+        groups["S3 server (moto)"] = lambda: _children(s3.pid)
     try:
         result = run_load([f"http://127.0.0.1:{args.port + index}" for index in range(args.nodes)], sessions,
                           args.processes, args.minutes * 60, args.think, groups, poll=not args.no_poll)
