@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime, timedelta
+from functools import cache
 
 from django import forms
 from django.conf import settings
@@ -29,6 +30,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from consent.models import LedgerEntry
 from consent.services import ledger_append
+from core import rows
 from core.errors import error_body
 from core.users import unknown_name_locked_until, user_named
 
@@ -94,25 +96,29 @@ class LockoutModelBackend(ModelBackend):
 def user_with_roles(user_id) -> AbstractBaseUser | None:
     """The user with `user_id`, carrying the names of their groups (labeling.auth.has_role reads
     them) and the ids of their confirmed authenticators (SecondFactorMiddleware reads them): every
-    request asks who it comes from, so this is one statement rather than three. None if no such user."""
+    request asks who it comes from, so this is one statement rather than three, read without
+    RawQuerySet's per-statement work (core.rows). None if no such user."""
     user_model = get_user_model()
     try:
         pk = user_model._meta.pk.to_python(user_id)
     except ValidationError:
         return None
-    sql = (f"SELECT u.*, g.name AS role_name, d.id AS authenticator_id FROM {user_model._meta.db_table} u "
-           f"LEFT JOIN {user_model.groups.through._meta.db_table} ug ON ug.user_id = u.id "
-           f"LEFT JOIN {Group._meta.db_table} g ON g.id = ug.group_id "
-           f"LEFT JOIN {TOTPDevice._meta.db_table} d ON d.user_id = u.id AND d.confirmed "
-           f"WHERE u.id = %s")
-    rows = list(user_model.objects.raw(sql, [pk]))
-    if not rows:
+    found = rows.fetch(_user_with_roles_sql(user_model), [pk])
+    if not found:
         return None
-    user = rows[0]
-    user._role_cache = {row.role_name for row in rows if row.role_name is not None}
-    user._confirmed_authenticators = {row.authenticator_id for row in rows if row.authenticator_id is not None}
-    del user.role_name, user.authenticator_id
+    user = rows.instance(user_model, found[0])
+    user._role_cache = {row[-2] for row in found if row[-2] is not None}
+    user._confirmed_authenticators = {row[-1] for row in found if row[-1] is not None}
     return user
+
+
+@cache
+def _user_with_roles_sql(user_model) -> str:
+    return (f"SELECT {rows.columns_sql(user_model, 'u')}, g.name, d.id FROM {user_model._meta.db_table} u "
+            f"LEFT JOIN {user_model.groups.through._meta.db_table} ug ON ug.user_id = u.id "
+            f"LEFT JOIN {Group._meta.db_table} g ON g.id = ug.group_id "
+            f"LEFT JOIN {TOTPDevice._meta.db_table} d ON d.user_id = u.id AND d.confirmed "
+            f"WHERE u.id = %s")
 
 
 class LockoutAuthenticationForm(AuthenticationForm):

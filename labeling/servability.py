@@ -66,26 +66,29 @@ CONSENT_COUNTS = 2  # the newest record grants review under the current policy, 
 CONSENT_UNCONFIRMED = 1  # it grants review under a version older than the latest material change
 
 
-def refusal(clip: Clip, purpose: str, *, now: datetime, status: str | None = None) -> str | None:
+def refusal(clip: Clip, purpose: str, *, now: datetime, status: str | None = None,
+            read: dict | None = None) -> str | None:
     """None when the clip may reach a person for `purpose` now; otherwise the reason (a key of
     REFUSALS). `status`: decide as if the clip were in that state (may it go back to the queue?).
     `clip` needs status, wrapped_key, deletion_requested_at and account_id loaded; holds and consent
-    are read in one statement, and only when the row itself does not already refuse."""
+    are read in one statement, and only when the row itself does not already refuse. `read`: held
+    and consent as the statement that loaded the clip read them beside it (rule_columns_sql, as of
+    `now`), so that nothing more is read."""
     known = {"status": status or clip.status, "has_audio": clip.wrapped_key is not None,
              "deletion_requested": clip.deletion_requested_at is not None}
     reason = decide(purpose, **known, held=False, consent=CONSENT_COUNTS)
     if reason is not None:
         return reason
-    return decide(purpose, **known, **_held_and_consent(clip, now))
+    return decide(purpose, **known, **(read if read is not None else _held_and_consent(clip, now)))
 
 
 def servable(clip: Clip, purpose: str, *, now: datetime) -> bool:
     return refusal(clip, purpose, now=now) is None
 
 
-def refuse_unless_servable(clip: Clip, purpose: str, now: datetime) -> None:
-    """The 410 that tells a person why this clip may not reach them now."""
-    reason = refusal(clip, purpose, now=now)
+def refuse_unless_servable(clip: Clip, purpose: str, now: datetime, *, read: dict | None = None) -> None:
+    """The 410 that tells a person why this clip may not reach them now (`read`: as for refusal)."""
+    reason = refusal(clip, purpose, now=now, read=read)
     if reason is None:
         return
     code = REFUSAL_CODES.get(reason, "withdrawn")

@@ -141,8 +141,9 @@ SERVED_CLIP_FIELDS = (*SERVABILITY_FIELDS, "deid_path", "duration_seconds")
 
 def _servable_clip(assignment: Assignment) -> Clip:
     """The clip of a live assignment read with SERVED_CLIP_FIELDS, if the servability rule lets this
-    kind of assignment hear it right now; otherwise the 410 that says why."""
-    refuse_unless_servable(assignment.clip, assignment.purpose, timezone.now())
+    kind of assignment hear it right now (holds and consent as the same statement read them);
+    otherwise the 410 that says why."""
+    refuse_unless_servable(assignment.clip, assignment.purpose, timezone.now(), read=assignment.clip_rule)
     return assignment.clip
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Q
+from django.utils import timezone
 
+from core import rows
 from labeling import servability
 from labeling.models import (
     AnnotatorPreference,
@@ -20,6 +23,7 @@ from labeling.models import (
     Clip,
     ClipStatus,
     FlagCategory,
+    LegalHold,
     MutedStart,
     OpinionKind,
     Project,
@@ -67,24 +71,31 @@ def shift_for_claim(*, annotator: AbstractBaseUser) -> tuple[Shift | None, WorkR
     whether second opinions are waiting and the largest gold share of their projects, in one
     statement. This is on every claim, so it is written out rather than built by the ORM each time
     (that cost more than running it)."""
-    lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
-    rules = ", ".join(f"t.{name} AS team_{name}" for name in RULE_FIELDS)
-    sql = (f"SELECT s.*, EXISTS (SELECT 1 FROM {SecondOpinion._meta.db_table} o WHERE o.state = %s) "
-           f"AS opinions_waiting, (SELECT MAX(p.gold_share) FROM {Project._meta.db_table} p "
-           f"JOIN {ProjectMember._meta.db_table} pm ON pm.project_id = p.id "
-           f"WHERE pm.user_id = s.annotator_id AND pm.role = %s) AS gold_share_max, "
-           f"{rules} FROM {Shift._meta.db_table} s "
-           f"LEFT JOIN {TeamMember._meta.db_table} m ON m.user_id = s.annotator_id "
-           f"LEFT JOIN {Team._meta.db_table} t ON t.id = m.team_id "
-           f"WHERE s.annotator_id = %s AND s.ended_at IS NULL{lock}")
-    shift = next(iter(Shift.objects.raw(sql, [SecondOpinionState.PENDING, ProjectRole.ANNOTATOR, annotator.pk])), None)
-    if shift is None:
+    found = rows.fetch(_shift_for_claim_sql(connection.features.has_select_for_update_of),
+                       [SecondOpinionState.PENDING, ProjectRole.ANNOTATOR, annotator.pk])
+    if not found:
         return None, work_rules_of(None)
-    team_values = {name: getattr(shift, f"team_{name}") for name in RULE_FIELDS}
-    has_team = team_values[RULE_FIELDS[0]] is not None
-    shift.opinions_waiting = bool(shift.opinions_waiting)  # any second opinion waiting for an answer
-    shift.gold_share_max = shift.gold_share_max or 0.0  # the largest gold share of their projects
-    return shift, work_rules_of(Team(**team_values) if has_team else None)
+    row = found[0]
+    shift = rows.instance(Shift, row)
+    opinions_waiting, gold_share_max, *team_values = row[len(Shift._meta.concrete_fields):]
+    shift.opinions_waiting = bool(opinions_waiting)  # any second opinion waiting for an answer
+    shift.gold_share_max = gold_share_max or 0.0  # the largest gold share of their projects
+    has_team = team_values[0] is not None
+    return shift, work_rules_of(Team(**dict(zip(RULE_FIELDS, team_values, strict=True))) if has_team else None)
+
+
+@cache
+def _shift_for_claim_sql(lock_of: bool) -> str:
+    rules = ", ".join(f"t.{name}" for name in RULE_FIELDS)
+    return (f"SELECT {rows.columns_sql(Shift, 's')}, "
+            f"EXISTS (SELECT 1 FROM {SecondOpinion._meta.db_table} o WHERE o.state = %s), "
+            f"(SELECT MAX(p.gold_share) FROM {Project._meta.db_table} p "
+            f"JOIN {ProjectMember._meta.db_table} pm ON pm.project_id = p.id "
+            f"WHERE pm.user_id = s.annotator_id AND pm.role = %s), "
+            f"{rules} FROM {Shift._meta.db_table} s "
+            f"LEFT JOIN {TeamMember._meta.db_table} m ON m.user_id = s.annotator_id "
+            f"LEFT JOIN {Team._meta.db_table} t ON t.id = m.team_id "
+            f"WHERE s.annotator_id = %s AND s.ended_at IS NULL{' FOR UPDATE OF s' if lock_of else ''}")
 
 
 def shifts_in_last_day(*, annotator: AbstractBaseUser, now: datetime) -> list[tuple[datetime, datetime | None]]:
@@ -125,39 +136,73 @@ def claimed_clip(*, clip_id: uuid.UUID, shift_id: int) -> dict:
     """What a claim answers with about its clip: its length, language, draft and flag, its project's
     label schema, and the count of clips submitted in the shift, in one statement (every claim and
     every submit that hands over the next clip asks)."""
-    project = list(Project.objects.raw(_CLAIMED_CLIP_SQL, [
-        shift_id, AssignmentState.SUBMITTED, Clip._meta.pk.get_db_prep_value(clip_id, connection)]))[0]
-    return {"duration_seconds": project.clip_duration, "locale": project.clip_locale,
-            "draft_transcript": project.clip_draft, "flag_category": project.clip_flag,
-            "clips_done": project.clips_done, "project": project}
+    row = rows.fetch(_CLAIMED_CLIP_SQL, [
+        shift_id, AssignmentState.SUBMITTED, Clip._meta.pk.get_db_prep_value(clip_id, connection)])[0]
+    project = rows.instance(Project, row, _CLAIMED_PROJECT_FIELDS)
+    clip = rows.instance(Clip, row[len(_CLAIMED_PROJECT_FIELDS):], _CLAIMED_CLIP_FIELDS)
+    return {"duration_seconds": clip.duration_seconds, "locale": clip.locale,
+            "draft_transcript": clip.draft_transcript, "flag_category": clip.flag_category,
+            "clips_done": row[-1], "project": project}
 
 
+_CLAIMED_PROJECT_FIELDS = ("id", "name", "intents", "entity_types", "flags")
+_CLAIMED_CLIP_FIELDS = ("duration_seconds", "locale", "draft_transcript", "flag_category")
 _CLAIMED_CLIP_SQL = (
-    "SELECT p.id, p.name, p.intents, p.entity_types, p.flags, c.duration_seconds AS clip_duration, "
-    "c.locale AS clip_locale, c.draft_transcript AS clip_draft, c.flag_category AS clip_flag, "
-    f"(SELECT COUNT(*) FROM {Assignment._meta.db_table} a WHERE a.shift_id = %s AND a.state = %s) AS clips_done "
+    f"SELECT {rows.columns_sql(Project, 'p', _CLAIMED_PROJECT_FIELDS)}, "
+    f"{rows.columns_sql(Clip, 'c', _CLAIMED_CLIP_FIELDS)}, "
+    f"(SELECT COUNT(*) FROM {Assignment._meta.db_table} a WHERE a.shift_id = %s AND a.state = %s) "
     f"FROM {Clip._meta.db_table} c JOIN {Project._meta.db_table} p ON p.id = c.project_id WHERE c.id = %s")
 
 
 def assignment_for_annotator(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, lock: bool,
                              clip_fields: tuple[str, ...] = ()) -> Assignment | None:
     """Only the assignee ever finds an assignment; for anyone else it does not exist. With
-    `clip_fields` (and no lock), its clip comes in the same statement with those fields."""
+    `clip_fields` (and no lock), its clip comes in the same statement with those fields, and so does
+    what the servability rule reads beyond the clip's row, as of now: `assignment.clip_rule`, the
+    `read` of servability.refusal (the audio and its envelope are fetched often: one statement)."""
+    if clip_fields and not lock:
+        return _assignment_with_clip(assignment_id, annotator, tuple(clip_fields))
     queryset = Assignment.objects.filter(pk=assignment_id, annotator=annotator)
     if lock:
         queryset = queryset.select_for_update()
-    elif clip_fields:
-        queryset = queryset.select_related("clip").only(
-            *(f.name for f in Assignment._meta.concrete_fields), *(f"clip__{name}" for name in clip_fields))
     return queryset.first()
+
+
+def _assignment_with_clip(assignment_id: uuid.UUID, annotator: AbstractBaseUser,
+                          clip_fields: tuple[str, ...]) -> Assignment | None:
+    found = rows.fetch(_assignment_with_clip_sql(clip_fields), [
+        LegalHold._meta.get_field("expires_at").get_db_prep_value(timezone.now(), connection),
+        Assignment._meta.pk.get_db_prep_value(assignment_id, connection), annotator.pk])
+    if not found:
+        return None
+    row = found[0]
+    assignment = rows.instance(Assignment, row)
+    assignment.clip = rows.instance(Clip, row[len(Assignment._meta.concrete_fields):], clip_fields)
+    assignment.clip_rule = {"held": bool(row[-2]), "consent": row[-1]}
+    return assignment
+
+
+@cache
+def _assignment_with_clip_sql(clip_fields: tuple[str, ...]) -> str:
+    return (f"SELECT {rows.columns_sql(Assignment, 'a')}, {rows.columns_sql(Clip, 'c', clip_fields)}, "
+            f"{servability.rule_columns_sql('c')} "
+            f"FROM {Assignment._meta.db_table} a JOIN {Clip._meta.db_table} c ON c.id = a.clip_id "
+            "WHERE a.id = %s AND a.annotator_id = %s")
 
 
 def project_of_own_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser) -> Project | None:
     """The project of an assignment's clip when the assignment is this person's, whatever its state;
     None when it is not: one indexed look-up both checks who holds it and gives the label schema
-    their input is checked against."""
-    return Project.objects.filter(clips__assignments__id=assignment_id,
-                                  clips__assignments__annotator=annotator).first()
+    their input is checked against (every draft and submit asks)."""
+    found = rows.fetch(_PROJECT_OF_OWN_SQL, [Assignment._meta.pk.get_db_prep_value(assignment_id, connection),
+                                             annotator.pk])
+    return rows.instance(Project, found[0]) if found else None
+
+
+_PROJECT_OF_OWN_SQL = (
+    f"SELECT {rows.columns_sql(Project, 'p')} FROM {Assignment._meta.db_table} a "
+    f"JOIN {Clip._meta.db_table} c ON c.id = a.clip_id JOIN {Project._meta.db_table} p ON p.id = c.project_id "
+    "WHERE a.id = %s AND a.annotator_id = %s")
 
 
 def second_opinions_asked_by(*, annotator: AbstractBaseUser, limit: int = 20) -> list[SecondOpinion]:
@@ -212,21 +257,24 @@ def assignment_status(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
     STATUS_MESSAGES): the page asks about once a second while the clip is open, so this is one
     indexed statement (the assignment, its clip, and the servability rule's holds and consent) and
     writes nothing. None when the assignment is not this person's."""
-    rows = list(Assignment.objects.raw(_STATUS_SQL, [
+    found = rows.fetch(_STATUS_SQL, [
         Assignment._meta.get_field("lease_expires_at").get_db_prep_value(now, connection),
-        Assignment._meta.pk.get_db_prep_value(assignment_id, connection), annotator.pk]))
-    if not rows:
+        Assignment._meta.pk.get_db_prep_value(assignment_id, connection), annotator.pk])
+    if not found:
         return None
-    assignment = rows[0]
+    assignment = rows.instance(Assignment, found[0], _STATUS_FIELDS)
+    (assignment.clip_status, assignment.clip_status_reason, assignment.has_audio, assignment.deletion_requested,
+     assignment.held, assignment.consent) = found[0][len(_STATUS_FIELDS):]
     reason = _status_reason(assignment, now)
     return {"audible": reason is None, "reason": reason, "message": STATUS_MESSAGES.get(reason),
             "lease_expires_at": assignment.lease_expires_at}
 
 
+_STATUS_FIELDS = ("id", "state", "purpose", "lease_expires_at")  # in Assignment's own order (core.rows)
 _STATUS_SQL = (
-    "SELECT a.id, a.state, a.purpose, a.lease_expires_at, c.status AS clip_status, "
-    "c.status_reason AS clip_status_reason, c.wrapped_key IS NOT NULL AS has_audio, "
-    f"c.deletion_requested_at IS NOT NULL AS deletion_requested, {servability.rule_columns_sql('c')} "
+    f"SELECT {rows.columns_sql(Assignment, 'a', _STATUS_FIELDS)}, c.status, c.status_reason, "
+    "c.wrapped_key IS NOT NULL, c.deletion_requested_at IS NOT NULL, "
+    f"{servability.rule_columns_sql('c')} "
     f"FROM {Assignment._meta.db_table} a JOIN {Clip._meta.db_table} c ON c.id = a.clip_id "
     "WHERE a.id = %s AND a.annotator_id = %s")
 

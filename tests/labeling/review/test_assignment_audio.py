@@ -220,3 +220,40 @@ def test_peaks_come_from_the_envelope_sealed_at_deidentification(annotator, subj
     Clip.objects.filter(pk=without.pk).update(envelope=sealed)  # another clip's envelope
     assert peaks(ahead).status_code == 410
     assert Assignment.objects.filter(pk__in=[held["id"], ahead["id"]], audio_sent=0).count() == 2
+
+
+def _peaks(client, assignment):
+    return client.get(f"/api/v1/assignments/{assignment['id']}/peaks",
+                      HTTP_X_AUDIO_TOKEN=assignment["audio_token"])
+
+
+def test_a_legal_hold_placed_while_the_clip_is_open_stops_its_sound_and_envelope(annotator, subject):
+    """Audio and envelope read the holds in the statement that reads the assignment: a hold in
+    force refuses both, an expired one refuses neither."""
+    from labeling.models import LegalHold
+
+    clip = queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    now = timezone.now()
+    hold = LegalHold.objects.create(clip=clip, reason="Court order 17/2026", created_by=make_user("counsel"),
+                                    created_at=now, expires_at=now + timedelta(days=30))
+    for response in (fetch_audio(client, assignment), _peaks(client, assignment)):
+        assert response.status_code == 410 and response.json()["error"]["code"] == "legal_hold"
+    LegalHold.objects.filter(pk=hold.pk).update(expires_at=now - timedelta(seconds=1))
+    assert fetch_audio(client, assignment).status_code == 200
+    assert _peaks(client, assignment).status_code == 200
+
+
+def test_a_revoking_record_stops_the_envelope_whatever_state_the_rows_are_in(annotator, subject):
+    """The envelope is refused on the owner's newest consent record alone, as the audio is."""
+    from consent.models import ConsentRecord
+
+    queued_clip(subject)
+    client = client_for(annotator)
+    assignment = claim(client)
+    assert _peaks(client, assignment).status_code == 200
+    ConsentRecord.objects.create(account=subject, version=2, granted=False, policy_version="x", channel="api")
+    response = _peaks(client, assignment)
+    assert response.status_code == 410 and response.json()["error"]["code"] == "withdrawn"
+    assert LedgerEntry.objects.filter(action=LedgerEntry.Action.ENVELOPE_READ).count() == 1
