@@ -70,7 +70,7 @@ def database_from_url(url: str) -> dict:
         # where running it costs a millisecond. A URL that sets `options` itself keeps its own.
         options.setdefault("options", "-c jit=off")
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "config.postgresql",  # Django's, with a cheaper health check
             "NAME": name,
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
