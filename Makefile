@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint install install-test migrate bench-assign bench-editor bench-deid bench-watermark bench-deletion bench-retention bench-load bench-pipeline clean
+.PHONY: run test lint install install-test migrate bench-assign bench-editor bench-deid bench-watermark bench-deletion bench-retention bench-load bench-calls bench-pipeline clean
 
 $(VENV)/.installed: requirements.txt requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,9 @@ bench-retention: install-test
 
 bench-load: install-test
 	$(PY) tests/backing.py --run -- $(PY) bench/load/run.py $(BENCH_ARGS)
+
+bench-calls: install-test
+	$(PY) tests/backing.py --run -- $(PY) bench/load/calls.py $(BENCH_ARGS)
 
 bench-pipeline: install-test
 	$(PY) tests/backing.py --run -- $(PY) bench/load/pipeline.py $(BENCH_ARGS)
