@@ -48,6 +48,11 @@ def columns_sql(model: type[Model], alias: str, names: tuple[str, ...] | None = 
     return ", ".join(f"{alias}.{quote(field.column)}" for field in _fields(model, names))
 
 
+def db_value(model: type[Model], field: str, value):
+    """A parameter for hand-written SQL, prepared as the ORM would (UUIDs and times differ per backend)."""
+    return model._meta.get_field(field).get_db_prep_value(value, connections[DEFAULT_DB_ALIAS])
+
+
 def fetch(sql: str, params: Sequence) -> list[tuple]:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, params)

@@ -25,6 +25,7 @@ from django.db.models.expressions import RawSQL
 
 from consent.models import ConsentRecord, PolicyVersion
 from core.errors import Gone
+from core.rows import db_value
 from labeling.models import Clip, ClipStatus, LegalHold, Purpose
 
 EXPORT = "export"  # not a person's assignment: a supervisor takes the clip out in a training export
@@ -124,8 +125,7 @@ def _annotated(clips: QuerySet, now: datetime) -> QuerySet:
     """Each clip with whether a hold is in force on it (held) and how its owner's consent stands
     (consent), from lendable_sql's own fragments."""
     table = Clip._meta.db_table
-    held_param = LegalHold._meta.get_field("expires_at").get_db_prep_value(now, connection)
-    return clips.annotate(held=RawSQL(_hold_in_force_sql(f"{table}.id"), [held_param]),
+    return clips.annotate(held=RawSQL(_hold_in_force_sql(f"{table}.id"), rule_params(now)),
                           consent=RawSQL(_consent_standing_sql(f"{table}.account_id"), []))
 
 
@@ -147,6 +147,11 @@ def decide(purpose: str, *, status: str, has_audio: bool, deletion_requested: bo
     if consent != CONSENT_COUNTS:
         return "consent"
     return None
+
+
+def rule_params(now: datetime) -> list:
+    """The parameter the rule's fragments take (rule_columns_sql, lendable_sql): now, for the holds."""
+    return [db_value(LegalHold, "expires_at", now)]
 
 
 def rule_columns_sql(alias: str) -> str:

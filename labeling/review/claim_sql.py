@@ -9,6 +9,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
+from core.rows import db_value
 from labeling.models import (
     SUPERVISOR_PURPOSES,
     Assignment,
@@ -19,11 +20,6 @@ from labeling.models import (
     Shift,
 )
 from labeling.servability import lendable_sql
-
-
-def db_value(model, field: str, value):
-    """A parameter for hand-written SQL, prepared as the ORM would (UUIDs and times differ per backend)."""
-    return model._meta.get_field(field).get_db_prep_value(value, connection)
 
 
 def _claim_sql(standby: bool = False) -> str:

@@ -23,7 +23,6 @@ from labeling.models import (
     Clip,
     ClipStatus,
     FlagCategory,
-    LegalHold,
     MutedStart,
     OpinionKind,
     Project,
@@ -171,8 +170,7 @@ def assignment_for_annotator(*, assignment_id: uuid.UUID, annotator: AbstractBas
 def _assignment_with_clip(assignment_id: uuid.UUID, annotator: AbstractBaseUser,
                           clip_fields: tuple[str, ...]) -> Assignment | None:
     found = rows.fetch(_assignment_with_clip_sql(clip_fields), [
-        LegalHold._meta.get_field("expires_at").get_db_prep_value(timezone.now(), connection),
-        Assignment._meta.pk.get_db_prep_value(assignment_id, connection), annotator.pk])
+        *servability.rule_params(timezone.now()), rows.db_value(Assignment, "id", assignment_id), annotator.pk])
     if not found:
         return None
     row = found[0]
@@ -194,8 +192,7 @@ def project_of_own_assignment(*, assignment_id: uuid.UUID, annotator: AbstractBa
     """The project of an assignment's clip when the assignment is this person's, whatever its state;
     None when it is not: one indexed look-up both checks who holds it and gives the label schema
     their input is checked against (every draft and submit asks)."""
-    found = rows.fetch(_PROJECT_OF_OWN_SQL, [Assignment._meta.pk.get_db_prep_value(assignment_id, connection),
-                                             annotator.pk])
+    found = rows.fetch(_PROJECT_OF_OWN_SQL, [rows.db_value(Assignment, "id", assignment_id), annotator.pk])
     return rows.instance(Project, found[0]) if found else None
 
 
@@ -258,8 +255,7 @@ def assignment_status(*, assignment_id: uuid.UUID, annotator: AbstractBaseUser, 
     indexed statement (the assignment, its clip, and the servability rule's holds and consent) and
     writes nothing. None when the assignment is not this person's."""
     found = rows.fetch(_STATUS_SQL, [
-        Assignment._meta.get_field("lease_expires_at").get_db_prep_value(now, connection),
-        Assignment._meta.pk.get_db_prep_value(assignment_id, connection), annotator.pk])
+        *servability.rule_params(now), rows.db_value(Assignment, "id", assignment_id), annotator.pk])
     if not found:
         return None
     assignment = rows.instance(Assignment, found[0], _STATUS_FIELDS)

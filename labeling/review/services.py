@@ -17,6 +17,7 @@ from django.utils import timezone
 from consent.models import Account, LedgerEntry
 from consent.services import ledger_append
 from core.errors import ApplicationError, Conflict, Gone, NotFound
+from core.rows import db_value
 from labeling import servability
 from labeling.models import (
     ANSWERING_PURPOSES,
@@ -31,7 +32,6 @@ from labeling.models import (
     ClipStatus,
     FlagCategory,
     GoldClip,
-    LegalHold,
     MutedStart,
     OpinionKind,
     Project,
@@ -42,7 +42,7 @@ from labeling.models import (
     SecondOpinionState,
     Shift,
 )
-from labeling.review.claim_sql import claim_lend, db_value
+from labeling.review.claim_sql import claim_lend
 from labeling.review.selectors import (
     assignment_for_annotator,
     shift_current,
@@ -201,7 +201,7 @@ def assignment_claim(*, annotator: AbstractBaseUser, standby: bool = False) -> A
             params = [
                 db_value(Assignment, "id", assignment.id), annotator.pk, shift.pk, stamp,
                 db_value(Assignment, "lease_expires_at", assignment.lease_expires_at),
-                db_value(LegalHold, "expires_at", now), annotator.pk, annotator.pk,
+                *servability.rule_params(now), annotator.pk, annotator.pk,
                 annotator.pk, db_value(Assignment, "created_at", now - timedelta(days=settings.LINKABILITY_DAYS)),
                 settings.LINKABILITY_MAX_CLIPS, flagged_ok, annotator.pk, annotator.pk,
             ] + ([annotator.pk] if standby else [])
