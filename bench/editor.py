@@ -18,11 +18,14 @@ reduces real samples. The database is the benchmark's own (voicereview_bench), n
 from __future__ import annotations
 
 import argparse
+import http.client
 import io
+import json
 import multiprocessing as mp
 import os
 import random
 import secrets
+import select
 import signal
 import socket
 import statistics
@@ -31,6 +34,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from assign import ROOT, bench_database_url, percentile, reset_queue, seed, setup_django  # noqa: E402
@@ -103,20 +107,80 @@ def annotator_sessions(count: int) -> list[tuple[str, str]]:
     return sessions
 
 
+class Answer:
+    """A response as the clients read it: status, body, and the body as JSON."""
+
+    def __init__(self, status_code: int, content: bytes) -> None:
+        self.status_code, self.content = status_code, content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class Browser:
+    """One kept-alive HTTP/1.1 connection with a page's cookies, as light on the client's CPU as
+    the standard library allows: the clients share the machine's cores with the stack under test,
+    so every millisecond they spend is one the server cannot. A connection the server closed
+    while idle (gunicorn's keep-alive ends after a few quiet seconds) is replaced before it is
+    used; a request that finds it closed only as it is sent goes once more on a new one."""
+
+    def __init__(self, base: str, cookies: dict[str, str], headers: dict[str, str] | None = None) -> None:
+        address = urlsplit(base)
+        self.prefix = address.path.rstrip("/")
+        self.connection = http.client.HTTPConnection(address.hostname, address.port or 80, timeout=30)
+        self.cookies = dict(cookies)
+        self.headers = {"Accept": "*/*", **(headers or {})}  # as a page's fetch() sends
+
+    def request(self, method: str, path: str, headers: dict | None = None, json_body=None) -> Answer:
+        body = None if json_body is None else json.dumps(json_body).encode()
+        sent = {**self.headers, **(headers or {}),
+                "Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items())}
+        if body is not None:
+            sent["Content-Type"] = "application/json"
+        for attempt in (1, 2):
+            reused = self._drop_if_closed()
+            try:
+                self.connection.request(method, self.prefix + path, body=body, headers=sent)
+                response = self.connection.getresponse()
+                content = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.connection.close()
+                if attempt == 2 or not reused:
+                    raise
+                continue
+            for cookie in response.headers.get_all("Set-Cookie") or ():
+                name, _, rest = cookie.partition("=")
+                if name in self.cookies:
+                    self.cookies[name] = rest.split(";", 1)[0]
+            return Answer(response.status, content)
+        raise AssertionError("unreachable")
+
+    def _drop_if_closed(self) -> bool:
+        """Close the connection if the server ended it (its end-of-stream is waiting to be read);
+        whether a still-open connection is being reused."""
+        sock = self.connection.sock
+        if sock is None:
+            return False
+        if select.select([sock], [], [], 0)[0]:
+            self.connection.close()
+            return False
+        return True
+
+
 def client_process(base: str, sessions: list, seconds: float, think: float, ready, go, out, poll: bool = False) -> None:
     """Annotator threads in one process; with `poll`, each also asks about its open clip's status
     once a second, as the editor page does, from a connection of its own."""
-    import requests
-
     timings = {kind: [] for kind in KINDS}
     errors = []
     lock = threading.Lock()
 
     def annotator(cookie: str, csrf: str) -> None:
-        http = requests.Session()
-        http.cookies.set("sessionid", cookie)
-        http.cookies.set("csrftoken", csrf)
-        http.headers.update({"X-CSRFToken": csrf, "Content-Type": "application/json"})
+        cookies = {"sessionid": cookie, "csrftoken": csrf}
+        browser = Browser(base, cookies, {"X-CSRFToken": csrf})
         mine = {kind: [] for kind in KINDS}
 
         def fetch_sound(assignment):
@@ -124,9 +188,9 @@ def client_process(base: str, sessions: list, seconds: float, think: float, read
             timed("audio", "GET", f"assignments/{assignment['id']}/audio", headers=token)
             timed("peaks", "GET", f"assignments/{assignment['id']}/peaks?bins=800", headers=token)
 
-        def timed(kind, method, path, client=http, **kwargs):
+        def timed(kind, method, path, client=browser, **kwargs):
             started = time.perf_counter()
-            response = client.request(method, f"{base}/api/v1/{path}", timeout=30, **kwargs)
+            response = client.request(method, f"/api/v1/{path}", **kwargs)
             mine[kind].append(time.perf_counter() - started)
             if response.status_code >= 400:
                 errors.append(f"{kind} {response.status_code} {response.text[:120]}")
@@ -136,8 +200,7 @@ def client_process(base: str, sessions: list, seconds: float, think: float, read
         finished = threading.Event()
 
         def watch() -> None:
-            asker = requests.Session()
-            asker.cookies.update(http.cookies)
+            asker = Browser(base, browser.cookies, {"X-CSRFToken": csrf})
             ticks = 0
             while not finished.wait(POLL_SECONDS):
                 ticks += 1
@@ -145,7 +208,7 @@ def client_process(base: str, sessions: list, seconds: float, think: float, read
                     if watched:
                         timed("status", "GET", f"assignments/{watched}/status", client=asker)
 
-        http.post(f"{base}/api/v1/shifts", timeout=30)
+        browser.request("POST", "/api/v1/shifts")
         signed_in.release()
         go.wait()
         end = time.monotonic() + seconds
@@ -166,10 +229,10 @@ def client_process(base: str, sessions: list, seconds: float, think: float, read
             if ahead.status_code == 200:
                 fetch_sound(ahead.json())
                 ready = page["ahead"] = ahead.json()["id"]
-            timed("draft", "PUT", f"assignments/{current['id']}/draft", json={"text": "turn on the"})
+            timed("draft", "PUT", f"assignments/{current['id']}/draft", json_body={"text": "turn on the"})
             time.sleep(pace.uniform(0.5, 1.5) * think)
             body = timed("submit", "POST", f"assignments/{current['id']}/submit",
-                         json={"text": "turn on the porch light", "next": True}).json()
+                         json_body={"text": "turn on the porch light", "next": True}).json()
             current = body.get("next")
         finished.set()
         if poll:
