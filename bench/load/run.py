@@ -31,6 +31,7 @@ import base64
 import json
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -307,6 +308,9 @@ def run_stack(args, s3: subprocess.Popen | None) -> None:
             os.killpg(process.pid, signal.SIGTERM)
         for process in (*servers, *workers, beat):
             process.wait(timeout=60)
+        own_folders = [env["VAR_DIR"] for env in envs] if args.nodes > 1 else []  # one node uses the bench's
+        for folder in (beat_dir, *own_folders):
+            shutil.rmtree(folder, ignore_errors=True)
     result["queue_after"] = queue_depth()
     print_tables(args, result)
     print(f"\nclips per state afterwards: {result['queue_after']}")
