@@ -1,5 +1,7 @@
 """Nothing a reviewer receives names the speaker: no account, serial, first name, time or clip id."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -26,6 +28,16 @@ def assert_none_reaches_a_reviewer(texts: list[str], forbidden: list[str]) -> No
     for text in texts:
         for value in forbidden:
             assert value not in text, f"{value!r} reached a reviewer"
+
+
+# Values made at random for each response (times to the microsecond, ids, tokens): a spoken digit
+# string such as "2065" turns up inside one of them now and then without having been spoken.
+RANDOM_VALUES = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?"
+                           r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32,}")
+
+
+def without_random_values(texts: list[str]) -> list[str]:
+    return [RANDOM_VALUES.sub(" ", text) for text in texts]
 
 
 def identifiers(clip, owner) -> list[str]:
@@ -59,5 +71,6 @@ def test_a_processed_clip_that_speaks_the_owners_name_reaches_reviewers_without_
     clip_process(clip_id=outcome.clip_id)
     clip = Clip.objects.get(pk=outcome.clip_id)
     texts, claimed = walk_as_reviewer(annotator)
-    assert_none_reaches_a_reviewer(texts, identifiers(clip, owner) + ["jonathan", "Baker", "2065", "en-GB"])
+    assert_none_reaches_a_reviewer(texts, identifiers(clip, owner) + ["jonathan", "Baker", "en-GB"])
+    assert_none_reaches_a_reviewer(without_random_values(texts), ["2065"])  # the number said after the name
     assert "[NAME]" in claimed["draft"]
