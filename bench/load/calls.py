@@ -33,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from assign import ROOT, bench_database_url, bench_stack_env, reset_queue, seed  # noqa: E402
-from editor import annotator_sessions, give_audio, start_server  # noqa: E402
+from editor import Answer, Browser, annotator_sessions, give_audio, start_server  # noqa: E402
 
 DATABASE = "voicereview_bench_calls"
 CLIPS, OWNERS, WITH_AUDIO = 20_000, 2_000, 300
@@ -65,7 +65,6 @@ def committed() -> int:
 
 
 def one_run(session: tuple[str, str], polls: int, cycles: int, port: int) -> dict:
-    import requests
     from django.db import connection
 
     reset_queue()
@@ -73,15 +72,12 @@ def one_run(session: tuple[str, str], polls: int, cycles: int, port: int) -> dic
     server = start_server(port, 1, 1, dict(os.environ), "gthread")
     try:
         worker = int(subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()[0])
-        base = f"http://127.0.0.1:{port}/api/v1"
         cookie, csrf = session
-        http = requests.Session()
-        http.cookies.set("sessionid", cookie)
-        http.cookies.set("csrftoken", csrf)
-        http.headers.update({"X-CSRFToken": csrf, "Content-Type": "application/json"})
+        browser = Browser(f"http://127.0.0.1:{port}/api/v1", {"sessionid": cookie, "csrftoken": csrf},
+                          {"X-CSRFToken": csrf})
 
-        def call(method: str, path: str, **kwargs) -> requests.Response:
-            response = http.request(method, f"{base}/{path}", timeout=30, **kwargs)
+        def call(method: str, path: str, **kwargs) -> Answer:
+            response = browser.request(method, f"/{path}", **kwargs)
             if response.status_code >= 400:
                 raise SystemExit(f"{method} {path}: {response.status_code} {response.text[:200]}")
             return response
@@ -107,9 +103,9 @@ def one_run(session: tuple[str, str], polls: int, cycles: int, port: int) -> dic
             token = {"X-Audio-Token": ahead["audio_token"]}
             call("GET", f"assignments/{ahead['id']}/audio", headers=token)
             call("GET", f"assignments/{ahead['id']}/peaks?bins=800", headers=token)
-            call("PUT", f"assignments/{current['id']}/draft", json={"text": "turn on the"})
+            call("PUT", f"assignments/{current['id']}/draft", json_body={"text": "turn on the"})
             current = call("POST", f"assignments/{current['id']}/submit",
-                           json={"text": "turn on the porch light", "next": True}).json()["next"]
+                           json_body={"text": "turn on the porch light", "next": True}).json()["next"]
         calls = 5 * cycles
         result |= {"editor_web_ms": (cpu_ticks(worker) - web) / TICK / calls * 1000,
                    "editor_postgres_ms": (postgres_ticks() - database) / TICK / calls * 1000}
